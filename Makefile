@@ -1,0 +1,48 @@
+# Every command a developer needs. Python tools (moto, cfn-lint, cargo-lambda) live in a
+# project-local virtual environment that `make setup` creates; Rust comes from rustup.
+SHELL := /bin/bash
+VENV := .venv
+SETUP_DONE := $(VENV)/.setup-done
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+FUNCTION := sagemaker-async-autoscaling
+ARM_TARGET := aarch64-unknown-linux-gnu
+
+.PHONY: setup build test lint demo deploy bench sam-build clean
+
+## setup: the virtual environment with moto, cfn-lint and cargo-lambda
+setup: $(SETUP_DONE)
+
+$(SETUP_DONE): requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## build: the arm64 release package for Lambda (target/lambda/$(FUNCTION)/bootstrap.zip)
+build: setup
+	rustup target add $(ARM_TARGET)
+	cargo lambda build --release --arm64 --output-format zip
+
+## test: every test, against the emulator the tests start themselves
+test: setup
+	cargo test
+
+## lint: formatting, clippy and the template
+lint: setup
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cfn-lint template.yaml
+
+## demo: the whole lifecycle locally (moto + cargo lambda watch + cargo lambda invoke)
+demo: setup
+	scripts/demo.sh
+
+## deploy: cargo lambda deploy; needs IAM_ROLE=<role ARN> (see README, Deploying)
+deploy: build
+	@test -n "$(IAM_ROLE)" || { echo "Set IAM_ROLE to the function's role ARN (see README)"; exit 1; }
+	cargo lambda deploy --iam-role "$(IAM_ROLE)" $(FUNCTION)
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

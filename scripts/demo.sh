@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The whole lifecycle, locally: moto stands in for AWS, `cargo lambda watch` for Lambda, and
+# `cargo lambda invoke` with events/*.json for CloudFormation. After each step it prints the
+# answer CloudFormation received and what AWS now holds. Everything it starts, it stops (by
+# process group, also on failure); it exits non-zero if any step did not answer SUCCESS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+MOTO_PORT=${MOTO_PORT:-5050}
+INVOKE_PORT=${INVOKE_PORT:-9000}
+export PATH="$PWD/$VENV/bin:$PATH"
+
+work=$(mktemp -d)
+pids=()
+stop_all() {
+  for pid in "${pids[@]}"; do
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+wait_for_port() { # port, what, log
+  for _ in $(seq 1 600); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  echo "$2 did not start on port $1; its log:" >&2
+  cat "$3" >&2
+  return 1
+}
+
+echo "Building the function (cargo build)"
+cargo build --quiet --bin sagemaker-async-autoscaling
+
+echo "Starting the emulator (moto) on 127.0.0.1:$MOTO_PORT"
+setsid moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
+pids+=("$!")
+wait_for_port "$MOTO_PORT" "moto" "$work/moto.log"
+# The bucket the events' ResponseURLs point at, as CloudFormation's own bucket would be.
+curl -sf -X PUT "http://127.0.0.1:$MOTO_PORT/cloudformation-custom-resource-response-useast1" >/dev/null
+
+echo "Starting the function under cargo lambda watch on 127.0.0.1:$INVOKE_PORT"
+setsid cargo lambda watch --invoke-port "$INVOKE_PORT" --ignore-changes --timeout 120 \
+  --env-var "AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT" \
+  --env-var AWS_REGION=us-east-1 \
+  --env-var AWS_ACCESS_KEY_ID=testing \
+  --env-var AWS_SECRET_ACCESS_KEY=testing \
+  >"$work/watch.log" 2>&1 &
+pids+=("$!")
+wait_for_port "$INVOKE_PORT" "cargo lambda watch" "$work/watch.log"
+
+failed=()
+for step in create update delete; do
+  # The events point at port 5050; follow the emulator wherever it runs.
+  sed "s#127.0.0.1:5050/#127.0.0.1:$MOTO_PORT/#" "events/$step.json" >"$work/$step.json"
+  echo
+  echo "== $step (cargo lambda invoke --data-file events/$step.json)"
+  if ! cargo lambda invoke --invoke-port "$INVOKE_PORT" --data-file "$work/$step.json" \
+      sagemaker-async-autoscaling >"$work/$step.out" 2>&1; then
+    echo "  the invocation failed:"; sed 's/^/    /' "$work/$step.out"
+    failed+=("$step")
+    continue
+  fi
+  python scripts/demo_state.py "http://127.0.0.1:$MOTO_PORT" "$work/$step.json" || failed+=("$step")
+done
+
+echo
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "Demo FAILED at: ${failed[*]}. The function's log:"
+  sed 's/^/    /' "$work/watch.log"
+  exit 1
+fi
+echo "Demo passed: Create, Update and Delete each answered SUCCESS."

@@ -1,0 +1,187 @@
+//! Delivering the answer: one HTTP PUT of the body to the pre-signed ResponseURL, retried.
+//!
+//! The URL's query string is a credential (a signature valid for hours), so a [`ResponseUrl`]
+//! displays without it and errors are stripped of the URL before anything is logged.
+
+use crate::backoff;
+use reqwest::Url;
+use reqwest::header::CONTENT_TYPE;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+const MAX_ATTEMPTS: u32 = 5;
+/// Each PUT gets this long at most: S3 answers in well under a second.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// Stop this long before the deadline, so the function still returns and logs.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(200);
+
+/// A ResponseURL this function is willing to contact: https, or http to a loopback address
+/// (for the local emulator). Anything else in an event is refused, never fetched.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResponseUrl(Url);
+
+impl ResponseUrl {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = Url::parse(text).map_err(|e| format!("ResponseURL is not a URL: {e}"))?;
+        let host = url.host_str().unwrap_or_default();
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match url.scheme() {
+            "https" if url.host().is_some() => Ok(ResponseUrl(url)),
+            "http" if loopback => Ok(ResponseUrl(url)),
+            _ => Err(format!(
+                "ResponseURL {} is refused: only https, or http to a loopback address, is contacted",
+                Redacted(&url)
+            )),
+        }
+    }
+}
+
+/// Scheme, host, port and path: never the query string that carries the signature.
+impl fmt::Display for ResponseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Redacted(&self.0).fmt(f)
+    }
+}
+
+impl fmt::Debug for ResponseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResponseUrl({self})")
+    }
+}
+
+struct Redacted<'a>(&'a Url);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        write!(f, "{}://{}", url.scheme(), url.host_str().unwrap_or(""))?;
+        if let Some(port) = url.port() {
+            write!(f, ":{port}")?;
+        }
+        f.write_str(url.path())
+    }
+}
+
+/// Why the answer did not reach CloudFormation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryFailed {
+    pub attempts: u32,
+    pub last_error: String,
+}
+
+impl fmt::Display for DeliveryFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the answer was not delivered after {} attempt(s): {}",
+            self.attempts, self.last_error
+        )
+    }
+}
+
+impl std::error::Error for DeliveryFailed {}
+
+#[derive(Clone, Debug, Default)]
+pub struct Responder {
+    http: reqwest::Client,
+}
+
+impl Responder {
+    pub fn new(http: reqwest::Client) -> Self {
+        Responder { http }
+    }
+
+    /// PUTs the body until a 2xx answer, with backoff, all before `deadline`.
+    pub async fn deliver(
+        &self,
+        url: &ResponseUrl,
+        body: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<(), DeliveryFailed> {
+        let give_up_at = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let remaining = give_up_at.saturating_duration_since(Instant::now());
+            let error = if remaining.is_zero() {
+                "no time left before the deadline".to_owned()
+            } else {
+                match self.put(url, &body, remaining.min(ATTEMPT_TIMEOUT)).await {
+                    Ok(()) => {
+                        info!(response_url = %url, attempt, bytes = body.len(), "answer delivered");
+                        return Ok(());
+                    }
+                    Err(error) => error,
+                }
+            };
+            let retry_in = backoff::delay(
+                attempt - 1,
+                Duration::from_millis(200),
+                Duration::from_secs(2),
+            );
+            let retry = attempt < MAX_ATTEMPTS && Instant::now() + retry_in < give_up_at;
+            warn!(response_url = %url, attempt, error = %error, will_retry = retry, "answer not delivered");
+            if !retry {
+                return Err(DeliveryFailed {
+                    attempts: attempt,
+                    last_error: error,
+                });
+            }
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    async fn put(&self, url: &ResponseUrl, body: &[u8], timeout: Duration) -> Result<(), String> {
+        // An empty Content-Type: older pre-signed URLs were signed without one and answer
+        // SignatureDoesNotMatch when a type is sent. reqwest sets the exact Content-Length.
+        let request = self
+            .http
+            .put(url.0.clone())
+            .header(CONTENT_TYPE, "")
+            .body(body.to_vec())
+            .timeout(timeout)
+            .send();
+        match request.await {
+            Ok(response) if response.status().is_success() => Ok(()),
+            // The body of an S3 error can echo the signature: only the status is kept.
+            Ok(response) => Err(format!("HTTP {}", response.status())),
+            Err(error) if error.is_timeout() => Err(format!("no answer within {timeout:?}")),
+            Err(error) => Err(error.without_url().to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_is_accepted() {
+        assert!(ResponseUrl::parse("https://s3.amazonaws.com/b/k?X-Amz-Signature=1").is_ok());
+        assert!(ResponseUrl::parse("http://127.0.0.1:5000/b/k").is_ok());
+        assert!(ResponseUrl::parse("http://[::1]:5000/b/k").is_ok());
+        assert!(ResponseUrl::parse("http://localhost/b/k").is_ok());
+        let refused = ResponseUrl::parse("http://169.254.169.254/latest?X-Amz-Signature=secret");
+        let reason = refused.unwrap_err();
+        assert!(reason.contains("http://169.254.169.254/latest is refused"), "{reason}");
+        assert!(!reason.contains("secret"));
+        assert!(ResponseUrl::parse("file:///etc/passwd").is_err());
+        assert!(ResponseUrl::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn the_query_string_never_shows() {
+        let url = ResponseUrl::parse("https://b.s3.amazonaws.com:8443/k%20x?X-Amz-Signature=s3cr3t")
+            .unwrap();
+        assert_eq!(url.to_string(), "https://b.s3.amazonaws.com:8443/k%20x");
+        assert!(!format!("{url:?}").contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,300 @@
+//! One invocation, from event to delivered answer.
+//!
+//! Every event with a usable ResponseURL gets exactly one answer, whatever happens in between:
+//! bad input, AWS errors, a panic, or the deadline. The operation runs in its own task so that
+//! a panic is caught and the deadline can stop it; what a stopped Create had made is removed.
+
+use crate::cfn::delivery::Responder;
+use crate::cfn::request::{Envelope, Request, Unanswerable};
+use crate::cfn::response::{self, Answer, Status};
+use crate::properties::ScalingProperties;
+use crate::scaling::aws::{AwsClients, ScalingApi};
+use crate::scaling::progress::Progress;
+use crate::scaling::{self, Failure, Owner};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::time::{Instant, timeout_at};
+use tracing::{Instrument, error, info, info_span, warn};
+
+/// Kept back from the operation for delivering the answer and its retries.
+pub const DELIVERY_RESERVE: Duration = Duration::from_secs(3);
+/// Kept back as well for removing what a Create that was stopped had already made.
+pub const CLEANUP_RESERVE: Duration = Duration::from_secs(3);
+
+/// What the Lambda invocation itself returns once the answer is delivered.
+pub type InvocationResult = Result<Value, InvocationError>;
+
+/// An invocation error: Lambda logs it and, for an asynchronous invocation, retries the event
+/// (which every operation is safe to repeat).
+#[derive(Debug)]
+pub enum InvocationError {
+    /// No answer can be sent: not a CloudFormation request, or a ResponseURL that is refused.
+    Unanswerable(Unanswerable),
+    /// The answer was computed but did not reach CloudFormation before the deadline.
+    NotDelivered(String),
+}
+
+impl std::fmt::Display for InvocationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvocationError::Unanswerable(e) => write!(f, "{e}"),
+            InvocationError::NotDelivered(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for InvocationError {}
+
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(error: InvocationError) -> Self {
+        let error_type = match error {
+            InvocationError::Unanswerable(_) => "Unanswerable",
+            InvocationError::NotDelivered(_) => "AnswerNotDelivered",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Everything an invocation needs that outlives it: built once per process.
+#[derive(Clone, Debug)]
+pub struct Handler {
+    clients: AwsClients,
+    responder: Responder,
+}
+
+impl Handler {
+    pub fn new(clients: AwsClients, responder: Responder) -> Self {
+        Handler { clients, responder }
+    }
+
+    /// Handles one event that must be answered before `deadline` (the Lambda context's).
+    pub async fn handle(&self, event: Value, deadline: SystemTime) -> InvocationResult {
+        let deadline = to_instant(deadline);
+        let envelope = Envelope::read(&event).map_err(|e| {
+            error!(error = %e, "event not answered");
+            InvocationError::Unanswerable(e)
+        })?;
+        let span = info_span!(
+            "custom_resource",
+            request_id = %envelope.request_id,
+            logical_resource_id = %envelope.logical_resource_id,
+            request_type = %envelope.request_type,
+        );
+        self.answer(event, envelope, deadline).instrument(span).await
+    }
+
+    async fn answer(&self, event: Value, envelope: Envelope, deadline: Instant) -> InvocationResult {
+        info!(
+            response_url = %envelope.response_url,
+            physical_resource_id = envelope.physical_resource_id.as_deref().unwrap_or(""),
+            remaining_ms = deadline.saturating_duration_since(Instant::now()).as_millis() as u64,
+            "request received"
+        );
+        let answer = self.decide(event, &envelope, deadline).await;
+        let (body, answer) = response::encode(&envelope, &answer);
+        let status = match answer.status {
+            Status::Success => "SUCCESS",
+            Status::Failed => "FAILED",
+        };
+        info!(
+            status,
+            physical_resource_id = %answer.physical_resource_id,
+            reason = %answer.reason,
+            bytes = body.len(),
+            "sending answer"
+        );
+        self.responder
+            .deliver(&envelope.response_url, body, deadline)
+            .await
+            .map_err(|e| {
+                error!(error = %e, "CloudFormation did not receive the answer");
+                InvocationError::NotDelivered(e.to_string())
+            })?;
+        Ok(json!({
+            "Status": status,
+            "Reason": answer.reason,
+            "PhysicalResourceId": answer.physical_resource_id,
+            "Data": answer.data,
+        }))
+    }
+
+    /// Runs the operation within the deadline and turns every outcome into an answer.
+    async fn decide(&self, event: Value, envelope: &Envelope, deadline: Instant) -> Answer {
+        let request = match Request::parse(event) {
+            Ok(request) => request,
+            Err(reason) => return Answer::failed(physical_id_on_failure(envelope, None), reason),
+        };
+        let failure_id = physical_id_on_failure(envelope, Some(&request));
+        let progress = Arc::new(Progress::default());
+        let api = ScalingApi::new(self.clients.clone(), progress.clone());
+        let owner = Owner {
+            stack_id: envelope.stack_id.clone(),
+            logical_resource_id: envelope.logical_resource_id.clone(),
+        };
+
+        let stop_at = deadline
+            .checked_sub(DELIVERY_RESERVE + CLEANUP_RESERVE)
+            .unwrap_or_else(Instant::now);
+        let mut task = tokio::spawn(run(request, api.clone(), owner).in_current_span());
+        let reason = match timeout_at(stop_at, &mut task).await {
+            Ok(Ok(Ok(answer))) => return answer,
+            Ok(Ok(Err(failure))) => failure.0,
+            Ok(Err(join_error)) => {
+                let detail = panic_message(join_error);
+                error!(panic = %detail, "operation panicked");
+                format!("Internal error: the function panicked ({detail})")
+            }
+            Err(_) => {
+                task.abort();
+                let reason = format!(
+                    "Timed out: stopped {} with {}s left before the Lambda deadline, \
+                     kept for answering CloudFormation",
+                    progress.describe_step(),
+                    (DELIVERY_RESERVE + CLEANUP_RESERVE).as_secs()
+                );
+                warn!(%reason, "operation stopped at the deadline");
+                reason
+            }
+        };
+        let reason = match progress.take_created() {
+            Some(created) => {
+                let cleanup_deadline = deadline.checked_sub(DELIVERY_RESERVE).unwrap_or(stop_at);
+                let cleanup = timeout_at(cleanup_deadline, scaling::remove_created(&api, &created));
+                match cleanup.await {
+                    Ok(Ok(())) => format!(
+                        "{reason}. Removed what this request had set up for {}.",
+                        created.variant.resource_id()
+                    ),
+                    Ok(Err(failure)) => format!(
+                        "{reason}. Could not remove what this request had set up for {}: {failure}",
+                        created.variant.resource_id()
+                    ),
+                    Err(_) => format!(
+                        "{reason}. Ran out of time removing what this request had set up for {}; \
+                         a Delete of this resource does not touch it, remove it by hand.",
+                        created.variant.resource_id()
+                    ),
+                }
+            }
+            None => reason,
+        };
+        Answer::failed(failure_id, reason)
+    }
+}
+
+/// The operation itself, in its own task.
+async fn run(request: Request, api: ScalingApi, owner: Owner) -> Result<Answer, Failure> {
+    #[cfg(feature = "fault-injection")]
+    fault_injection::maybe_panic();
+    match request {
+        Request::Create { properties } => {
+            let props = parse(&properties)?;
+            let configured = scaling::create(&api, &props, &owner).await?;
+            Ok(Answer::success(
+                configured.physical_resource_id,
+                configured.data,
+                configured.summary,
+            ))
+        }
+        Request::Update {
+            physical_resource_id,
+            properties,
+            old_properties,
+        } => {
+            let props = parse(&properties)?;
+            let configured =
+                scaling::update(&api, &physical_resource_id, &props, &old_properties, &owner)
+                    .await?;
+            Ok(Answer::success(
+                configured.physical_resource_id,
+                configured.data,
+                configured.summary,
+            ))
+        }
+        Request::Delete {
+            physical_resource_id,
+            properties,
+        } => {
+            let summary = scaling::delete(&api, &physical_resource_id, &properties).await?;
+            Ok(Answer::success(
+                physical_resource_id,
+                Default::default(),
+                summary,
+            ))
+        }
+    }
+}
+
+fn parse(properties: &Value) -> Result<ScalingProperties, Failure> {
+    ScalingProperties::parse(properties).map_err(|problems| Failure(problems.to_string()))
+}
+
+/// The PhysicalResourceId of a FAILED answer. Update and Delete keep the id they were sent.
+/// A failed Create gets an id that can never be read as an endpoint variant, so the Delete
+/// that CloudFormation sends when it rolls back touches nothing, least of all a variant that
+/// something else manages (the take-over refusal fails this way).
+fn physical_id_on_failure(envelope: &Envelope, request: Option<&Request>) -> String {
+    let sent = match request {
+        Some(Request::Update {
+            physical_resource_id,
+            ..
+        })
+        | Some(Request::Delete {
+            physical_resource_id,
+            ..
+        }) => Some(physical_resource_id),
+        Some(Request::Create { .. }) => None,
+        // Unreadable request: keep the id CloudFormation sent, if any.
+        None => envelope.physical_resource_id.as_ref(),
+    };
+    match sent {
+        Some(id) if !id.is_empty() => id.clone(),
+        _ => {
+            let request_id: String = envelope.request_id.chars().take(200).collect();
+            format!("create-failed/{request_id}")
+        }
+    }
+}
+
+fn panic_message(join_error: tokio::task::JoinError) -> String {
+    if !join_error.is_panic() {
+        return join_error.to_string();
+    }
+    let payload = join_error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
+}
+
+fn to_instant(deadline: SystemTime) -> Instant {
+    let since_epoch = deadline
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    // Lambda sends the deadline as epoch milliseconds. Some local emulators (`cargo lambda
+    // watch` sends 600000) send the timeout instead; no real deadline lies before 2001.
+    let remaining = if since_epoch < Duration::from_secs(1_000_000_000) {
+        since_epoch
+    } else {
+        deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+    };
+    Instant::now() + remaining
+}
+
+/// Lets the release-profile test make the handler panic, to prove a panic is still answered.
+/// Compiled only with the `fault-injection` feature, never into a deployed function.
+#[cfg(feature = "fault-injection")]
+mod fault_injection {
+    pub fn maybe_panic() {
+        if std::env::var("SAGEMAKER_AUTOSCALING_FAULT").as_deref() == Ok("panic") {
+            panic!("fault injected by SAGEMAKER_AUTOSCALING_FAULT=panic");
+        }
+    }
+}

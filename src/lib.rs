@@ -1,0 +1,15 @@
+//! A CloudFormation custom resource that configures the auto scaling of an Amazon SageMaker
+//! asynchronous inference endpoint variant: a scalable target, a target-tracking policy, a
+//! step-scaling policy that takes the variant from 0 to 1 instance, and the alarm that fires it.
+//!
+//! Layout: [`cfn`] speaks CloudFormation's protocol, [`properties`] reads the resource's
+//! properties, [`scaling`] decides what to do to AWS (through the narrow seam in
+//! [`scaling::aws`]), and [`handler`] ties one invocation together under its deadline.
+
+pub mod backoff;
+pub mod cfn;
+pub mod handler;
+pub mod properties;
+pub mod scaling;
+
+pub use handler::Handler;

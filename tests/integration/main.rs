@@ -1,0 +1,5 @@
+//! Integration tests: the handler against the moto emulator (started by the tests), scripted
+//! AWS errors, and the built binary under a Lambda Runtime API stand-in.
+
+mod lifecycle;
+mod support;

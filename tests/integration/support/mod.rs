@@ -1,0 +1,232 @@
+//! What the integration tests share: CloudFormation's side of the protocol (events, and a
+//! ResponseURL listener that keeps the answers), AWS (moto behind a proxy), and readers of
+//! the state the emulator holds afterwards.
+
+#![allow(dead_code)] // Each test module uses its own part of this.
+
+pub mod aws;
+pub mod http;
+
+use aws::{Aws, clients_for, moto_url};
+use aws_sdk_applicationautoscaling::types::{
+    ScalableDimension, ScalableTarget, ScalingPolicy, ServiceNamespace,
+};
+use aws_sdk_cloudwatch::types::MetricAlarm;
+use http::Server;
+use sagemaker_async_autoscaling::Handler;
+use sagemaker_async_autoscaling::cfn::delivery::Responder;
+use sagemaker_async_autoscaling::handler::InvocationResult;
+use sagemaker_async_autoscaling::scaling::aws::AwsClients;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+pub const SIGNATURE: &str = "X-Amz-Signature=0b4d1c7e5ecre7sig";
+pub const SERVICE_TOKEN: &str = "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-async-autoscaling";
+
+/// One CloudFormation resource driving the handler, with a ResponseURL listener.
+pub struct Stack {
+    handler: Handler,
+    pub cfn: Server,
+    pub stack_id: String,
+    pub logical_resource_id: String,
+    sent: AtomicUsize,
+}
+
+impl Stack {
+    pub async fn new(clients: AwsClients, name: &str) -> Stack {
+        Stack::with_listener(clients, name, Server::answering(200).await)
+    }
+
+    pub fn with_listener(clients: AwsClients, name: &str, cfn: Server) -> Stack {
+        Stack {
+            handler: Handler::new(clients, Responder::default()),
+            cfn,
+            stack_id: format!(
+                "arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/5b8d3e10-0000-4000-8000-{:012}",
+                name.len()
+            ),
+            logical_resource_id: "EndpointAutoScaling".to_owned(),
+            sent: AtomicUsize::new(0),
+        }
+    }
+
+    /// A stack on the emulator, with the proxy that the test can inspect.
+    pub async fn on_emulator(name: &str) -> (Stack, Aws) {
+        let aws = Aws::start().await;
+        (Stack::new(aws.clients().await, name).await, aws)
+    }
+
+    /// A request as CloudFormation sends it, numbers and all.
+    pub fn event(
+        &self,
+        request_type: &str,
+        physical_resource_id: Option<&str>,
+        properties: Value,
+        old_properties: Option<Value>,
+    ) -> Value {
+        let n = self.sent.fetch_add(1, Ordering::SeqCst);
+        let mut properties = properties;
+        if let Some(map) = properties.as_object_mut() {
+            map.insert("ServiceToken".into(), SERVICE_TOKEN.into());
+        }
+        let mut event = json!({
+            "RequestType": request_type,
+            "ServiceToken": SERVICE_TOKEN,
+            "ResponseURL": format!("{}/answers/{n}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&{SIGNATURE}", self.cfn.url()),
+            "StackId": self.stack_id,
+            "RequestId": format!("6a3c1f2e-0000-4000-8000-{n:012}"),
+            "LogicalResourceId": self.logical_resource_id,
+            "ResourceType": "Custom::AsyncEndpointAutoScaling",
+            "ResourceProperties": properties,
+        });
+        if let Some(id) = physical_resource_id {
+            event["PhysicalResourceId"] = id.into();
+        }
+        if let Some(old) = old_properties {
+            event["OldResourceProperties"] = old;
+        }
+        event
+    }
+
+    pub async fn invoke(&self, event: Value, deadline: SystemTime) -> InvocationResult {
+        self.handler.handle(event, deadline).await
+    }
+
+    /// Sends the event with a generous deadline and answers what CloudFormation received.
+    pub async fn send(&self, event: Value) -> Value {
+        let path = answer_path(&event);
+        let result = self.invoke(event, in_seconds(60)).await;
+        assert!(result.is_ok(), "invocation failed: {result:?}");
+        self.answer_at(&path)
+    }
+
+    /// The one answer that arrived for a request, by its ResponseURL's path.
+    pub fn answer_at(&self, path: &str) -> Value {
+        let answers: Vec<_> = self
+            .cfn
+            .received()
+            .into_iter()
+            .filter(|r| r.target.split('?').next() == Some(path))
+            .collect();
+        assert_eq!(answers.len(), 1, "expected exactly one answer at {path}");
+        answers[0].json()
+    }
+
+    pub async fn create(&self, properties: Value) -> Value {
+        self.send(self.event("Create", None, properties, None)).await
+    }
+
+    pub async fn update(&self, physical_resource_id: &str, properties: Value, old: Value) -> Value {
+        let event = self.event("Update", Some(physical_resource_id), properties, Some(old));
+        self.send(event).await
+    }
+
+    pub async fn delete(&self, physical_resource_id: &str, properties: Value) -> Value {
+        let event = self.event("Delete", Some(physical_resource_id), properties, None);
+        self.send(event).await
+    }
+}
+
+pub fn answer_path(event: &Value) -> String {
+    let url = event["ResponseURL"].as_str().unwrap();
+    let path_and_query = url.splitn(4, '/').nth(3).unwrap();
+    format!("/{}", path_and_query.split('?').next().unwrap())
+}
+
+pub fn in_seconds(seconds: u64) -> SystemTime {
+    SystemTime::now() + Duration::from_secs(seconds)
+}
+
+pub fn assert_success(answer: &Value) {
+    assert_eq!(answer["Status"], "SUCCESS", "answer: {answer:#}");
+}
+
+/// Asserts a FAILED answer whose Reason contains every fragment.
+pub fn assert_failed(answer: &Value, fragments: &[&str]) {
+    assert_eq!(answer["Status"], "FAILED", "answer: {answer:#}");
+    let reason = answer["Reason"].as_str().unwrap();
+    for fragment in fragments {
+        assert!(reason.contains(fragment), "{fragment:?} not in Reason {reason:?}");
+    }
+}
+
+/// The state moto holds, read straight from it (not through the proxy).
+pub struct Emulator {
+    clients: AwsClients,
+}
+
+impl Emulator {
+    pub async fn connect() -> Emulator {
+        Emulator {
+            clients: clients_for(moto_url()).await,
+        }
+    }
+
+    pub async fn target(&self, resource_id: &str) -> Option<ScalableTarget> {
+        let output = self
+            .clients
+            .autoscaling
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_ids(resource_id)
+            .send()
+            .await
+            .unwrap();
+        output.scalable_targets().first().cloned()
+    }
+
+    pub async fn policies(&self, resource_id: &str) -> Vec<ScalingPolicy> {
+        let output = self
+            .clients
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(resource_id)
+            .send()
+            .await
+            .unwrap();
+        let mut policies = output.scaling_policies().to_vec();
+        policies.sort_by(|a, b| a.policy_name().cmp(b.policy_name()));
+        policies
+    }
+
+    pub async fn policy_names(&self, resource_id: &str) -> Vec<String> {
+        let policies = self.policies(resource_id).await;
+        policies.iter().map(|p| p.policy_name().to_owned()).collect()
+    }
+
+    pub async fn alarm(&self, name: &str) -> Option<MetricAlarm> {
+        let output = self
+            .clients
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .unwrap();
+        output.metric_alarms().first().cloned()
+    }
+
+    /// Registers a target as something other than this stack would (a console user, say).
+    pub async fn register_target(&self, resource_id: &str, min: i32, max: i32) {
+        self.clients
+            .autoscaling
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+            .resource_id(resource_id)
+            .min_capacity(min)
+            .max_capacity(max)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Nothing of a variant's scaling is left: no target, no policy, and no alarm.
+    pub async fn assert_nothing_left(&self, resource_id: &str, alarm_name: &str) {
+        assert!(self.target(resource_id).await.is_none(), "target left for {resource_id}");
+        assert_eq!(self.policy_names(resource_id).await, Vec::<String>::new());
+        assert!(self.alarm(alarm_name).await.is_none(), "alarm {alarm_name} left");
+    }
+}
