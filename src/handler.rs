@@ -12,6 +12,7 @@ use crate::scaling::aws::{AwsClients, ScalingApi};
 use crate::scaling::progress::Progress;
 use crate::scaling::{self, Failure, Owner};
 use serde_json::{Value, json};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::{Instant, timeout_at};
@@ -84,10 +85,17 @@ impl Handler {
             logical_resource_id = %envelope.logical_resource_id,
             request_type = %envelope.request_type,
         );
-        self.answer(event, envelope, deadline).instrument(span).await
+        self.answer(event, envelope, deadline)
+            .instrument(span)
+            .await
     }
 
-    async fn answer(&self, event: Value, envelope: Envelope, deadline: Instant) -> InvocationResult {
+    async fn answer(
+        &self,
+        event: Value,
+        envelope: Envelope,
+        deadline: Instant,
+    ) -> InvocationResult {
         info!(
             response_url = %envelope.response_url,
             physical_resource_id = envelope.physical_resource_id.as_deref().unwrap_or(""),
@@ -139,17 +147,14 @@ impl Handler {
         let stop_at = deadline
             .checked_sub(DELIVERY_RESERVE + CLEANUP_RESERVE)
             .unwrap_or_else(Instant::now);
-        let mut task = tokio::spawn(run(request, api.clone(), owner).in_current_span());
-        let reason = match timeout_at(stop_at, &mut task).await {
-            Ok(Ok(Ok(answer))) => return answer,
-            Ok(Ok(Err(failure))) => failure.0,
-            Ok(Err(join_error)) => {
-                let detail = panic_message(join_error);
+        let reason = match guarded(run(request, api.clone(), owner), stop_at).await {
+            Ok(Ok(answer)) => return answer,
+            Ok(Err(failure)) => failure.0,
+            Err(Stopped::Panicked(detail)) => {
                 error!(panic = %detail, "operation panicked");
                 format!("Internal error: the function panicked ({detail})")
             }
-            Err(_) => {
-                task.abort();
+            Err(Stopped::TimedOut) => {
                 let reason = format!(
                     "Timed out: stopped {} with {}s left before the Lambda deadline, \
                      kept for answering CloudFormation",
@@ -160,29 +165,56 @@ impl Handler {
                 reason
             }
         };
-        let reason = match progress.take_created() {
-            Some(created) => {
-                let cleanup_deadline = deadline.checked_sub(DELIVERY_RESERVE).unwrap_or(stop_at);
-                let cleanup = timeout_at(cleanup_deadline, scaling::remove_created(&api, &created));
-                match cleanup.await {
-                    Ok(Ok(())) => format!(
-                        "{reason}. Removed what this request had set up for {}.",
-                        created.variant.resource_id()
-                    ),
-                    Ok(Err(failure)) => format!(
-                        "{reason}. Could not remove what this request had set up for {}: {failure}",
-                        created.variant.resource_id()
-                    ),
-                    Err(_) => format!(
-                        "{reason}. Ran out of time removing what this request had set up for {}; \
-                         a Delete of this resource does not touch it, remove it by hand.",
-                        created.variant.resource_id()
-                    ),
-                }
-            }
-            None => reason,
+        let Some(created) = progress.take_created() else {
+            return Answer::failed(failure_id, reason);
         };
-        Answer::failed(failure_id, reason)
+
+        let resource_id = created.variant.resource_id();
+        let cleanup = async move { scaling::remove_created(&api, &created).await };
+        let cleanup_deadline = deadline.checked_sub(DELIVERY_RESERVE).unwrap_or(stop_at);
+        let outcome = match guarded(cleanup, cleanup_deadline).await {
+            Ok(Ok(())) => format!("Removed what this request had set up for {resource_id}."),
+            Ok(Err(failure)) => {
+                format!(
+                    "Could not remove what this request had set up for {resource_id}: {failure}"
+                )
+            }
+            Err(Stopped::Panicked(detail)) => format!(
+                "Could not remove what this request had set up for {resource_id}: the function \
+                 panicked ({detail})"
+            ),
+            Err(Stopped::TimedOut) => format!(
+                "Ran out of time removing what this request had set up for {resource_id}; \
+                 remove it by hand (the rollback Delete leaves it alone)."
+            ),
+        };
+        Answer::failed(
+            failure_id,
+            format!("{}. {outcome}", reason.trim_end_matches('.')),
+        )
+    }
+}
+
+/// How guarded work ended when it did not end by itself.
+enum Stopped {
+    Panicked(String),
+    TimedOut,
+}
+
+/// Runs `work` in a task of its own until `until`: a panic or the deadline stops the work,
+/// never the invocation, which still has an answer to send.
+async fn guarded<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+    until: Instant,
+) -> Result<T, Stopped> {
+    let mut task = tokio::spawn(work.in_current_span());
+    match timeout_at(until, &mut task).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(join_error)) => Err(Stopped::Panicked(panic_message(join_error))),
+        Err(_) => {
+            task.abort();
+            Err(Stopped::TimedOut)
+        }
     }
 }
 

@@ -193,7 +193,9 @@ impl VariantId {
 fn is_sagemaker_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     (1..=63).contains(&bytes.len())
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         && bytes[0] != b'-'
         && bytes[bytes.len() - 1] != b'-'
 }
@@ -339,7 +341,10 @@ impl<'a> Reader<'a> {
             })
             .map(|k| match closest_known(k) {
                 Some(known) => {
-                    format!("{} is not a known property (did you mean {known}?)", quote(k))
+                    format!(
+                        "{} is not a known property (did you mean {known}?)",
+                        quote(k)
+                    )
                 }
                 None => format!("{} is not a known property", quote(k)),
             })
@@ -402,7 +407,9 @@ mod tests {
     use serde_json::json;
 
     fn problems(properties: Value) -> String {
-        ScalingProperties::parse(&properties).unwrap_err().to_string()
+        ScalingProperties::parse(&properties)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -412,10 +419,16 @@ mod tests {
         assert_eq!((props.min_capacity, props.max_capacity), (0, 1));
         assert_eq!(props.target_metric, TargetMetric::CpuUtilization);
         assert_eq!(props.target_value, 50.0);
-        assert_eq!((props.scale_in_cooldown, props.scale_out_cooldown), (300, 300));
+        assert_eq!(
+            (props.scale_in_cooldown, props.scale_out_cooldown),
+            (300, 300)
+        );
         assert!(props.scale_from_zero);
         assert_eq!(props.step_cooldown, 300);
-        assert_eq!(props.alarm_name, "esd-type-c356f91-HasBacklogWithoutCapacity");
+        assert_eq!(
+            props.alarm_name,
+            "esd-type-c356f91-HasBacklogWithoutCapacity"
+        );
         assert!(!props.adopt_existing);
     }
 
@@ -450,7 +463,10 @@ mod tests {
             "ScaleFromZero must be true or false, got \"yes\"",
             "TargetMetric must be CPUUtilization or ApproximateBacklogSizePerInstance, got \"GPU\"",
         ] {
-            assert!(reason.contains(expected), "{expected:?} missing from {reason:?}");
+            assert!(
+                reason.contains(expected),
+                "{expected:?} missing from {reason:?}"
+            );
         }
     }
 
@@ -463,7 +479,9 @@ mod tests {
     #[test]
     fn a_misspelt_property_is_refused_with_a_suggestion() {
         let reason = problems(json!({"EndpointName": "e", "MaxCapcity": 3}));
-        assert!(reason.contains("\"MaxCapcity\" is not a known property (did you mean MaxCapacity?)"));
+        assert!(
+            reason.contains("\"MaxCapcity\" is not a known property (did you mean MaxCapacity?)")
+        );
         let reason = problems(json!({"EndpointName": "e", "Colour": "blue"}));
         assert!(reason.contains("\"Colour\" is not a known property"));
         assert!(!reason.contains("did you mean"));
@@ -472,22 +490,37 @@ mod tests {
     #[test]
     fn names_follow_sagemaker_rules() {
         assert!(problems(json!({"EndpointName": "bad_name"})).contains("EndpointName must be"));
-        assert!(problems(json!({"EndpointName": "e", "VariantName": "-x"})).contains("VariantName must be"));
-        assert!(problems(json!({"EndpointName": 12})).contains("EndpointName must be a string, got 12"));
-        assert!(problems(json!({"EndpointName": "e", "AlarmName": ""})).contains("AlarmName must be 1 to 255"));
+        assert!(
+            problems(json!({"EndpointName": "e", "VariantName": "-x"}))
+                .contains("VariantName must be")
+        );
+        assert!(
+            problems(json!({"EndpointName": 12})).contains("EndpointName must be a string, got 12")
+        );
+        assert!(
+            problems(json!({"EndpointName": "e", "AlarmName": ""}))
+                .contains("AlarmName must be 1 to 255")
+        );
     }
 
     #[test]
     fn non_object_properties_are_refused() {
-        assert!(problems(json!(["EndpointName"])).contains("ResourceProperties must be an object, got a list"));
+        assert!(
+            problems(json!(["EndpointName"]))
+                .contains("ResourceProperties must be an object, got a list")
+        );
     }
 
     #[test]
     fn physical_ids_are_read_back_strictly() {
-        let variant = VariantId::from_resource_id("endpoint/esd-type-c356f91/variant/prod").unwrap();
+        let variant =
+            VariantId::from_resource_id("endpoint/esd-type-c356f91/variant/prod").unwrap();
         assert_eq!(variant, VariantId::new("esd-type-c356f91", "prod"));
         assert_eq!(VariantId::from_resource_id("create-failed/1234"), None);
-        assert_eq!(VariantId::from_resource_id("endpoint/a/b/variant/prod"), None);
+        assert_eq!(
+            VariantId::from_resource_id("endpoint/a/b/variant/prod"),
+            None
+        );
         assert_eq!(VariantId::from_resource_id("endpoint//variant/prod"), None);
     }
 }

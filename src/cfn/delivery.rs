@@ -171,7 +171,10 @@ mod tests {
         assert!(ResponseUrl::parse("http://localhost/b/k").is_ok());
         let refused = ResponseUrl::parse("http://169.254.169.254/latest?X-Amz-Signature=secret");
         let reason = refused.unwrap_err();
-        assert!(reason.contains("http://169.254.169.254/latest is refused"), "{reason}");
+        assert!(
+            reason.contains("http://169.254.169.254/latest is refused"),
+            "{reason}"
+        );
         assert!(!reason.contains("secret"));
         assert!(ResponseUrl::parse("file:///etc/passwd").is_err());
         assert!(ResponseUrl::parse("not a url").is_err());
@@ -179,8 +182,9 @@ mod tests {
 
     #[test]
     fn the_query_string_never_shows() {
-        let url = ResponseUrl::parse("https://b.s3.amazonaws.com:8443/k%20x?X-Amz-Signature=s3cr3t")
-            .unwrap();
+        let url =
+            ResponseUrl::parse("https://b.s3.amazonaws.com:8443/k%20x?X-Amz-Signature=s3cr3t")
+                .unwrap();
         assert_eq!(url.to_string(), "https://b.s3.amazonaws.com:8443/k%20x");
         assert!(!format!("{url:?}").contains("s3cr3t"));
     }

@@ -142,8 +142,17 @@ mod tests {
 
     #[test]
     fn each_request_type_parses() {
-        assert!(matches!(Request::parse(event("Create")), Ok(Request::Create { .. })));
-        assert!(matches!(Request::parse(event("Update")), Ok(Request::Update { .. })));
-        assert!(matches!(Request::parse(event("Delete")), Ok(Request::Delete { .. })));
+        assert!(matches!(
+            Request::parse(event("Create")),
+            Ok(Request::Create { .. })
+        ));
+        assert!(matches!(
+            Request::parse(event("Update")),
+            Ok(Request::Update { .. })
+        ));
+        assert!(matches!(
+            Request::parse(event("Delete")),
+            Ok(Request::Delete { .. })
+        ));
     }
 }

@@ -73,8 +73,8 @@ pub fn encode(envelope: &Envelope, answer: &Answer) -> (Vec<u8>, Answer) {
         return (body, answer);
     }
     // Only the echoed fields can still be too long; they cannot be changed, so the reason goes.
-    let body = shorten_reason(envelope, &mut answer)
-        .unwrap_or_else(|| serialize(envelope, &answer));
+    let body =
+        shorten_reason(envelope, &mut answer).unwrap_or_else(|| serialize(envelope, &answer));
     (body, answer)
 }
 
@@ -170,8 +170,15 @@ mod tests {
         let reason = format!("PutScalingPolicy failed: {}", "\"quoted\" é ".repeat(2000));
         let (body, sent) = encode(&envelope(), &Answer::failed("p".into(), reason));
         assert!(body.len() <= MAX_BODY_BYTES, "{} bytes", body.len());
-        assert!(body.len() > MAX_BODY_BYTES - 64, "shortened too much: {}", body.len());
-        assert!(sent.reason.starts_with("PutScalingPolicy failed: \"quoted\""));
+        assert!(
+            body.len() > MAX_BODY_BYTES - 64,
+            "shortened too much: {}",
+            body.len()
+        );
+        assert!(
+            sent.reason
+                .starts_with("PutScalingPolicy failed: \"quoted\"")
+        );
         assert!(sent.reason.ends_with(TRUNCATION_MARK));
         assert_eq!(parsed(&body)["Reason"], sent.reason.as_str());
     }

@@ -9,6 +9,7 @@ use super::progress::Progress;
 use super::{Owner, STEP_POLICY_NAME};
 use crate::backoff;
 use crate::properties::{ScalingProperties, TargetMetric, VariantId};
+use aws_config::retry::RetryConfig;
 use aws_sdk_applicationautoscaling as autoscaling;
 use aws_sdk_applicationautoscaling::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_applicationautoscaling::types::{
@@ -18,7 +19,6 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use aws_sdk_cloudwatch as cloudwatch;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
-use aws_config::retry::RetryConfig;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -186,7 +186,14 @@ impl ScalingApi {
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let error = match result {
                 Ok(output) => {
-                    info!(aws.operation = operation, aws.subject = subject, attempt, elapsed_ms, outcome = "ok", "AWS call");
+                    info!(
+                        aws.operation = operation,
+                        aws.subject = subject,
+                        attempt,
+                        elapsed_ms,
+                        outcome = "ok",
+                        "AWS call"
+                    );
                     return Ok(output);
                 }
                 Err(error) => AwsError::from_sdk(operation, &error),
@@ -231,7 +238,11 @@ impl ScalingApi {
         match self.call(operation, subject, send).await {
             Ok(_) => Ok(()),
             Err(error) if error.is_not_found() => {
-                info!(aws.operation = operation, aws.subject = subject, "already gone");
+                info!(
+                    aws.operation = operation,
+                    aws.subject = subject,
+                    "already gone"
+                );
                 Ok(())
             }
             Err(error) => Err(error),
@@ -274,7 +285,12 @@ impl ScalingApi {
                     .send()
             })
             .await?;
-        let tag = |key: &str| output.tags().and_then(|tags| tags.get(key)).map(String::as_str);
+        let tag = |key: &str| {
+            output
+                .tags()
+                .and_then(|tags| tags.get(key))
+                .map(String::as_str)
+        };
         Ok(tag(OWNER_STACK_TAG) == Some(owner.stack_id.as_str())
             && tag(OWNER_RESOURCE_TAG) == Some(owner.logical_resource_id.as_str()))
     }
@@ -347,18 +363,22 @@ impl ScalingApi {
             .map_err(|e| AwsError::build(OPERATION, e))?;
         let policy_name = props.target_metric.policy_name();
         let output = self
-            .call(OPERATION, &format!("{policy_name} on {resource_id}"), || {
-                self.clients
-                    .autoscaling
-                    .put_scaling_policy()
-                    .policy_name(policy_name)
-                    .service_namespace(ServiceNamespace::Sagemaker)
-                    .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-                    .resource_id(&resource_id)
-                    .policy_type(PolicyType::TargetTrackingScaling)
-                    .target_tracking_scaling_policy_configuration(configuration.clone())
-                    .send()
-            })
+            .call(
+                OPERATION,
+                &format!("{policy_name} on {resource_id}"),
+                || {
+                    self.clients
+                        .autoscaling
+                        .put_scaling_policy()
+                        .policy_name(policy_name)
+                        .service_namespace(ServiceNamespace::Sagemaker)
+                        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                        .resource_id(&resource_id)
+                        .policy_type(PolicyType::TargetTrackingScaling)
+                        .target_tracking_scaling_policy_configuration(configuration.clone())
+                        .send()
+                },
+            )
             .await?;
         Ok(output.policy_arn().to_owned())
     }
@@ -379,18 +399,22 @@ impl ScalingApi {
             .step_adjustments(step)
             .build();
         let output = self
-            .call(OPERATION, &format!("{STEP_POLICY_NAME} on {resource_id}"), || {
-                self.clients
-                    .autoscaling
-                    .put_scaling_policy()
-                    .policy_name(STEP_POLICY_NAME)
-                    .service_namespace(ServiceNamespace::Sagemaker)
-                    .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-                    .resource_id(&resource_id)
-                    .policy_type(PolicyType::StepScaling)
-                    .step_scaling_policy_configuration(configuration.clone())
-                    .send()
-            })
+            .call(
+                OPERATION,
+                &format!("{STEP_POLICY_NAME} on {resource_id}"),
+                || {
+                    self.clients
+                        .autoscaling
+                        .put_scaling_policy()
+                        .policy_name(STEP_POLICY_NAME)
+                        .service_namespace(ServiceNamespace::Sagemaker)
+                        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                        .resource_id(&resource_id)
+                        .policy_type(PolicyType::StepScaling)
+                        .step_scaling_policy_configuration(configuration.clone())
+                        .send()
+                },
+            )
             .await?;
         Ok(output.policy_arn().to_owned())
     }

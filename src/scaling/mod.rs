@@ -104,7 +104,10 @@ pub async fn delete(
         _ => default_alarm_name(&variant.endpoint_name),
     };
     remove_variant(api, &variant, Some(&alarm_name)).await?;
-    Ok(format!("Removed the auto scaling of {}", variant.resource_id()))
+    Ok(format!(
+        "Removed the auto scaling of {}",
+        variant.resource_id()
+    ))
 }
 
 /// Removes what a failed operation created, as recorded in its progress.
@@ -181,7 +184,10 @@ async fn apply(
     if let Some(step_policy_arn) = step_policy_arn {
         api.put_alarm(props, &step_policy_arn, &alarm_description(props, owner))
             .await?;
-        data.insert("AlarmArn".to_owned(), alarm_arn(&step_policy_arn, &props.alarm_name));
+        data.insert(
+            "AlarmArn".to_owned(),
+            alarm_arn(&step_policy_arn, &props.alarm_name),
+        );
         data.insert("AlarmName".to_owned(), props.alarm_name.clone());
         data.insert("StepScalingPolicyArn".to_owned(), step_policy_arn);
     }
@@ -209,7 +215,10 @@ async fn remove_dropped(
     let variant = new.variant();
     let old_target_tracking = async {
         match old.target_metric != new.target_metric {
-            true => api.delete_policy(&variant, old.target_metric.policy_name()).await,
+            true => {
+                api.delete_policy(&variant, old.target_metric.policy_name())
+                    .await
+            }
             false => Ok(()),
         }
     };

@@ -24,7 +24,10 @@ async fn create_configures_target_policies_and_alarm_as_the_design_specifies() {
     assert_eq!(answer["StackId"], stack.stack_id.as_str());
     assert_eq!(answer["LogicalResourceId"], "EndpointAutoScaling");
 
-    let target = emulator.target(resource_id).await.expect("target registered");
+    let target = emulator
+        .target(resource_id)
+        .await
+        .expect("target registered");
     assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
     assert_eq!(
         target.scalable_dimension().as_str(),
@@ -33,7 +36,13 @@ async fn create_configures_target_policies_and_alarm_as_the_design_specifies() {
 
     let policies = emulator.policies(resource_id).await;
     let names: Vec<_> = policies.iter().map(|p| p.policy_name()).collect();
-    assert_eq!(names, ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]);
+    assert_eq!(
+        names,
+        [
+            "CPUUtil-ScalingPolicy",
+            "HasBacklogWithoutCapacity-ScalingPolicy"
+        ]
+    );
 
     let cpu = &policies[0];
     assert_eq!(cpu.policy_type(), &PolicyType::TargetTrackingScaling);
@@ -46,14 +55,30 @@ async fn create_configures_target_policies_and_alarm_as_the_design_specifies() {
     assert_eq!(metric.namespace(), Some("/aws/sagemaker/Endpoints"));
     assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
     assert_eq!(metric.unit(), Some("Percent"));
-    let dimensions: Vec<_> = metric.dimensions().iter().map(|d| (d.name(), d.value())).collect();
-    assert_eq!(dimensions, [("EndpointName", "esd-create-design"), ("VariantName", "prod")]);
+    let dimensions: Vec<_> = metric
+        .dimensions()
+        .iter()
+        .map(|d| (d.name(), d.value()))
+        .collect();
+    assert_eq!(
+        dimensions,
+        [
+            ("EndpointName", "esd-create-design"),
+            ("VariantName", "prod")
+        ]
+    );
 
     let step = &policies[1];
     assert_eq!(step.policy_type(), &PolicyType::StepScaling);
     let steps = step.step_scaling_policy_configuration().unwrap();
-    assert_eq!(steps.adjustment_type(), Some(&AdjustmentType::ChangeInCapacity));
-    assert_eq!(steps.metric_aggregation_type(), Some(&MetricAggregationType::Average));
+    assert_eq!(
+        steps.adjustment_type(),
+        Some(&AdjustmentType::ChangeInCapacity)
+    );
+    assert_eq!(
+        steps.metric_aggregation_type(),
+        Some(&MetricAggregationType::Average)
+    );
     assert_eq!(steps.cooldown(), Some(300));
     let adjustments = steps.step_adjustments();
     assert_eq!(adjustments.len(), 1);
@@ -65,8 +90,15 @@ async fn create_configures_target_policies_and_alarm_as_the_design_specifies() {
     let alarm = emulator.alarm(alarm_name).await.expect("alarm created");
     assert_eq!(alarm.metric_name(), Some("HasBacklogWithoutCapacity"));
     assert_eq!(alarm.namespace(), Some("AWS/SageMaker"));
-    let dimensions: Vec<_> = alarm.dimensions().iter().map(|d| (d.name(), d.value())).collect();
-    assert_eq!(dimensions, [(Some("EndpointName"), Some("esd-create-design"))]);
+    let dimensions: Vec<_> = alarm
+        .dimensions()
+        .iter()
+        .map(|d| (d.name(), d.value()))
+        .collect();
+    assert_eq!(
+        dimensions,
+        [(Some("EndpointName"), Some("esd-create-design"))]
+    );
     assert_eq!(alarm.statistic(), Some(&Statistic::Average));
     assert_eq!(alarm.period(), Some(60));
     assert_eq!(alarm.evaluation_periods(), Some(2));
@@ -96,8 +128,14 @@ async fn the_answer_is_a_put_with_empty_content_type_and_exact_length() {
     let put = received.last().unwrap();
     assert_eq!(put.method, "PUT");
     assert_eq!(put.header("content-type"), Some(""));
-    assert_eq!(put.header("content-length"), Some(put.body.len().to_string().as_str()));
-    assert!(put.target.contains("X-Amz-Signature="), "the query string is sent as given");
+    assert_eq!(
+        put.header("content-length"),
+        Some(put.body.len().to_string().as_str())
+    );
+    assert!(
+        put.target.contains("X-Amz-Signature="),
+        "the query string is sent as given"
+    );
 }
 
 #[tokio::test]
@@ -119,23 +157,33 @@ async fn update_in_place_changes_the_settings_and_keeps_the_physical_id() {
     let target = emulator.target(id).await.unwrap();
     assert_eq!((target.min_capacity(), target.max_capacity()), (1, 5));
     let policies = emulator.policies(id).await;
-    let tracking = policies[0].target_tracking_scaling_policy_configuration().unwrap();
+    let tracking = policies[0]
+        .target_tracking_scaling_policy_configuration()
+        .unwrap();
     assert_eq!(tracking.target_value(), 70.0);
     assert_eq!(tracking.scale_in_cooldown(), Some(600));
     let steps = policies[1].step_scaling_policy_configuration().unwrap();
     assert_eq!(steps.cooldown(), Some(120));
-    let alarm = emulator.alarm("esd-update-in-place-HasBacklogWithoutCapacity").await.unwrap();
+    let alarm = emulator
+        .alarm("esd-update-in-place-HasBacklogWithoutCapacity")
+        .await
+        .unwrap();
     assert_eq!(alarm.alarm_actions(), [policies[1].policy_arn()]);
-    assert_eq!(updated["Data"]["StepScalingPolicyArn"], policies[1].policy_arn());
+    assert_eq!(
+        updated["Data"]["StepScalingPolicyArn"],
+        policies[1].policy_arn()
+    );
 }
-
 
 #[tokio::test]
 async fn update_repairs_a_policy_deleted_out_of_band() {
     let (stack, aws) = Stack::on_emulator("update-repairs").await;
     let emulator = Emulator::connect().await;
     let props = design_properties("esd-update-repairs");
-    let id = stack.create(props.clone()).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let id = stack.create(props.clone()).await["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     aws.clients()
         .await
         .autoscaling
@@ -153,7 +201,10 @@ async fn update_repairs_a_policy_deleted_out_of_band() {
     assert_success(&stack.update(&id, props.clone(), props).await);
     assert_eq!(
         emulator.policy_names(&id).await,
-        ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
+        [
+            "CPUUtil-ScalingPolicy",
+            "HasBacklogWithoutCapacity-ScalingPolicy"
+        ]
     );
 }
 
@@ -164,7 +215,10 @@ async fn scale_from_zero_off_removes_step_policy_and_alarm_and_on_brings_them_ba
     let on = design_properties("esd-scale-from-zero");
     let mut off = on.clone();
     off["ScaleFromZero"] = "false".into();
-    let id = stack.create(on.clone()).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let id = stack.create(on.clone()).await["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let alarm_name = "esd-scale-from-zero-HasBacklogWithoutCapacity";
 
     let answer = stack.update(&id, off.clone(), on.clone()).await;
@@ -191,10 +245,18 @@ async fn a_new_alarm_name_replaces_the_old_alarm() {
     let old = design_properties("esd-alarm-rename");
     let mut new = old.clone();
     new["AlarmName"] = "esd-alarm-rename-wake-up".into();
-    let id = stack.create(old.clone()).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let id = stack.create(old.clone()).await["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     assert_success(&stack.update(&id, new, old).await);
-    assert!(emulator.alarm("esd-alarm-rename-HasBacklogWithoutCapacity").await.is_none());
+    assert!(
+        emulator
+            .alarm("esd-alarm-rename-HasBacklogWithoutCapacity")
+            .await
+            .is_none()
+    );
     assert!(emulator.alarm("esd-alarm-rename-wake-up").await.is_some());
 }
 
@@ -210,15 +272,30 @@ async fn backlog_target_metric_follows_the_sagemaker_guide_and_switching_removes
     let id = answer["PhysicalResourceId"].as_str().unwrap().to_owned();
 
     let policies = emulator.policies(&id).await;
-    assert_eq!(policies[0].policy_name(), "ApproximateBacklogSizePerInstance-ScalingPolicy");
-    assert_eq!(answer["Data"]["TargetTrackingPolicyArn"], policies[0].policy_arn());
-    let tracking = policies[0].target_tracking_scaling_policy_configuration().unwrap();
+    assert_eq!(
+        policies[0].policy_name(),
+        "ApproximateBacklogSizePerInstance-ScalingPolicy"
+    );
+    assert_eq!(
+        answer["Data"]["TargetTrackingPolicyArn"],
+        policies[0].policy_arn()
+    );
+    let tracking = policies[0]
+        .target_tracking_scaling_policy_configuration()
+        .unwrap();
     assert_eq!(tracking.target_value(), 5.0);
     let metric = tracking.customized_metric_specification().unwrap();
-    assert_eq!(metric.metric_name(), Some("ApproximateBacklogSizePerInstance"));
+    assert_eq!(
+        metric.metric_name(),
+        Some("ApproximateBacklogSizePerInstance")
+    );
     assert_eq!(metric.namespace(), Some("AWS/SageMaker"));
     assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
-    let dimensions: Vec<_> = metric.dimensions().iter().map(|d| (d.name(), d.value())).collect();
+    let dimensions: Vec<_> = metric
+        .dimensions()
+        .iter()
+        .map(|d| (d.name(), d.value()))
+        .collect();
     assert_eq!(dimensions, [("EndpointName", "esd-backlog-metric")]);
 
     let mut cpu = backlog.clone();
@@ -226,7 +303,10 @@ async fn backlog_target_metric_follows_the_sagemaker_guide_and_switching_removes
     assert_success(&stack.update(&id, cpu, backlog).await);
     assert_eq!(
         emulator.policy_names(&id).await,
-        ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
+        [
+            "CPUUtil-ScalingPolicy",
+            "HasBacklogWithoutCapacity-ScalingPolicy"
+        ]
     );
 }
 
@@ -236,13 +316,19 @@ async fn replacement_configures_the_new_variant_and_the_old_ids_delete_removes_o
     let emulator = Emulator::connect().await;
     let old = design_properties("esd-replace-old");
     let new = design_properties("esd-replace-new");
-    let old_id = stack.create(old.clone()).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let old_id = stack.create(old.clone()).await["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let answer = stack.update(&old_id, new.clone(), old.clone()).await;
     assert_success(&answer);
     let new_id = "endpoint/esd-replace-new/variant/prod";
     assert_eq!(answer["PhysicalResourceId"], new_id);
-    assert!(emulator.target(&old_id).await.is_some(), "old variant left for CloudFormation's Delete");
+    assert!(
+        emulator.target(&old_id).await.is_some(),
+        "old variant left for CloudFormation's Delete"
+    );
     assert_eq!(emulator.policies(new_id).await.len(), 2);
 
     // CloudFormation's cleanup: a Delete for the old id, with the old properties.
@@ -252,7 +338,12 @@ async fn replacement_configures_the_new_variant_and_the_old_ids_delete_removes_o
         .await;
     assert!(emulator.target(new_id).await.is_some());
     assert_eq!(emulator.policies(new_id).await.len(), 2);
-    assert!(emulator.alarm("esd-replace-new-HasBacklogWithoutCapacity").await.is_some());
+    assert!(
+        emulator
+            .alarm("esd-replace-new-HasBacklogWithoutCapacity")
+            .await
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -262,7 +353,10 @@ async fn renaming_the_variant_keeps_the_shared_default_alarm_with_the_new_varian
     let old = design_properties("esd-variant-rename");
     let mut new = old.clone();
     new["VariantName"] = "blue".into();
-    let old_id = stack.create(old.clone()).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let old_id = stack.create(old.clone()).await["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let answer = stack.update(&old_id, new, old.clone()).await;
     assert_success(&answer);
@@ -274,7 +368,10 @@ async fn renaming_the_variant_keeps_the_shared_default_alarm_with_the_new_varian
         .alarm("esd-variant-rename-HasBacklogWithoutCapacity")
         .await
         .expect("alarm kept for the new variant");
-    assert_eq!(alarm.alarm_actions(), [answer["Data"]["StepScalingPolicyArn"].as_str().unwrap()]);
+    assert_eq!(
+        alarm.alarm_actions(),
+        [answer["Data"]["StepScalingPolicyArn"].as_str().unwrap()]
+    );
     assert!(emulator.target(&old_id).await.is_none());
 }
 
@@ -283,7 +380,10 @@ async fn delete_removes_everything_and_a_second_delete_succeeds() {
     let (stack, _aws) = Stack::on_emulator("delete-twice").await;
     let emulator = Emulator::connect().await;
     let props = design_properties("esd-delete-twice");
-    let id = stack.create(props.clone()).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let id = stack.create(props.clone()).await["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let first = stack.delete(&id, props.clone()).await;
     assert_success(&first);
@@ -297,10 +397,21 @@ async fn delete_removes_everything_and_a_second_delete_succeeds() {
 #[tokio::test]
 async fn delete_of_an_id_that_is_not_a_variant_touches_nothing() {
     let (stack, aws) = Stack::on_emulator("delete-foreign-id").await;
-    let answer = stack.delete("create-failed/6a3c1f2e", json!({"EndpointName": "x"})).await;
+    let answer = stack
+        .delete("create-failed/6a3c1f2e", json!({"EndpointName": "x"}))
+        .await;
     assert_success(&answer);
-    assert!(answer["Reason"].as_str().unwrap().contains("Nothing to delete"));
-    assert!(aws.operations().is_empty(), "no AWS call: {:?}", aws.operations());
+    assert!(
+        answer["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("Nothing to delete")
+    );
+    assert!(
+        aws.operations().is_empty(),
+        "no AWS call: {:?}",
+        aws.operations()
+    );
 }
 
 #[tokio::test]
@@ -311,15 +422,29 @@ async fn create_refuses_to_take_over_a_target_registered_by_something_else() {
     emulator.register_target(resource_id, 1, 3).await;
 
     let answer = stack.create(design_properties("esd-take-over")).await;
-    assert_failed(&answer, &["already registered for endpoint/esd-take-over/variant/prod", "AdoptExisting"]);
+    assert_failed(
+        &answer,
+        &[
+            "already registered for endpoint/esd-take-over/variant/prod",
+            "AdoptExisting",
+        ],
+    );
     let failed_id = answer["PhysicalResourceId"].as_str().unwrap();
     assert!(failed_id.starts_with("create-failed/"), "{failed_id}");
     let target = emulator.target(resource_id).await.unwrap();
-    assert_eq!((target.min_capacity(), target.max_capacity()), (1, 3), "left untouched");
+    assert_eq!(
+        (target.min_capacity(), target.max_capacity()),
+        (1, 3),
+        "left untouched"
+    );
     assert!(emulator.policies(resource_id).await.is_empty());
 
     // The rollback Delete carries the failed id: the other owner's target survives it.
-    assert_success(&stack.delete(failed_id, design_properties("esd-take-over")).await);
+    assert_success(
+        &stack
+            .delete(failed_id, design_properties("esd-take-over"))
+            .await,
+    );
     assert!(emulator.target(resource_id).await.is_some());
 }
 
@@ -346,14 +471,22 @@ async fn another_stack_cannot_take_over_this_stacks_target() {
     assert_success(&first.create(design_properties("esd-owned")).await);
 
     let answer = second.create(design_properties("esd-owned")).await;
-    assert_failed(&answer, &["already registered for endpoint/esd-owned/variant/prod"]);
+    assert_failed(
+        &answer,
+        &["already registered for endpoint/esd-owned/variant/prod"],
+    );
 }
 
 #[tokio::test]
 async fn a_create_that_fails_midway_removes_what_it_created() {
     let (stack, aws) = Stack::on_emulator("fails-midway").await;
     let emulator = Emulator::connect().await;
-    aws.fail("PutMetricAlarm", 1, "LimitExceeded", "The maximum number of alarms has been reached");
+    aws.fail(
+        "PutMetricAlarm",
+        1,
+        "LimitExceeded",
+        "The maximum number of alarms has been reached",
+    );
 
     let answer = stack.create(design_properties("esd-fails-midway")).await;
     assert_failed(
@@ -363,7 +496,12 @@ async fn a_create_that_fails_midway_removes_what_it_created() {
             "Removed what this request had set up for endpoint/esd-fails-midway/variant/prod",
         ],
     );
-    assert!(answer["PhysicalResourceId"].as_str().unwrap().starts_with("create-failed/"));
+    assert!(
+        answer["PhysicalResourceId"]
+            .as_str()
+            .unwrap()
+            .starts_with("create-failed/")
+    );
     emulator
         .assert_nothing_left(
             "endpoint/esd-fails-midway/variant/prod",
@@ -383,7 +521,15 @@ async fn numbers_and_booleans_may_arrive_as_json_values() {
         }))
         .await;
     assert_success(&answer);
-    let target = emulator.target("endpoint/esd-json-values/variant/prod").await.unwrap();
+    let target = emulator
+        .target("endpoint/esd-json-values/variant/prod")
+        .await
+        .unwrap();
     assert_eq!((target.min_capacity(), target.max_capacity()), (1, 3));
-    assert_eq!(emulator.policy_names("endpoint/esd-json-values/variant/prod").await, ["CPUUtil-ScalingPolicy"]);
+    assert_eq!(
+        emulator
+            .policy_names("endpoint/esd-json-values/variant/prod")
+            .await,
+        ["CPUUtil-ScalingPolicy"]
+    );
 }

@@ -34,7 +34,9 @@ fn start_moto() -> Moto {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start moto with {python} ({e}); run `make setup` first"));
+        .unwrap_or_else(|e| {
+            panic!("cannot start moto with {python} ({e}); run `make setup` first")
+        });
     let mut port = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut port)
@@ -73,8 +75,8 @@ pub struct Call {
 struct Fault {
     operation: String,
     remaining: usize,
-    code: String,
-    message: String,
+    /// The AWS error to answer with; `None` never answers at all.
+    error: Option<(String, String)>,
 }
 
 #[derive(Default)]
@@ -119,13 +121,25 @@ impl Aws {
         self.state.faults.lock().unwrap().push(Fault {
             operation: operation.to_owned(),
             remaining: times,
-            code: code.to_owned(),
-            message: message.to_owned(),
+            error: Some((code.to_owned(), message.to_owned())),
+        });
+    }
+
+    /// The next call of `operation` is read and never answered.
+    pub fn hang(&self, operation: &str) {
+        self.state.faults.lock().unwrap().push(Fault {
+            operation: operation.to_owned(),
+            remaining: 1,
+            error: None,
         });
     }
 
     pub fn throttle(&self, operation: &str, times: usize) {
-        let code = if operation.contains("Alarm") { "Throttling" } else { "ThrottlingException" };
+        let code = if operation.contains("Alarm") {
+            "Throttling"
+        } else {
+            "ThrottlingException"
+        };
         self.fail(operation, times, code, "Rate exceeded");
     }
 
@@ -169,7 +183,10 @@ async fn proxy(state: &ProxyState, http: &reqwest::Client, moto: &str, request: 
         Some(reply) => reply,
         None => match operation.as_str() {
             "ListTagsForResource" => {
-                let arn = request.json()["ResourceARN"].as_str().unwrap_or_default().to_owned();
+                let arn = request.json()["ResourceARN"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 let tags = state.tags.lock().unwrap().get(&arn).cloned();
                 Reply::json(200, &json!({"Tags": tags.unwrap_or_else(|| json!({}))}))
             }
@@ -200,12 +217,14 @@ fn injected_fault(state: &ProxyState, operation: &str, request: &Request) -> Opt
         .iter_mut()
         .find(|f| f.operation == operation && f.remaining > 0)?;
     fault.remaining -= 1;
+    let Some((code, message)) = &fault.error else {
+        return Some(Reply::Hang);
+    };
     Some(if request.header("x-amz-target").is_some() {
-        Reply::json(400, &json!({"__type": fault.code, "message": fault.message}))
+        Reply::json(400, &json!({"__type": code, "message": message}))
     } else {
         let xml = format!(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>r</RequestId></ErrorResponse>",
-            fault.code, fault.message
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
         );
         Reply::Respond {
             status: 400,

@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 pub const SIGNATURE: &str = "X-Amz-Signature=0b4d1c7e5ecre7sig";
-pub const SERVICE_TOKEN: &str = "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-async-autoscaling";
+pub const SERVICE_TOKEN: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-async-autoscaling";
 
 /// One CloudFormation resource driving the handler, with a ResponseURL listener.
 pub struct Stack {
@@ -103,18 +104,24 @@ impl Stack {
 
     /// The one answer that arrived for a request, by its ResponseURL's path.
     pub fn answer_at(&self, path: &str) -> Value {
-        let answers: Vec<_> = self
-            .cfn
+        let mut answers = self.answers_at(path);
+        assert_eq!(answers.len(), 1, "expected exactly one answer at {path}");
+        answers.remove(0)
+    }
+
+    /// Every answer that arrived at a ResponseURL's path, in order.
+    pub fn answers_at(&self, path: &str) -> Vec<Value> {
+        self.cfn
             .received()
             .into_iter()
             .filter(|r| r.target.split('?').next() == Some(path))
-            .collect();
-        assert_eq!(answers.len(), 1, "expected exactly one answer at {path}");
-        answers[0].json()
+            .map(|r| r.json())
+            .collect()
     }
 
     pub async fn create(&self, properties: Value) -> Value {
-        self.send(self.event("Create", None, properties, None)).await
+        self.send(self.event("Create", None, properties, None))
+            .await
     }
 
     pub async fn update(&self, physical_resource_id: &str, properties: Value, old: Value) -> Value {
@@ -147,7 +154,10 @@ pub fn assert_failed(answer: &Value, fragments: &[&str]) {
     assert_eq!(answer["Status"], "FAILED", "answer: {answer:#}");
     let reason = answer["Reason"].as_str().unwrap();
     for fragment in fragments {
-        assert!(reason.contains(fragment), "{fragment:?} not in Reason {reason:?}");
+        assert!(
+            reason.contains(fragment),
+            "{fragment:?} not in Reason {reason:?}"
+        );
     }
 }
 
@@ -193,7 +203,10 @@ impl Emulator {
 
     pub async fn policy_names(&self, resource_id: &str) -> Vec<String> {
         let policies = self.policies(resource_id).await;
-        policies.iter().map(|p| p.policy_name().to_owned()).collect()
+        policies
+            .iter()
+            .map(|p| p.policy_name().to_owned())
+            .collect()
     }
 
     pub async fn alarm(&self, name: &str) -> Option<MetricAlarm> {
@@ -225,8 +238,14 @@ impl Emulator {
 
     /// Nothing of a variant's scaling is left: no target, no policy, and no alarm.
     pub async fn assert_nothing_left(&self, resource_id: &str, alarm_name: &str) {
-        assert!(self.target(resource_id).await.is_none(), "target left for {resource_id}");
+        assert!(
+            self.target(resource_id).await.is_none(),
+            "target left for {resource_id}"
+        );
         assert_eq!(self.policy_names(resource_id).await, Vec::<String>::new());
-        assert!(self.alarm(alarm_name).await.is_none(), "alarm {alarm_name} left");
+        assert!(
+            self.alarm(alarm_name).await.is_none(),
+            "alarm {alarm_name} left"
+        );
     }
 }
