@@ -9,6 +9,7 @@
 pub mod backoff;
 pub mod cfn;
 pub mod handler;
+pub mod logging;
 pub mod properties;
 pub mod scaling;
 

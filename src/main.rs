@@ -6,11 +6,8 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let handler = Handler::new(
-        AwsClients::from_environment().await,
-        Responder::new(reqwest::Client::new()),
-    );
+    sagemaker_async_autoscaling::logging::init();
+    let handler = Handler::new(AwsClients::from_environment().await, Responder::default());
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let handler = handler.clone();
         async move {

@@ -95,10 +95,6 @@ pub struct Responder {
 }
 
 impl Responder {
-    pub fn new(http: reqwest::Client) -> Self {
-        Responder { http }
-    }
-
     /// PUTs the body until a 2xx answer, with backoff, all before `deadline`.
     pub async fn deliver(
         &self,

@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod http;
+pub mod runtime_api;
 
 use aws::{Aws, clients_for, moto_url};
 use aws_sdk_applicationautoscaling::types::{

@@ -1,0 +1,220 @@
+//! The built function as Lambda runs it: under a Runtime API stand-in, its logs captured; the
+//! release build with a panic; and the README's demo (cargo lambda watch and invoke).
+
+use crate::support::aws::Aws;
+use crate::support::http::Server;
+use crate::support::runtime_api::{Function, Outcome, RuntimeApi, TempDir};
+use crate::support::{SIGNATURE, Stack, assert_failed, assert_success};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const FUNCTION: &str = env!("CARGO_BIN_EXE_sagemaker-async-autoscaling");
+
+fn response(outcome: &Outcome) -> &Value {
+    match outcome {
+        Outcome::Response(body) => body,
+        Outcome::Error(body) => panic!("expected a response, got the error {body}"),
+    }
+}
+
+/// PATH with the project's virtual environment first, where `make setup` put cargo-lambda.
+fn path_with_venv() -> String {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin");
+    format!(
+        "{}:{}",
+        venv.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[tokio::test]
+async fn the_function_serves_a_lifecycle_with_one_log_line_per_call_and_no_signature() {
+    let aws = Aws::start().await;
+    let runtime = RuntimeApi::start(Duration::from_secs(60)).await;
+    let stack = Stack::with_listener(
+        aws.clients().await,
+        "binary-logs",
+        Server::answering(200).await,
+    );
+    let props = json!({"EndpointName": "esd-binary-logs", "VariantName": "prod"});
+    let id = "endpoint/esd-binary-logs/variant/prod";
+    runtime.push(stack.event("Create", None, props.clone(), None));
+    runtime.push(json!({"source": "aws.events", "detail-type": "Scheduled Event"}));
+    runtime.push(stack.event("Update", Some(id), props.clone(), Some(props.clone())));
+    runtime.push(stack.event("Delete", Some(id), props, None));
+
+    let function = Function::spawn(
+        FUNCTION,
+        &runtime,
+        &[
+            ("AWS_ENDPOINT_URL", &aws.url()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+        ],
+    );
+    let outcomes = runtime.wait_for(4, Duration::from_secs(60)).await;
+
+    for (i, outcome) in [0, 2, 3].map(|i| (i, &outcomes[i])) {
+        assert_eq!(
+            response(outcome)["Status"],
+            "SUCCESS",
+            "invocation {i}: {outcome:?}"
+        );
+    }
+    let Outcome::Error(error) = &outcomes[1] else {
+        panic!(
+            "a non-CloudFormation event is an invocation error: {:?}",
+            outcomes[1]
+        );
+    };
+    assert_eq!(error["errorType"], "Unanswerable");
+    let answers: Vec<_> = stack.cfn.received().iter().map(|r| r.json()).collect();
+    assert_eq!(answers.len(), 3);
+    answers.iter().for_each(assert_success);
+
+    let output = function.output();
+    assert!(
+        !output.contains(SIGNATURE),
+        "the ResponseURL's signature leaked:\n{output}"
+    );
+    assert!(
+        !output.contains("X-Amz-Signature"),
+        "the ResponseURL's query leaked:\n{output}"
+    );
+    let lines: Vec<Value> = output
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let aws_call_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "AWS call")
+        .collect();
+    assert_eq!(
+        aws_call_lines.len(),
+        aws.calls().len(),
+        "one line per AWS call"
+    );
+    let answer_lines = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "answer delivered")
+        .count();
+    assert_eq!(answer_lines, 3, "one line per answer sent");
+    for line in aws_call_lines {
+        let span = &line["span"];
+        assert_eq!(span["logical_resource_id"], "EndpointAutoScaling", "{line}");
+        assert!(
+            span["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{line}"
+        );
+        assert!(
+            ["Create", "Update", "Delete"].contains(&span["request_type"].as_str().unwrap()),
+            "{line}"
+        );
+    }
+}
+
+/// cargo-lambda builds releases with `panic = "abort"` unless Cargo.toml says otherwise; this
+/// builds the release as users deploy it (with only the fault switch added) and makes it panic.
+#[tokio::test]
+async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_serving() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = root.join("target/fault-injection");
+    let build = Command::new("cargo")
+        .args([
+            "lambda",
+            "build",
+            "--release",
+            "--features",
+            "fault-injection",
+            "--lambda-dir",
+        ])
+        .arg(&out)
+        .current_dir(root)
+        .env("PATH", path_with_venv())
+        .output()
+        .expect("cargo lambda runs (make setup installs it)");
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+
+    let aws = Aws::start().await;
+    let runtime = RuntimeApi::start(Duration::from_secs(60)).await;
+    let stack = Stack::with_listener(
+        aws.clients().await,
+        "release-panic",
+        Server::answering(200).await,
+    );
+    runtime.push(stack.event(
+        "Create",
+        None,
+        json!({"EndpointName": "esd-release-panic"}),
+        None,
+    ));
+    runtime.push(stack.event("Delete", Some("create-failed/x"), json!({}), None));
+    let binary = out.join("sagemaker-async-autoscaling/bootstrap");
+    let mut function = Function::spawn(
+        binary.to_str().unwrap(),
+        &runtime,
+        &[
+            ("AWS_ENDPOINT_URL", &aws.url()),
+            ("SAGEMAKER_AUTOSCALING_FAULT", "panic"),
+        ],
+    );
+
+    let outcomes = runtime.wait_for(2, Duration::from_secs(60)).await;
+    for outcome in &outcomes {
+        assert_eq!(response(outcome)["Status"], "FAILED");
+    }
+    let answers: Vec<_> = stack.cfn.received().iter().map(|r| r.json()).collect();
+    assert_eq!(answers.len(), 2);
+    for answer in &answers {
+        assert_failed(
+            answer,
+            &["Internal error: the function panicked (fault injected"],
+        );
+    }
+    assert!(function.is_running(), "the process survived both panics");
+}
+
+#[test]
+fn the_readme_demo_walks_create_update_and_delete_with_cargo_lambda() {
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scratch = TempDir::new();
+    let run = Command::new(root.join("scripts/demo.sh"))
+        .env("MOTO_PORT", free_port().to_string())
+        .env("INVOKE_PORT", free_port().to_string())
+        .env("TMPDIR", &scratch.0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        stdout.matches("CloudFormation received: SUCCESS").count(),
+        3,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("scalable target: capacity 0..1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("policy: ApproximateBacklogSizePerInstance-ScalingPolicy"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Demo passed"), "{stdout}");
+}
