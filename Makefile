@@ -9,13 +9,13 @@ FUNCTION := sagemaker-async-autoscaling
 ARM_TARGET := aarch64-unknown-linux-gnu
 
 .PHONY: setup build test lint demo deploy bench sam-build clean
+SAM_DONE := $(VENV)/.sam-done
 
 ## setup: the virtual environment with moto, cfn-lint and cargo-lambda
 setup: $(SETUP_DONE)
 
 $(SETUP_DONE): requirements-dev.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -38,6 +38,27 @@ lint: setup
 demo: setup
 	scripts/demo.sh
 
+## sam-build: sam build of template.yaml (installs the SAM CLI into the venv on first use)
+sam-build: setup $(SAM_DONE)
+	rustup target add $(ARM_TARGET)
+	sam build --beta-features
+
+$(SAM_DONE): requirements-sam.txt
+	$(VENV)/bin/pip install --quiet -r requirements-sam.txt
+	touch $@
+
+## bench: the README's Performance table (release builds, a cold build, then measurements)
+bench: setup
+	rustup target add $(ARM_TARGET)
+	cargo lambda build --release --arm64 --output-format zip
+	cargo lambda build --release --x86-64 --lambda-dir target/lambda-x86_64
+	rm -rf target/bench-cold
+	start=$$(date +%s.%N); CARGO_TARGET_DIR=target/bench-cold cargo build --release --quiet; \
+	  end=$$(date +%s.%N); rm -rf target/bench-cold; \
+	  cargo run --quiet --example bench -- \
+	    target/lambda-x86_64/$(FUNCTION)/bootstrap target/lambda/$(FUNCTION)/bootstrap.zip \
+	    "$$(python3 -c "print($$end - $$start)")"
+
 ## deploy: cargo lambda deploy; needs IAM_ROLE=<role ARN> (see README, Deploying)
 deploy: build
 	@test -n "$(IAM_ROLE)" || { echo "Set IAM_ROLE to the function's role ARN (see README)"; exit 1; }
@@ -45,4 +66,4 @@ deploy: build
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .aws-sam

@@ -108,20 +108,31 @@ impl Handler {
             Status::Success => "SUCCESS",
             Status::Failed => "FAILED",
         };
-        info!(
-            status,
-            physical_resource_id = %answer.physical_resource_id,
-            reason = %answer.reason,
-            bytes = body.len(),
-            "sending answer"
-        );
-        self.responder
+        let bytes = body.len();
+        match self
+            .responder
             .deliver(&envelope.response_url, body, deadline)
             .await
-            .map_err(|e| {
-                error!(error = %e, "CloudFormation did not receive the answer");
-                InvocationError::NotDelivered(e.to_string())
-            })?;
+        {
+            Ok(attempts) => info!(
+                status,
+                physical_resource_id = %answer.physical_resource_id,
+                reason = %answer.reason,
+                bytes,
+                attempts,
+                "answer sent"
+            ),
+            Err(e) => {
+                error!(
+                    status,
+                    physical_resource_id = %answer.physical_resource_id,
+                    reason = %answer.reason,
+                    error = %e,
+                    "CloudFormation did not receive the answer"
+                );
+                return Err(InvocationError::NotDelivered(e.to_string()));
+            }
+        }
         Ok(json!({
             "Status": status,
             "Reason": answer.reason,
@@ -328,5 +339,24 @@ mod fault_injection {
         if std::env::var("SAGEMAKER_AUTOSCALING_FAULT").as_deref() == Ok("panic") {
             panic!("fault injected by SAGEMAKER_AUTOSCALING_FAULT=panic");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_epoch_deadline_and_a_local_emulators_duration_both_read_as_time_left() {
+        let in_ten_seconds = SystemTime::now() + Duration::from_secs(10);
+        let left = to_instant(in_ten_seconds) - Instant::now();
+        assert!(left > Duration::from_secs(9) && left <= Duration::from_secs(10));
+
+        let cargo_lambda_watch = SystemTime::UNIX_EPOCH + Duration::from_millis(600_000);
+        let left = to_instant(cargo_lambda_watch) - Instant::now();
+        assert!(left > Duration::from_secs(599) && left <= Duration::from_secs(600));
+
+        let past = SystemTime::now() - Duration::from_secs(5);
+        assert!(to_instant(past) <= Instant::now());
     }
 }

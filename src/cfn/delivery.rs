@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::warn;
 
 const MAX_ATTEMPTS: u32 = 5;
 /// Each PUT gets this long at most: S3 answers in well under a second.
@@ -95,13 +95,14 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// PUTs the body until a 2xx answer, with backoff, all before `deadline`.
+    /// PUTs the body until a 2xx answer, with backoff, all before `deadline`, and answers how
+    /// many attempts it took. Failed attempts are logged here; the outcome by the caller.
     pub async fn deliver(
         &self,
         url: &ResponseUrl,
         body: Vec<u8>,
         deadline: Instant,
-    ) -> Result<(), DeliveryFailed> {
+    ) -> Result<u32, DeliveryFailed> {
         let give_up_at = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
         let mut attempt = 0;
         loop {
@@ -111,10 +112,7 @@ impl Responder {
                 "no time left before the deadline".to_owned()
             } else {
                 match self.put(url, &body, remaining.min(ATTEMPT_TIMEOUT)).await {
-                    Ok(()) => {
-                        info!(response_url = %url, attempt, bytes = body.len(), "answer delivered");
-                        return Ok(());
-                    }
+                    Ok(()) => return Ok(attempt),
                     Err(error) => error,
                 }
             };

@@ -98,7 +98,7 @@ async fn the_function_serves_a_lifecycle_with_one_log_line_per_call_and_no_signa
     );
     let answer_lines = lines
         .iter()
-        .filter(|l| l["fields"]["message"] == "answer delivered")
+        .filter(|l| l["fields"]["message"] == "answer sent")
         .count();
     assert_eq!(answer_lines, 3, "one line per answer sent");
     for line in aws_call_lines {
