@@ -10,7 +10,6 @@
 //! Usage: bench <x86_64 bootstrap> <arm64 bootstrap.zip> [cold build seconds]
 
 #[path = "../tests/integration/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use serde_json::json;
