@@ -42,7 +42,7 @@ impl Stack {
 
     pub fn with_listener(clients: AwsClients, name: &str, cfn: Server) -> Stack {
         Stack {
-            handler: Handler::new(clients, Responder::default()),
+            handler: Handler::new(clients, Responder::start()),
             cfn,
             stack_id: format!(
                 "arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/5b8d3e10-0000-4000-8000-{:012}",
