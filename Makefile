@@ -41,7 +41,7 @@ demo: setup
 ## sam-build: sam build of template.yaml (installs the SAM CLI into the venv on first use)
 sam-build: setup $(SAM_DONE)
 	rustup target add $(ARM_TARGET)
-	sam build --beta-features
+	SAM_CLI_TELEMETRY=0 sam build --beta-features
 
 $(SAM_DONE): requirements-sam.txt
 	$(VENV)/bin/pip install --quiet -r requirements-sam.txt

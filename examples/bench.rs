@@ -75,7 +75,7 @@ async fn main() {
         let cold = i == 0;
         row(
             &format!(
-                "{name}: overhead, wall time minus AWS and answer time ({}median of {LIFECYCLES}; max)",
+                "{name}: overhead, wall time minus time waiting on AWS ({}median of {LIFECYCLES}; max)",
                 if cold {
                     "first event after start, "
                 } else {
