@@ -41,7 +41,11 @@ setsid moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
 pids+=("$!")
 wait_for_port "$MOTO_PORT" "moto" "$work/moto.log"
 # The bucket the events' ResponseURLs point at, as CloudFormation's own bucket would be.
-curl -sf -X PUT "http://127.0.0.1:$MOTO_PORT/cloudformation-custom-resource-response-useast1" >/dev/null
+python - "http://127.0.0.1:$MOTO_PORT" <<'PY'
+import sys, boto3
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="testing",
+             aws_secret_access_key="testing").create_bucket(Bucket="cloudformation-custom-resource-response-useast1")
+PY
 
 echo "Starting the function under cargo lambda watch on 127.0.0.1:$INVOKE_PORT"
 setsid cargo lambda watch --invoke-port "$INVOKE_PORT" --ignore-changes --timeout 120 \

@@ -12,6 +12,7 @@ use crate::properties::{ScalingProperties, TargetMetric, VariantId};
 use aws_config::retry::RetryConfig;
 use aws_sdk_applicationautoscaling as autoscaling;
 use aws_sdk_applicationautoscaling::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder;
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
     MetricStatistic, PolicyType, ScalableDimension, ServiceNamespace, StepAdjustment,
@@ -330,7 +331,6 @@ impl ScalingApi {
         props: &ScalingProperties,
     ) -> Result<String, AwsError> {
         const OPERATION: &str = "PutScalingPolicy";
-        let resource_id = props.resource_id();
         let dimension = |name: &str, value: &str| {
             MetricDimension::builder()
                 .name(name)
@@ -361,58 +361,58 @@ impl ScalingApi {
             .scale_out_cooldown(props.scale_out_cooldown)
             .build()
             .map_err(|e| AwsError::build(OPERATION, e))?;
-        let policy_name = props.target_metric.policy_name();
-        let output = self
-            .call(
-                OPERATION,
-                &format!("{policy_name} on {resource_id}"),
-                || {
-                    self.clients
-                        .autoscaling
-                        .put_scaling_policy()
-                        .policy_name(policy_name)
-                        .service_namespace(ServiceNamespace::Sagemaker)
-                        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-                        .resource_id(&resource_id)
-                        .policy_type(PolicyType::TargetTrackingScaling)
-                        .target_tracking_scaling_policy_configuration(configuration.clone())
-                        .send()
-                },
-            )
-            .await?;
-        Ok(output.policy_arn().to_owned())
+        self.put_policy(props, props.target_metric.policy_name(), |request| {
+            request
+                .policy_type(PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(configuration.clone())
+        })
+        .await
     }
 
     /// Puts the step policy that adds one instance when requests wait, and answers its ARN.
     pub async fn put_step_policy(&self, props: &ScalingProperties) -> Result<String, AwsError> {
-        const OPERATION: &str = "PutScalingPolicy";
-        let resource_id = props.resource_id();
         let step = StepAdjustment::builder()
             .metric_interval_lower_bound(0.0)
             .scaling_adjustment(1)
             .build()
-            .map_err(|e| AwsError::build(OPERATION, e))?;
+            .map_err(|e| AwsError::build("PutScalingPolicy", e))?;
         let configuration = StepScalingPolicyConfiguration::builder()
             .adjustment_type(AdjustmentType::ChangeInCapacity)
             .metric_aggregation_type(MetricAggregationType::Average)
             .cooldown(props.step_cooldown)
             .step_adjustments(step)
             .build();
+        self.put_policy(props, STEP_POLICY_NAME, |request| {
+            request
+                .policy_type(PolicyType::StepScaling)
+                .step_scaling_policy_configuration(configuration.clone())
+        })
+        .await
+    }
+
+    /// Puts one scaling policy on the variant's target and answers its ARN; `configure` adds
+    /// the policy's type and configuration.
+    async fn put_policy(
+        &self,
+        props: &ScalingProperties,
+        policy_name: &str,
+        configure: impl Fn(PutScalingPolicyFluentBuilder) -> PutScalingPolicyFluentBuilder,
+    ) -> Result<String, AwsError> {
+        let resource_id = props.resource_id();
         let output = self
             .call(
-                OPERATION,
-                &format!("{STEP_POLICY_NAME} on {resource_id}"),
+                "PutScalingPolicy",
+                &format!("{policy_name} on {resource_id}"),
                 || {
-                    self.clients
+                    let request = self
+                        .clients
                         .autoscaling
                         .put_scaling_policy()
-                        .policy_name(STEP_POLICY_NAME)
+                        .policy_name(policy_name)
                         .service_namespace(ServiceNamespace::Sagemaker)
                         .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-                        .resource_id(&resource_id)
-                        .policy_type(PolicyType::StepScaling)
-                        .step_scaling_policy_configuration(configuration.clone())
-                        .send()
+                        .resource_id(&resource_id);
+                    configure(request).send()
                 },
             )
             .await?;

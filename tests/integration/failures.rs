@@ -8,7 +8,7 @@ use crate::support::{
 };
 use sagemaker_async_autoscaling::handler::InvocationError;
 use serde_json::{Value, json};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 #[tokio::test]
 async fn wrong_properties_get_a_failed_answer_that_names_the_property() {
@@ -115,7 +115,6 @@ async fn a_response_url_that_is_not_https_or_loopback_is_never_contacted() {
     let (stack, aws) = Stack::on_emulator("foreign-url").await;
     let mut event = stack.event("Create", None, json!({"EndpointName": "e"}), None);
     event["ResponseURL"] = "http://10.255.255.1/answers?X-Amz-Signature=abc".into();
-    let started = Instant::now();
     let result = stack.invoke(event, in_seconds(30)).await;
     let Err(InvocationError::Unanswerable(reason)) = result else {
         panic!("expected a refusal, got {result:?}");
@@ -125,7 +124,6 @@ async fn a_response_url_that_is_not_https_or_loopback_is_never_contacted() {
         "{reason}"
     );
     assert!(!reason.0.contains("X-Amz-Signature"));
-    assert!(started.elapsed().as_secs() < 2, "nothing was waited for");
     assert!(aws.operations().is_empty());
 }
 
@@ -247,13 +245,8 @@ async fn a_very_long_endpoint_name_still_gets_an_answer_within_4096_bytes() {
     let path = answer_path(&event);
     stack.invoke(event, in_seconds(30)).await.unwrap();
 
-    let put = stack
-        .cfn
-        .received()
-        .into_iter()
-        .find(|r| r.target.starts_with(&path))
-        .unwrap();
-    assert!(put.body.len() <= 4096, "{} bytes", put.body.len());
+    let body = stack.answer_body_at(&path);
+    assert!(body.len() <= 4096, "{} bytes", body.len());
     assert_failed(
         &stack.answer_at(&path),
         &["EndpointName must be 1 to 63 letters"],
@@ -277,17 +270,12 @@ async fn a_huge_aws_error_message_is_shortened_keeping_the_operation_and_its_hea
     let path = answer_path(&event);
     stack.invoke(event, in_seconds(30)).await.unwrap();
 
-    let put = stack
-        .cfn
-        .received()
-        .into_iter()
-        .find(|r| r.target.starts_with(&path))
-        .unwrap();
-    assert!(put.body.len() <= 4096, "{} bytes", put.body.len());
+    let body = stack.answer_body_at(&path);
+    assert!(body.len() <= 4096, "{} bytes", body.len());
     assert!(
-        put.body.len() > 3500,
+        body.len() > 3500,
         "only the tail was cut: {} bytes",
-        put.body.len()
+        body.len()
     );
     let answer = stack.answer_at(&path);
     assert_failed(

@@ -105,18 +105,25 @@ impl Stack {
 
     /// The one answer that arrived for a request, by its ResponseURL's path.
     pub fn answer_at(&self, path: &str) -> Value {
-        let mut answers = self.answers_at(path);
-        assert_eq!(answers.len(), 1, "expected exactly one answer at {path}");
-        answers.remove(0)
+        serde_json::from_slice(&self.answer_body_at(path)).expect("a JSON answer")
+    }
+
+    /// The bytes of the one answer that arrived at a ResponseURL's path.
+    pub fn answer_body_at(&self, path: &str) -> Vec<u8> {
+        let mut puts = self.puts_at(path);
+        assert_eq!(puts.len(), 1, "expected exactly one answer at {path}");
+        puts.remove(0).body
     }
 
     /// Every answer that arrived at a ResponseURL's path, in order.
     pub fn answers_at(&self, path: &str) -> Vec<Value> {
-        self.cfn
-            .received()
-            .into_iter()
+        self.puts_at(path).iter().map(|r| r.json()).collect()
+    }
+
+    fn puts_at(&self, path: &str) -> Vec<http::Request> {
+        let received = self.cfn.received().into_iter();
+        received
             .filter(|r| r.target.split('?').next() == Some(path))
-            .map(|r| r.json())
             .collect()
     }
 
