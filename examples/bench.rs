@@ -16,7 +16,6 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use support::Stack;
 use support::aws::Aws;
-use support::http::Server;
 use support::runtime_api::{Function, Outcome, RuntimeApi};
 
 const AWS_DELAY: Duration = Duration::from_millis(100);
@@ -162,8 +161,7 @@ async fn measure_lifecycles(binary: &str) -> Vec<Lifecycle> {
     for round in 0..LIFECYCLES {
         let aws = Aws::start().await;
         aws.delay_every_call(AWS_DELAY);
-        let cfn = Server::answering(200).await;
-        let stack = Stack::with_listener(aws.clients().await, "bench", cfn);
+        let stack = Stack::new(aws.clients().await, "bench").await;
         let runtime = RuntimeApi::start(Duration::from_secs(60)).await;
         let function = Function::spawn(binary, &runtime, &[("AWS_ENDPOINT_URL", &aws.url())]);
         while runtime.first_poll().is_none() {

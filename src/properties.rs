@@ -148,7 +148,7 @@ impl ScalingProperties {
 
     /// The scalable target's ResourceId, which is also the custom resource's PhysicalResourceId.
     pub fn resource_id(&self) -> String {
-        VariantId::new(&self.endpoint_name, &self.variant_name).resource_id()
+        self.variant().resource_id()
     }
 
     pub fn variant(&self) -> VariantId {

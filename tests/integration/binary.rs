@@ -2,7 +2,6 @@
 //! release build with a panic; and the README's demo (cargo lambda watch and invoke).
 
 use crate::support::aws::Aws;
-use crate::support::http::Server;
 use crate::support::runtime_api::{Function, Outcome, RuntimeApi, TempDir};
 use crate::support::{SIGNATURE, Stack, assert_failed, assert_success};
 use serde_json::{Value, json};
@@ -33,11 +32,7 @@ fn path_with_venv() -> String {
 async fn the_function_serves_a_lifecycle_with_one_log_line_per_call_and_no_signature() {
     let aws = Aws::start().await;
     let runtime = RuntimeApi::start(Duration::from_secs(60)).await;
-    let stack = Stack::with_listener(
-        aws.clients().await,
-        "binary-logs",
-        Server::answering(200).await,
-    );
+    let stack = Stack::new(aws.clients().await, "binary-logs").await;
     let props = json!({"EndpointName": "esd-binary-logs", "VariantName": "prod"});
     let id = "endpoint/esd-binary-logs/variant/prod";
     runtime.push(stack.event("Create", None, props.clone(), None));
@@ -143,11 +138,7 @@ async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_
 
     let aws = Aws::start().await;
     let runtime = RuntimeApi::start(Duration::from_secs(60)).await;
-    let stack = Stack::with_listener(
-        aws.clients().await,
-        "release-panic",
-        Server::answering(200).await,
-    );
+    let stack = Stack::new(aws.clients().await, "release-panic").await;
     runtime.push(stack.event(
         "Create",
         None,

@@ -58,11 +58,7 @@ async fn wrong_properties_get_a_failed_answer_that_names_the_property() {
         let id = answer["PhysicalResourceId"].as_str().unwrap();
         assert!(id.starts_with("create-failed/"), "{properties}: {id}");
     }
-    assert!(
-        aws.operations().is_empty(),
-        "no AWS call for bad input: {:?}",
-        aws.operations()
-    );
+    aws.assert_no_calls();
 }
 
 #[tokio::test]
@@ -94,7 +90,7 @@ async fn an_unknown_request_type_gets_a_failed_answer() {
     event["RequestType"] = "Replace".into();
     let answer = stack.send(event).await;
     assert_failed(&answer, &["unknown variant `Replace`"]);
-    assert!(aws.operations().is_empty());
+    aws.assert_no_calls();
 }
 
 #[tokio::test]
@@ -124,7 +120,7 @@ async fn a_response_url_that_is_not_https_or_loopback_is_never_contacted() {
         "{reason}"
     );
     assert!(!reason.0.contains("X-Amz-Signature"));
-    assert!(aws.operations().is_empty());
+    aws.assert_no_calls();
 }
 
 #[tokio::test]

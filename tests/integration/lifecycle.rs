@@ -2,7 +2,8 @@
 
 use crate::support::{Emulator, Stack, assert_failed, assert_success};
 use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, MetricAggregationType, MetricStatistic, PolicyType,
+    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricStatistic,
+    PolicyType,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use serde_json::{Value, json};
@@ -55,11 +56,7 @@ async fn create_configures_target_policies_and_alarm_as_the_design_specifies() {
     assert_eq!(metric.namespace(), Some("/aws/sagemaker/Endpoints"));
     assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
     assert_eq!(metric.unit(), Some("Percent"));
-    let dimensions: Vec<_> = metric
-        .dimensions()
-        .iter()
-        .map(|d| (d.name(), d.value()))
-        .collect();
+    let dimensions = metric_dimensions(metric);
     assert_eq!(
         dimensions,
         [
@@ -291,11 +288,7 @@ async fn backlog_target_metric_follows_the_sagemaker_guide_and_switching_removes
     );
     assert_eq!(metric.namespace(), Some("AWS/SageMaker"));
     assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
-    let dimensions: Vec<_> = metric
-        .dimensions()
-        .iter()
-        .map(|d| (d.name(), d.value()))
-        .collect();
+    let dimensions = metric_dimensions(metric);
     assert_eq!(dimensions, [("EndpointName", "esd-backlog-metric")]);
 
     let mut cpu = backlog.clone();
@@ -407,11 +400,7 @@ async fn delete_of_an_id_that_is_not_a_variant_touches_nothing() {
             .unwrap()
             .contains("Nothing to delete")
     );
-    assert!(
-        aws.operations().is_empty(),
-        "no AWS call: {:?}",
-        aws.operations()
-    );
+    aws.assert_no_calls();
 }
 
 #[tokio::test]
@@ -532,4 +521,10 @@ async fn numbers_and_booleans_may_arrive_as_json_values() {
             .await,
         ["CPUUtil-ScalingPolicy"]
     );
+}
+
+/// A target-tracking metric's dimensions as (name, value) pairs.
+fn metric_dimensions(metric: &CustomizedMetricSpecification) -> Vec<(&str, &str)> {
+    let dimensions = metric.dimensions().iter();
+    dimensions.map(|d| (d.name(), d.value())).collect()
 }

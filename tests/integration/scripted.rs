@@ -83,6 +83,11 @@ fn autoscaling_with(rules: &[&Rule]) -> autoscaling::Client {
         .retry_config(retry_config()))
 }
 
+/// Properties for the variant `endpoint/e/variant/v` that every scripted answer names.
+fn variant_e_v() -> serde_json::Value {
+    json!({"EndpointName": "e", "VariantName": "v"})
+}
+
 async fn stack(name: &str, autoscaling: autoscaling::Client) -> Stack {
     Stack::new(AwsClients::new(autoscaling, cloudwatch_ok()), name).await
 }
@@ -136,11 +141,7 @@ async fn a_concurrent_update_is_retried_until_it_goes_through() {
     )
     .await;
 
-    assert_success(
-        &stack
-            .create(json!({"EndpointName": "e", "VariantName": "v"}))
-            .await,
-    );
+    assert_success(&stack.create(variant_e_v()).await);
     assert_eq!(register.num_calls(), 3);
 }
 
@@ -169,9 +170,7 @@ async fn a_validation_error_fails_naming_the_operation_and_the_service_message()
     )
     .await;
 
-    let answer = stack
-        .create(json!({"EndpointName": "e", "VariantName": "v"}))
-        .await;
+    let answer = stack.create(variant_e_v()).await;
     assert_failed(
         &answer,
         &[
@@ -200,11 +199,7 @@ async fn throttling_is_retried_by_the_sdk() {
     )
     .await;
 
-    assert_success(
-        &stack
-            .create(json!({"EndpointName": "e", "VariantName": "v"}))
-            .await,
-    );
+    assert_success(&stack.create(variant_e_v()).await);
     assert_eq!(describe.num_calls(), 2);
 }
 
@@ -226,9 +221,7 @@ async fn a_panic_in_the_middle_of_a_create_is_answered_failed_and_cleaned_up() {
 
     // The panic poisons the scripted client, so the cleanup that follows panics as well:
     // both are still answered.
-    let answer = stack
-        .create(json!({"EndpointName": "e", "VariantName": "v"}))
-        .await;
+    let answer = stack.create(variant_e_v()).await;
     assert_failed(
         &answer,
         &[

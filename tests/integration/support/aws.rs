@@ -156,6 +156,15 @@ impl Aws {
         self.calls().into_iter().map(|c| c.operation).collect()
     }
 
+    /// Asserts that nothing reached AWS.
+    pub fn assert_no_calls(&self) {
+        let operations = self.operations();
+        assert!(
+            operations.is_empty(),
+            "no AWS call expected: {operations:?}"
+        );
+    }
+
     pub fn clear_calls(&self) {
         self.state.calls.lock().unwrap().clear();
     }
