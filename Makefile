@@ -48,9 +48,7 @@ $(SAM_DONE): requirements-sam.txt
 	touch $@
 
 ## bench: the README's Performance table (release builds, a cold build, then measurements)
-bench: setup
-	rustup target add $(ARM_TARGET)
-	cargo lambda build --release --arm64 --output-format zip
+bench: build
 	cargo lambda build --release --x86-64 --lambda-dir target/lambda-x86_64
 	rm -rf target/bench-cold
 	start=$$(date +%s.%N); CARGO_TARGET_DIR=target/bench-cold cargo build --release --quiet; \

@@ -4,16 +4,16 @@
 //! bad input, AWS errors, a panic, or the deadline. The operation runs in its own task so that
 //! a panic is caught and the deadline can stop it; what a stopped Create had made is removed.
 
+use crate::aws::{AwsClients, ScalingApi, Steps};
 use crate::cfn::delivery::Responder;
 use crate::cfn::request::{Envelope, Request, Unanswerable};
 use crate::cfn::response::{self, Answer, Status};
+use crate::contract::FAILED_CREATE_ID_PREFIX;
 use crate::properties::ScalingProperties;
-use crate::scaling::aws::{AwsClients, ScalingApi};
-use crate::scaling::progress::Progress;
+use crate::scaling::rollback::Rollback;
 use crate::scaling::{self, Failure, Owner};
 use serde_json::{Value, json};
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::{Instant, timeout_at};
 use tracing::{Instrument, error, info, info_span, warn};
@@ -148,8 +148,9 @@ impl Handler {
             Err(reason) => return Answer::failed(physical_id_on_failure(envelope, None), reason),
         };
         let failure_id = physical_id_on_failure(envelope, Some(&request));
-        let progress = Arc::new(Progress::default());
-        let api = ScalingApi::new(self.clients.clone(), progress.clone());
+        let steps = Steps::default();
+        let rollback = Rollback::default();
+        let api = ScalingApi::new(self.clients.clone(), steps.clone());
         let owner = Owner {
             stack_id: envelope.stack_id.clone(),
             logical_resource_id: envelope.logical_resource_id.clone(),
@@ -158,25 +159,26 @@ impl Handler {
         let stop_at = deadline
             .checked_sub(DELIVERY_RESERVE + CLEANUP_RESERVE)
             .unwrap_or_else(Instant::now);
-        let reason = match guarded(run(request, api.clone(), owner), stop_at).await {
-            Ok(Ok(answer)) => return answer,
-            Ok(Err(failure)) => failure.0,
-            Err(Stopped::Panicked(detail)) => {
-                error!(panic = %detail, "operation panicked");
-                format!("Internal error: the function panicked ({detail})")
-            }
-            Err(Stopped::TimedOut) => {
-                let reason = format!(
-                    "Timed out: stopped {} with {}s left before the Lambda deadline, \
+        let reason =
+            match guarded(run(request, api.clone(), owner, rollback.clone()), stop_at).await {
+                Ok(Ok(answer)) => return answer,
+                Ok(Err(failure)) => failure.0,
+                Err(Stopped::Panicked(detail)) => {
+                    error!(panic = %detail, "operation panicked");
+                    format!("Internal error: the function panicked ({detail})")
+                }
+                Err(Stopped::TimedOut) => {
+                    let reason = format!(
+                        "Timed out: stopped {} with {}s left before the Lambda deadline, \
                      kept for answering CloudFormation",
-                    progress.describe_step(),
-                    (DELIVERY_RESERVE + CLEANUP_RESERVE).as_secs()
-                );
-                warn!(%reason, "operation stopped at the deadline");
-                reason
-            }
-        };
-        let Some(created) = progress.take_created() else {
+                        steps.describe(),
+                        (DELIVERY_RESERVE + CLEANUP_RESERVE).as_secs()
+                    );
+                    warn!(%reason, "operation stopped at the deadline");
+                    reason
+                }
+            };
+        let Some(created) = rollback.take() else {
             return Answer::failed(failure_id, reason);
         };
 
@@ -230,13 +232,18 @@ async fn guarded<T: Send + 'static>(
 }
 
 /// The operation itself, in its own task.
-async fn run(request: Request, api: ScalingApi, owner: Owner) -> Result<Answer, Failure> {
+async fn run(
+    request: Request,
+    api: ScalingApi,
+    owner: Owner,
+    rollback: Rollback,
+) -> Result<Answer, Failure> {
     #[cfg(feature = "fault-injection")]
     fault_injection::maybe_panic();
     match request {
         Request::Create { properties } => {
             let props = parse(&properties)?;
-            let configured = scaling::create(&api, &props, &owner).await?;
+            let configured = scaling::create(&api, &props, &owner, &rollback).await?;
             Ok(Answer::success(
                 configured.physical_resource_id,
                 configured.data,
@@ -249,9 +256,15 @@ async fn run(request: Request, api: ScalingApi, owner: Owner) -> Result<Answer, 
             old_properties,
         } => {
             let props = parse(&properties)?;
-            let configured =
-                scaling::update(&api, &physical_resource_id, &props, &old_properties, &owner)
-                    .await?;
+            let configured = scaling::update(
+                &api,
+                &physical_resource_id,
+                &props,
+                &old_properties,
+                &owner,
+                &rollback,
+            )
+            .await?;
             Ok(Answer::success(
                 configured.physical_resource_id,
                 configured.data,
@@ -298,7 +311,7 @@ fn physical_id_on_failure(envelope: &Envelope, request: Option<&Request>) -> Str
         Some(id) if !id.is_empty() => id.clone(),
         _ => {
             let request_id: String = envelope.request_id.chars().take(200).collect();
-            format!("create-failed/{request_id}")
+            format!("{FAILED_CREATE_ID_PREFIX}{request_id}")
         }
     }
 }

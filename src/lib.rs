@@ -3,11 +3,15 @@
 //! step-scaling policy that takes the variant from 0 to 1 instance, and the alarm that fires it.
 //!
 //! Layout: [`cfn`] speaks CloudFormation's protocol, [`properties`] reads the resource's
-//! properties, [`scaling`] decides what to do to AWS (through the narrow seam in
-//! [`scaling::aws`]), and [`handler`] ties one invocation together under its deadline.
+//! properties, [`scaling`] decides what to do (its rules are pure plans in
+//! [`scaling::plan`]) and carries it out through the narrow seam to AWS in [`aws`],
+//! [`contract`] holds every name users see, and [`handler`] ties one invocation together
+//! under its deadline.
 
+pub mod aws;
 pub mod backoff;
 pub mod cfn;
+pub mod contract;
 pub mod handler;
 pub mod logging;
 pub mod properties;

@@ -1,7 +1,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use sagemaker_async_autoscaling::Handler;
+use sagemaker_async_autoscaling::aws::AwsClients;
 use sagemaker_async_autoscaling::cfn::delivery::Responder;
-use sagemaker_async_autoscaling::scaling::aws::AwsClients;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 

@@ -5,6 +5,7 @@
 //! both are accepted. Every problem is reported, each naming its property, so a user fixes a
 //! template in one round trip instead of one error at a time.
 
+use crate::contract::{TargetMetric, VariantId, default_alarm_name, is_sagemaker_name};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -26,43 +27,6 @@ pub const KNOWN_PROPERTIES: [&str; 12] = [
     "AlarmName",
     "AdoptExisting",
 ];
-
-/// The metric the target-tracking policy follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TargetMetric {
-    /// The design's policy: the variant's CPU, which has no data at zero instances.
-    CpuUtilization,
-    /// What the SageMaker guide recommends for asynchronous endpoints.
-    ApproximateBacklogSizePerInstance,
-}
-
-impl TargetMetric {
-    pub const ALL: [TargetMetric; 2] = [
-        TargetMetric::CpuUtilization,
-        TargetMetric::ApproximateBacklogSizePerInstance,
-    ];
-
-    pub fn metric_name(self) -> &'static str {
-        match self {
-            TargetMetric::CpuUtilization => "CPUUtilization",
-            TargetMetric::ApproximateBacklogSizePerInstance => "ApproximateBacklogSizePerInstance",
-        }
-    }
-
-    /// Name of the target-tracking policy; part of the public contract.
-    pub fn policy_name(self) -> &'static str {
-        match self {
-            TargetMetric::CpuUtilization => "CPUUtil-ScalingPolicy",
-            TargetMetric::ApproximateBacklogSizePerInstance => {
-                "ApproximateBacklogSizePerInstance-ScalingPolicy"
-            }
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.metric_name() == text)
-    }
-}
 
 /// The validated desired configuration of one endpoint variant's auto scaling.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,11 +57,6 @@ impl fmt::Display for InvalidProperties {
 
 impl std::error::Error for InvalidProperties {}
 
-/// The alarm name used when `AlarmName` is not given: one alarm per endpoint, never shared.
-pub fn default_alarm_name(endpoint_name: &str) -> String {
-    format!("{endpoint_name}-HasBacklogWithoutCapacity")
-}
-
 impl ScalingProperties {
     pub fn parse(properties: &Value) -> Result<Self, InvalidProperties> {
         let Some(map) = properties.as_object() else {
@@ -112,9 +71,11 @@ impl ScalingProperties {
         };
 
         let endpoint_name = reader.sagemaker_name("EndpointName", None);
+        let variant_name = reader.sagemaker_name("VariantName", Some("AllTraffic"));
+        let variant = VariantId::new(&endpoint_name, &variant_name);
         let alarm_name = reader
             .alarm_name()
-            .unwrap_or_else(|| default_alarm_name(&endpoint_name));
+            .unwrap_or_else(|| default_alarm_name(&variant));
         let problems_before_capacity = reader.problems.len();
         let min_capacity = reader.integer("MinCapacity", 0, 0);
         let max_capacity = reader.integer("MaxCapacity", 1, 1);
@@ -124,7 +85,6 @@ impl ScalingProperties {
             ));
         }
         let properties = ScalingProperties {
-            variant_name: reader.sagemaker_name("VariantName", Some("AllTraffic")),
             target_metric: reader.target_metric(),
             target_value: reader.positive_number("TargetValue", 50.0),
             scale_in_cooldown: reader.integer("ScaleInCooldown", 300, 0),
@@ -133,6 +93,7 @@ impl ScalingProperties {
             step_cooldown: reader.integer("StepCooldown", 300, 0),
             adopt_existing: reader.boolean("AdoptExisting", false),
             endpoint_name,
+            variant_name,
             alarm_name,
             min_capacity,
             max_capacity,
@@ -154,50 +115,6 @@ impl ScalingProperties {
     pub fn variant(&self) -> VariantId {
         VariantId::new(&self.endpoint_name, &self.variant_name)
     }
-}
-
-/// One endpoint variant, the unit this resource configures.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VariantId {
-    pub endpoint_name: String,
-    pub variant_name: String,
-}
-
-impl VariantId {
-    pub fn new(endpoint_name: &str, variant_name: &str) -> Self {
-        VariantId {
-            endpoint_name: endpoint_name.to_owned(),
-            variant_name: variant_name.to_owned(),
-        }
-    }
-
-    /// `endpoint/<EndpointName>/variant/<VariantName>`, as Application Auto Scaling names it.
-    pub fn resource_id(&self) -> String {
-        format!(
-            "endpoint/{}/variant/{}",
-            self.endpoint_name, self.variant_name
-        )
-    }
-
-    /// Reads a PhysicalResourceId back. Anything that is not exactly a resource id this
-    /// resource could have answered (a failed Create's id, say) is `None`.
-    pub fn from_resource_id(resource_id: &str) -> Option<Self> {
-        let rest = resource_id.strip_prefix("endpoint/")?;
-        let (endpoint_name, variant_name) = rest.split_once("/variant/")?;
-        (is_sagemaker_name(endpoint_name) && is_sagemaker_name(variant_name))
-            .then(|| VariantId::new(endpoint_name, variant_name))
-    }
-}
-
-/// SageMaker's rule for endpoint and variant names: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`.
-fn is_sagemaker_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    (1..=63).contains(&bytes.len())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-        && bytes[0] != b'-'
-        && bytes[bytes.len() - 1] != b'-'
 }
 
 /// Reads one property at a time, remembering every problem instead of stopping at the first.
@@ -509,18 +426,5 @@ mod tests {
             problems(json!(["EndpointName"]))
                 .contains("ResourceProperties must be an object, got a list")
         );
-    }
-
-    #[test]
-    fn physical_ids_are_read_back_strictly() {
-        let variant =
-            VariantId::from_resource_id("endpoint/esd-type-c356f91/variant/prod").unwrap();
-        assert_eq!(variant, VariantId::new("esd-type-c356f91", "prod"));
-        assert_eq!(VariantId::from_resource_id("create-failed/1234"), None);
-        assert_eq!(
-            VariantId::from_resource_id("endpoint/a/b/variant/prod"),
-            None
-        );
-        assert_eq!(VariantId::from_resource_id("endpoint//variant/prod"), None);
     }
 }

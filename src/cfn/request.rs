@@ -120,8 +120,8 @@ mod tests {
             "ResourceType": "Custom::AsyncEndpointAutoScaling",
             "LogicalResourceId": "Scaling",
             "PhysicalResourceId": "endpoint/e/variant/v",
-            "ResourceProperties": {"EndpointName": "e"},
-            "OldResourceProperties": {"EndpointName": "e"}
+            "ResourceProperties": {"EndpointName": "new"},
+            "OldResourceProperties": {"EndpointName": "old"}
         })
     }
 
@@ -141,18 +141,27 @@ mod tests {
     }
 
     #[test]
-    fn each_request_type_parses() {
-        assert!(matches!(
+    fn each_request_type_parses_with_its_own_properties() {
+        assert_eq!(
             Request::parse(event("Create")),
-            Ok(Request::Create { .. })
-        ));
-        assert!(matches!(
+            Ok(Request::Create {
+                properties: json!({"EndpointName": "new"})
+            })
+        );
+        assert_eq!(
             Request::parse(event("Update")),
-            Ok(Request::Update { .. })
-        ));
-        assert!(matches!(
+            Ok(Request::Update {
+                physical_resource_id: "endpoint/e/variant/v".into(),
+                properties: json!({"EndpointName": "new"}),
+                old_properties: json!({"EndpointName": "old"}),
+            })
+        );
+        assert_eq!(
             Request::parse(event("Delete")),
-            Ok(Request::Delete { .. })
-        ));
+            Ok(Request::Delete {
+                physical_resource_id: "endpoint/e/variant/v".into(),
+                properties: json!({"EndpointName": "new"}),
+            })
+        );
     }
 }

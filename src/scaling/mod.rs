@@ -1,28 +1,23 @@
 //! The scaling logic: what Create, Update and Delete do to one endpoint variant's auto scaling.
 //!
-//! It knows nothing of CloudFormation's wire format; it talks to AWS only through
-//! [`aws::ScalingApi`].
+//! Each operation reads what it needs from AWS, asks [`plan`] what to do, and carries the plan
+//! out through the seam in [`crate::aws`]. It knows nothing of CloudFormation's wire format.
 
-pub mod aws;
-pub mod progress;
+pub mod plan;
+pub mod rollback;
 
-use crate::properties::{ScalingProperties, TargetMetric, VariantId, default_alarm_name};
-use aws::{AwsError, ScalingApi};
-use progress::Created;
+pub use plan::Owner;
+
+use crate::aws::{AwsError, ScalingApi};
+use crate::contract::{STEP_POLICY_NAME, VariantId, data, default_alarm_name};
+use crate::properties::ScalingProperties;
+use futures_util::future::try_join_all;
+use plan::{Refusal, Removals, TargetFound, TargetPlan, Teardown};
+use rollback::{Created, Rollback};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 use tracing::{info, warn};
-
-/// Name of the step policy that takes the variant from 0 to 1 instance; public contract.
-pub const STEP_POLICY_NAME: &str = "HasBacklogWithoutCapacity-ScalingPolicy";
-
-/// The CloudFormation resource on whose behalf the function acts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Owner {
-    pub stack_id: String,
-    pub logical_resource_id: String,
-}
 
 /// A variant configured as asked: what CloudFormation gets back.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,13 +43,20 @@ impl From<AwsError> for Failure {
     }
 }
 
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        Failure(refusal.0)
+    }
+}
+
 /// Create: configure a variant that this resource does not manage yet.
 pub async fn create(
     api: &ScalingApi,
     props: &ScalingProperties,
     owner: &Owner,
+    rollback: &Rollback,
 ) -> Result<Configured, Failure> {
-    configure_variant(api, props, owner).await
+    configure_variant(api, props, owner, rollback).await
 }
 
 /// Update. With the same variant, the whole desired state is applied again (which also repairs
@@ -66,6 +68,7 @@ pub async fn update(
     props: &ScalingProperties,
     old_properties: &Value,
     owner: &Owner,
+    rollback: &Rollback,
 ) -> Result<Configured, Failure> {
     if physical_resource_id != props.resource_id() {
         info!(
@@ -73,11 +76,11 @@ pub async fn update(
             new = %props.resource_id(),
             "endpoint or variant changed: configuring the new variant, CloudFormation deletes the old one"
         );
-        return configure_variant(api, props, owner).await;
+        return configure_variant(api, props, owner, rollback).await;
     }
-    let configured = apply(api, props, owner, false).await?;
+    let configured = apply(api, props, owner, &TargetPlan::Reuse).await?;
     match ScalingProperties::parse(old_properties) {
-        Ok(old) => remove_dropped(api, &old, props).await?,
+        Ok(old) => remove(api, &props.variant(), &plan::plan_removals(&old, props)).await?,
         // Old properties were valid when they were applied; if they no longer parse, nothing
         // is known to remove, and re-applying the new state is still right.
         Err(problems) => warn!(%problems, "old properties unreadable, nothing removed"),
@@ -101,18 +104,19 @@ pub async fn delete(
     // longer validate, or the stack could never be deleted.
     let alarm_name = match properties.get("AlarmName") {
         Some(Value::String(name)) if !name.is_empty() => name.clone(),
-        _ => default_alarm_name(&variant.endpoint_name),
+        _ => default_alarm_name(&variant),
     };
-    remove_variant(api, &variant, Some(&alarm_name)).await?;
+    tear_down(api, &plan::plan_teardown(&variant, Some(&alarm_name))).await?;
     Ok(format!(
         "Removed the auto scaling of {}",
         variant.resource_id()
     ))
 }
 
-/// Removes what a failed operation created, as recorded in its progress.
+/// Removes what a failed operation created, as its rollback record says.
 pub async fn remove_created(api: &ScalingApi, created: &Created) -> Result<(), Failure> {
-    remove_variant(api, &created.variant, created.alarm_name.as_deref()).await
+    let teardown = plan::plan_teardown(&created.variant, created.alarm_name.as_deref());
+    tear_down(api, &teardown).await
 }
 
 /// Configures a variant this resource may not manage yet, refusing to take over one that
@@ -121,39 +125,32 @@ async fn configure_variant(
     api: &ScalingApi,
     props: &ScalingProperties,
     owner: &Owner,
+    rollback: &Rollback,
 ) -> Result<Configured, Failure> {
     let variant = props.variant();
-    let is_new = match api.find_target(&variant).await? {
-        None => true,
-        Some(_) if props.adopt_existing => {
-            info!(resource_id = %variant.resource_id(), "adopting the registered scalable target");
-            false
-        }
-        Some(target) => {
-            let owned = match &target.arn {
-                Some(arn) => api.is_owned_by(arn, owner).await?,
-                None => false,
-            };
-            if !owned {
-                return Err(Failure(format!(
-                    "A scalable target is already registered for {} and this resource did not \
-                     register it: refusing to take over a scaling setup that something else \
-                     manages. Deregister it first, or set AdoptExisting to true to manage it \
-                     from this stack.",
-                    variant.resource_id()
-                )));
-            }
-            info!(resource_id = %variant.resource_id(), "scalable target registered earlier by this resource");
-            false
-        }
+    let found = match api.find_target(&variant).await? {
+        None => TargetFound::Absent,
+        // Adopted either way: whose it is does not matter, so it is not read.
+        Some(_) if props.adopt_existing => TargetFound::NotOurs,
+        Some(target) => match &target.arn {
+            Some(arn) if api.is_owned_by(arn, owner).await? => TargetFound::Ours,
+            _ => TargetFound::NotOurs,
+        },
     };
-    if is_new {
-        api.progress().creating(Created {
+    let target = plan::plan_target(&variant, &found, props.adopt_existing)?;
+    match target {
+        TargetPlan::Create => rollback.record(Created {
             variant,
             alarm_name: props.scale_from_zero.then(|| props.alarm_name.clone()),
-        });
+        }),
+        TargetPlan::Reuse => {
+            info!(resource_id = %variant.resource_id(), "scalable target registered earlier by this resource")
+        }
+        TargetPlan::Adopt => {
+            info!(resource_id = %variant.resource_id(), "adopting the registered scalable target")
+        }
     }
-    apply(api, props, owner, is_new).await
+    apply(api, props, owner, &target).await
 }
 
 /// Puts the whole desired state: target, policies and, with ScaleFromZero, the alarm.
@@ -161,9 +158,9 @@ async fn apply(
     api: &ScalingApi,
     props: &ScalingProperties,
     owner: &Owner,
-    is_new_target: bool,
+    target: &TargetPlan,
 ) -> Result<Configured, Failure> {
-    api.register_target(props, is_new_target.then_some(owner))
+    api.register_target(props, target.creates().then_some(owner))
         .await?;
     let step_policy = async {
         match props.scale_from_zero {
@@ -175,21 +172,24 @@ async fn apply(
         tokio::try_join!(api.put_target_tracking_policy(props), step_policy)?;
 
     let mut data = BTreeMap::from([
-        ("ResourceId".to_owned(), props.resource_id()),
-        ("TargetTrackingPolicyArn".to_owned(), target_tracking_arn),
-        ("StepScalingPolicyArn".to_owned(), String::new()),
-        ("AlarmName".to_owned(), String::new()),
-        ("AlarmArn".to_owned(), String::new()),
+        (data::RESOURCE_ID.to_owned(), props.resource_id()),
+        (
+            data::TARGET_TRACKING_POLICY_ARN.to_owned(),
+            target_tracking_arn,
+        ),
+        (data::STEP_SCALING_POLICY_ARN.to_owned(), String::new()),
+        (data::ALARM_NAME.to_owned(), String::new()),
+        (data::ALARM_ARN.to_owned(), String::new()),
     ]);
     if let Some(step_policy_arn) = step_policy_arn {
         api.put_alarm(props, &step_policy_arn, &alarm_description(props, owner))
             .await?;
         data.insert(
-            "AlarmArn".to_owned(),
+            data::ALARM_ARN.to_owned(),
             alarm_arn(&step_policy_arn, &props.alarm_name),
         );
-        data.insert("AlarmName".to_owned(), props.alarm_name.clone());
-        data.insert("StepScalingPolicyArn".to_owned(), step_policy_arn);
+        data.insert(data::ALARM_NAME.to_owned(), props.alarm_name.clone());
+        data.insert(data::STEP_SCALING_POLICY_ARN.to_owned(), step_policy_arn);
     }
     Ok(Configured {
         physical_resource_id: props.resource_id(),
@@ -206,71 +206,51 @@ async fn apply(
     })
 }
 
-/// After an in-place Update: removes what the old properties had and the new ones do not.
-async fn remove_dropped(
-    api: &ScalingApi,
-    old: &ScalingProperties,
-    new: &ScalingProperties,
-) -> Result<(), Failure> {
-    let variant = new.variant();
-    let old_target_tracking = async {
-        match old.target_metric != new.target_metric {
-            true => {
-                api.delete_policy(&variant, old.target_metric.policy_name())
-                    .await
-            }
-            false => Ok(()),
+/// Carries out an in-place Update's removals, all at once.
+async fn remove(api: &ScalingApi, variant: &VariantId, removals: &Removals) -> Result<(), Failure> {
+    let policies = try_join_all(
+        removals
+            .policies
+            .iter()
+            .map(|p| api.delete_policy(variant, p)),
+    );
+    let alarm = async {
+        match &removals.alarm {
+            Some(name) => remove_alarm_if_the_variants(api, variant, name).await,
+            None => Ok(()),
         }
     };
-    let step_policy = async {
-        match old.scale_from_zero && !new.scale_from_zero {
-            true => api.delete_policy(&variant, STEP_POLICY_NAME).await,
-            false => Ok(()),
-        }
-    };
-    let old_alarm = async {
-        let dropped = !new.scale_from_zero || old.alarm_name != new.alarm_name;
-        match old.scale_from_zero && dropped {
-            true => remove_alarm_if_ours(api, &variant, &old.alarm_name).await,
-            false => Ok(()),
-        }
-    };
-    tokio::try_join!(old_target_tracking, step_policy, old_alarm)?;
+    tokio::try_join!(policies, alarm)?;
     Ok(())
 }
 
 /// Removes a variant's alarm, policies and scalable target. Policies are deleted explicitly:
 /// real AWS drops them with the target, but the emulator does not, and explicit is safe.
-async fn remove_variant(
-    api: &ScalingApi,
-    variant: &VariantId,
-    alarm_name: Option<&str>,
-) -> Result<(), Failure> {
+async fn tear_down(api: &ScalingApi, teardown: &Teardown) -> Result<(), Failure> {
+    let variant = &teardown.variant;
     let alarm = async {
-        match alarm_name {
-            Some(name) => remove_alarm_if_ours(api, variant, name).await,
+        match &teardown.alarm {
+            Some(name) => remove_alarm_if_the_variants(api, variant, name).await,
             None => Ok(()),
         }
     };
     let target = async {
-        tokio::try_join!(
-            api.delete_policy(variant, TargetMetric::CpuUtilization.policy_name()),
-            api.delete_policy(
-                variant,
-                TargetMetric::ApproximateBacklogSizePerInstance.policy_name()
-            ),
-            api.delete_policy(variant, STEP_POLICY_NAME),
-        )?;
+        try_join_all(
+            teardown
+                .policies
+                .iter()
+                .map(|p| api.delete_policy(variant, p)),
+        )
+        .await?;
         api.deregister_target(variant).await
     };
     tokio::try_join!(alarm, target)?;
     Ok(())
 }
 
-/// Deletes the alarm only if it fires this variant's step policy. An alarm name can be shared
-/// over time (the default is per endpoint, so a renamed variant's new alarm has the old one's
-/// name), and an alarm that now serves another variant must survive the old one's Delete.
-async fn remove_alarm_if_ours(
+/// Deletes the alarm only if it fires this variant's step policy (see
+/// [`plan::alarm_is_the_variants`]).
+async fn remove_alarm_if_the_variants(
     api: &ScalingApi,
     variant: &VariantId,
     alarm_name: &str,
@@ -278,7 +258,7 @@ async fn remove_alarm_if_ours(
     let Some(actions) = api.alarm_actions(alarm_name).await? else {
         return Ok(());
     };
-    if actions.iter().any(|arn| fires_step_policy_of(arn, variant)) {
+    if plan::alarm_is_the_variants(&actions, variant) {
         api.delete_alarm(alarm_name).await
     } else {
         info!(
@@ -288,15 +268,6 @@ async fn remove_alarm_if_ours(
         );
         Ok(())
     }
-}
-
-/// Scaling policy ARNs end in `:resource/sagemaker/<ResourceId>:policyName/<PolicyName>`.
-fn fires_step_policy_of(action_arn: &str, variant: &VariantId) -> bool {
-    let suffix = format!(
-        ":resource/sagemaker/{}:policyName/{STEP_POLICY_NAME}",
-        variant.resource_id()
-    );
-    action_arn.ends_with(&suffix)
 }
 
 /// The alarm's ARN, from the step policy's: same partition, region and account. PutMetricAlarm
@@ -334,7 +305,5 @@ mod tests {
             alarm_arn(policy, "e-HasBacklogWithoutCapacity"),
             "arn:aws-cn:cloudwatch:cn-north-1:123456789012:alarm:e-HasBacklogWithoutCapacity"
         );
-        assert!(fires_step_policy_of(policy, &VariantId::new("e", "v")));
-        assert!(!fires_step_policy_of(policy, &VariantId::new("e", "w")));
     }
 }

@@ -17,7 +17,7 @@ use aws_sdk_cloudwatch::operation::{
     put_metric_alarm::PutMetricAlarmOutput,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use sagemaker_async_autoscaling::scaling::aws::{AwsClients, retry_config};
+use sagemaker_async_autoscaling::aws::{AwsClients, retry_config};
 use serde_json::json;
 
 const POLICY_ARN: &str = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0f:resource/sagemaker/endpoint/e/variant/v:policyName/HasBacklogWithoutCapacity-ScalingPolicy";
@@ -204,7 +204,7 @@ async fn throttling_is_retried_by_the_sdk() {
 }
 
 #[tokio::test]
-async fn a_panic_in_the_middle_of_a_create_is_answered_failed_and_cleaned_up() {
+async fn a_panic_in_the_middle_of_a_create_is_answered_failed_and_so_is_a_panicking_cleanup() {
     let put = mock!(autoscaling::Client::put_scaling_policy)
         .then_compute_output(|_| -> PutScalingPolicyOutput { panic!("scripted panic") });
     let (describe, register, delete, deregister) = (

@@ -5,7 +5,7 @@
 //! (throttling, errors, huge messages) and delays, and records every call.
 
 use super::http::{BoxReply, Reply, Request, Server};
-use sagemaker_async_autoscaling::scaling::aws::AwsClients;
+use sagemaker_async_autoscaling::aws::AwsClients;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -17,6 +17,9 @@ pub struct Request {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Every byte received for this request, as received: the head, the body as delimited by
+    /// Content-Length (or chunks), and any stray bytes the client sent after it.
+    pub raw: Vec<u8>,
 }
 
 impl Request {
@@ -147,6 +150,7 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> Option<Request> {
     if stream.read_line(&mut line).await.ok()? == 0 {
         return None;
     }
+    let mut raw = line.clone().into_bytes();
     let mut parts = line.split_whitespace();
     let method = parts.next()?.to_owned();
     let target = parts.next()?.to_owned();
@@ -154,6 +158,7 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> Option<Request> {
     loop {
         let mut line = String::new();
         stream.read_line(&mut line).await.ok()?;
+        raw.extend_from_slice(line.as_bytes());
         let line = line.trim_end();
         if line.is_empty() {
             break;
@@ -166,6 +171,7 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> Option<Request> {
         target,
         headers,
         body: Vec::new(),
+        raw,
     };
     if let Some(length) = request.header("content-length") {
         let mut body = vec![0; length.parse().ok()?];
@@ -176,6 +182,19 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> Option<Request> {
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
     {
         request.body = read_chunked(stream).await?;
+    }
+    request.raw.extend_from_slice(&request.body);
+    // Bytes already sent beyond the declared length (a Content-Length too small) would be read
+    // as the next request; record them with this one, without waiting for more.
+    let stray = stream.buffer().to_vec();
+    stream.consume(stray.len());
+    request.raw.extend_from_slice(&stray);
+    let mut more = [0u8; 4096];
+    while let Ok(n) = stream.get_ref().try_read(&mut more) {
+        if n == 0 {
+            break;
+        }
+        request.raw.extend_from_slice(&more[..n]);
     }
     Some(request)
 }

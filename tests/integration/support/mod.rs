@@ -15,9 +15,9 @@ use aws_sdk_applicationautoscaling::types::{
 use aws_sdk_cloudwatch::types::MetricAlarm;
 use http::Server;
 use sagemaker_async_autoscaling::Handler;
+use sagemaker_async_autoscaling::aws::AwsClients;
 use sagemaker_async_autoscaling::cfn::delivery::Responder;
 use sagemaker_async_autoscaling::handler::InvocationResult;
-use sagemaker_async_autoscaling::scaling::aws::AwsClients;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -59,8 +59,26 @@ impl Stack {
         (Stack::new(aws.clients().await, name).await, aws)
     }
 
-    /// A request as CloudFormation sends it, numbers and all.
+    /// A request as CloudFormation sends it: every number and boolean in the properties
+    /// becomes a string, as the template's values do on their way to a custom resource.
     pub fn event(
+        &self,
+        request_type: &str,
+        physical_resource_id: Option<&str>,
+        properties: Value,
+        old_properties: Option<Value>,
+    ) -> Value {
+        self.event_verbatim(
+            request_type,
+            physical_resource_id,
+            as_cloudformation_sends(properties),
+            old_properties.map(as_cloudformation_sends),
+        )
+    }
+
+    /// A request with the properties exactly as given, as a hand-written event (`cargo lambda
+    /// invoke --data-file`) may carry them.
+    pub fn event_verbatim(
         &self,
         request_type: &str,
         physical_resource_id: Option<&str>,
@@ -140,6 +158,24 @@ impl Stack {
     pub async fn delete(&self, physical_resource_id: &str, properties: Value) -> Value {
         let event = self.event("Delete", Some(physical_resource_id), properties, None);
         self.send(event).await
+    }
+}
+
+/// CloudFormation hands a custom resource every scalar of its properties as a string, at any
+/// depth: `2` arrives as `"2"`, `true` as `"true"`.
+pub fn as_cloudformation_sends(value: Value) -> Value {
+    match value {
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(as_cloudformation_sends).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, as_cloudformation_sends(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

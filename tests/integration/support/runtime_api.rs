@@ -29,11 +29,10 @@ struct State {
 pub struct RuntimeApi {
     server: Server,
     state: Arc<State>,
-    /// Seconds from now that each event's deadline lies.
-    pub timeout: Duration,
 }
 
 impl RuntimeApi {
+    /// Each event it hands out must be handled within `timeout` (its deadline).
     pub async fn start(timeout: Duration) -> RuntimeApi {
         let state = Arc::new(State::default());
         let shared = state.clone();
@@ -42,11 +41,7 @@ impl RuntimeApi {
             Box::pin(async move { serve(&state, request, timeout).await })
         })
         .await;
-        RuntimeApi {
-            server,
-            state,
-            timeout,
-        }
+        RuntimeApi { server, state }
     }
 
     /// `host:port`, as `AWS_LAMBDA_RUNTIME_API` wants it.
