@@ -29,7 +29,7 @@ resource_id = f"endpoint/{endpoint_name}/variant/{props.get('VariantName', 'AllT
 autoscaling = boto3.client("application-autoscaling", **aws)
 targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource_id])["ScalableTargets"]
 policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource_id)["ScalingPolicies"]
-alarm_name = props.get("AlarmName", f"{endpoint_name}-HasBacklogWithoutCapacity")
+alarm_name = props.get("AlarmName", f"{endpoint_name}-{props.get('VariantName', 'AllTraffic')}-HasBacklogWithoutCapacity")
 alarms = boto3.client("cloudwatch", **aws).describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
 
 print(f"  AWS now holds for {resource_id}:")

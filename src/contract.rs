@@ -2,6 +2,11 @@
 //! a template or in an answer. Each is defined here once; the tests compare them with the
 //! literal values users rely on, so that changing one is a deliberate act.
 
+use std::collections::BTreeMap;
+
+/// Tags, by key, as both services hold them.
+pub type Tags = BTreeMap<String, String>;
+
 /// The target-tracking policy of the design (CPU), which has no data at zero instances.
 pub const CPU_POLICY_NAME: &str = "CPUUtil-ScalingPolicy";
 /// The target-tracking policy the SageMaker guide recommends for asynchronous endpoints.
@@ -98,8 +103,21 @@ pub mod alarm {
     pub const TREAT_MISSING_DATA: &str = "missing";
 }
 
-/// The alarm name used when `AlarmName` is not given: one alarm per endpoint.
+/// The alarm name used when `AlarmName` is not given: one alarm per variant, so that two
+/// variants of one endpoint each keep an alarm that fires their own step policy.
 pub fn default_alarm_name(variant: &VariantId) -> String {
+    format!(
+        "{}-{}-{}",
+        variant.endpoint_name,
+        variant.variant_name,
+        alarm::METRIC_NAME
+    )
+}
+
+/// The default alarm name of this resource's first release, one per endpoint. An alarm still
+/// under this name that fires the variant's step policy is this resource's, and goes when the
+/// variant's scaling is updated or deleted.
+pub fn legacy_alarm_name(variant: &VariantId) -> String {
     format!("{}-{}", variant.endpoint_name, alarm::METRIC_NAME)
 }
 
@@ -196,8 +214,13 @@ mod tests {
         assert_eq!(alarm::EVALUATION_PERIODS, 2);
         assert_eq!(alarm::THRESHOLD, 1.0);
         assert_eq!(alarm::TREAT_MISSING_DATA, "missing");
+        let variant = VariantId::new("esd-type-c356f91", "prod");
         assert_eq!(
-            default_alarm_name(&VariantId::new("esd-type-c356f91", "prod")),
+            default_alarm_name(&variant),
+            "esd-type-c356f91-prod-HasBacklogWithoutCapacity"
+        );
+        assert_eq!(
+            legacy_alarm_name(&variant),
             "esd-type-c356f91-HasBacklogWithoutCapacity"
         );
     }

@@ -150,7 +150,10 @@ impl Handler {
         let failure_id = physical_id_on_failure(envelope, Some(&request));
         let steps = Steps::default();
         let rollback = Rollback::default();
-        let api = ScalingApi::new(self.clients.clone(), steps.clone());
+        let stop_at = deadline
+            .checked_sub(DELIVERY_RESERVE + CLEANUP_RESERVE)
+            .unwrap_or_else(Instant::now);
+        let api = ScalingApi::new(self.clients.clone(), steps.clone(), stop_at);
         let owner = Owner {
             stack_id: envelope.stack_id.clone(),
             logical_resource_id: envelope.logical_resource_id.clone(),
@@ -182,9 +185,10 @@ impl Handler {
             return Answer::failed(failure_id, reason);
         };
 
-        let resource_id = created.variant.resource_id();
-        let cleanup = async move { scaling::remove_created(&api, &created).await };
+        let resource_id = created.describe();
         let cleanup_deadline = deadline.checked_sub(DELIVERY_RESERVE).unwrap_or(stop_at);
+        let cleanup_api = api.until(cleanup_deadline);
+        let cleanup = async move { scaling::remove_created(&cleanup_api, &created).await };
         let outcome = match guarded(cleanup, cleanup_deadline).await {
             Ok(Ok(())) => format!("Removed what this request had set up for {resource_id}."),
             Ok(Err(failure)) => {
@@ -275,7 +279,7 @@ async fn run(
             physical_resource_id,
             properties,
         } => {
-            let summary = scaling::delete(&api, &physical_resource_id, &properties).await?;
+            let summary = scaling::delete(&api, &physical_resource_id, &properties, &owner).await?;
             Ok(Answer::success(
                 physical_resource_id,
                 Default::default(),

@@ -344,7 +344,7 @@ mod tests {
         assert_eq!(props.step_cooldown, 300);
         assert_eq!(
             props.alarm_name,
-            "esd-type-c356f91-HasBacklogWithoutCapacity"
+            "esd-type-c356f91-AllTraffic-HasBacklogWithoutCapacity"
         );
         assert!(!props.adopt_existing);
     }

@@ -1,16 +1,25 @@
-//! The one path every AWS call takes: a log line per attempt, retries, the step log that a
-//! deadline Reason reads, and the SDK's error turned into an [`AwsError`].
+//! The one path every AWS call takes: a log line per attempt, retries for as long as the
+//! operation's time allows, the step log that a deadline Reason reads, and the SDK's error
+//! turned into an [`AwsError`].
 
-use super::error::AwsError;
+use super::error::{AwsError, Retried};
 use crate::backoff;
 use aws_sdk_applicationautoscaling::error::{ProvideErrorMetadata, SdkError};
-use std::fmt;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 use tracing::{info, warn};
 
-const CONCURRENT_UPDATE_ATTEMPTS: u32 = 5;
+/// The first retry waits up to this long, each next one up to twice as long...
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+/// ...but never more than this, so that a call keeps trying while it has time.
+const BACKOFF_CAP: Duration = Duration::from_secs(4);
+/// An attempt that has not been answered in this time is given up and tried again.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A retry is started only if at least this much time is left for it after its wait.
+const LAST_ATTEMPT_ROOM: Duration = Duration::from_secs(1);
 
 /// Which AWS calls an invocation is waiting for, and which finished last. The handler reads it
 /// when it stops an operation at the deadline, to say where the operation was.
@@ -63,44 +72,69 @@ impl Drop for StepGuard<'_> {
     }
 }
 
-/// Sends one AWS call about `subject`, retrying `ConcurrentUpdateException` with backoff:
-/// Application Auto Scaling answers it while another change to the same target is in progress.
-/// (The SDK's standard retry already covers throttling and transient errors.)
-pub(super) async fn call<T, E, R, Fut>(
-    steps: &Steps,
+/// Where and until when a call may go on: the steps it is logged in, and the end of the
+/// operation's own time (the Lambda deadline minus what the handler keeps back).
+#[derive(Clone, Debug)]
+pub(super) struct Budget<'a> {
+    pub steps: &'a Steps,
+    pub until: Instant,
+}
+
+/// Sends one AWS call about `subject`. Throttling, trouble on the service's side and calls
+/// that get no (usable) answer are retried with exponential backoff and full jitter, so that
+/// many functions throttled at once spread out, for as long as the budget allows; an error
+/// that waiting does not fix (validation, access denied, not found, a quota) is not.
+pub(super) async fn call<T, E, Fut>(
+    budget: &Budget<'_>,
     operation: &'static str,
     subject: &str,
     mut send: impl FnMut() -> Fut,
 ) -> Result<T, AwsError>
 where
-    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
 {
-    let _step = steps.begin(format!("{operation} ({subject})"));
+    let _step = budget.steps.begin(format!("{operation} ({subject})"));
+    let first_started = Instant::now();
     let mut attempt = 1;
     loop {
         let started = Instant::now();
         // Boxed: the SDK's futures nest deep enough to overflow the compiler's layout depth
         // limit in every future that awaits them.
-        let result = Box::pin(send()).await;
+        let result = tokio::time::timeout(ATTEMPT_TIMEOUT, Box::pin(send())).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        let error = match result {
-            Ok(output) => {
+        let mut error = match result {
+            Ok(Ok(output)) => {
+                // `attempt` and `retrying_ms` tell, on the final line, what retries it took.
                 info!(
                     aws.operation = operation,
                     aws.subject = subject,
                     attempt,
                     elapsed_ms,
                     outcome = "ok",
+                    retrying_ms =
+                        (first_started.elapsed().as_millis() as u64).saturating_sub(elapsed_ms),
                     "AWS call"
                 );
                 return Ok(output);
             }
-            Err(error) => AwsError::from_sdk(operation, &error),
+            Ok(Err(error)) => AwsError::from_sdk(operation, &error),
+            Err(_) => AwsError::no_answer(operation, ATTEMPT_TIMEOUT),
         };
-        let retry = error.code.as_deref() == Some("ConcurrentUpdateException")
-            && attempt < CONCURRENT_UPDATE_ATTEMPTS;
+        // The wait is cut short rather than skipped when little time is left, so that the
+        // last attempt still starts with time to be answered.
+        let room = budget
+            .until
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(LAST_ATTEMPT_ROOM);
+        let retry = error.transient && !room.is_zero();
+        let pause = backoff::delay(attempt - 1, BACKOFF_BASE, BACKOFF_CAP).min(room);
+        if error.transient && !retry {
+            error.retried = Some(Retried {
+                attempts: attempt,
+                over: first_started.elapsed(),
+            });
+        }
         warn!(
             aws.operation = operation,
             aws.subject = subject,
@@ -108,35 +142,31 @@ where
             elapsed_ms,
             outcome = "error",
             error = %error,
+            detail = %error.detail,
             will_retry = retry,
+            retrying_ms = first_started.elapsed().as_millis() as u64,
             "AWS call"
         );
         if !retry {
             return Err(error);
         }
-        let pause = backoff::delay(
-            attempt - 1,
-            Duration::from_millis(500),
-            Duration::from_secs(4),
-        );
         tokio::time::sleep(pause).await;
         attempt += 1;
     }
 }
 
 /// Same as [`call`] for a deletion: whatever is already gone counts as done.
-pub(super) async fn delete<T, E, R, Fut>(
-    steps: &Steps,
+pub(super) async fn delete<T, E, Fut>(
+    budget: &Budget<'_>,
     operation: &'static str,
     subject: &str,
     send: impl FnMut() -> Fut,
 ) -> Result<(), AwsError>
 where
-    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
 {
-    match call(steps, operation, subject, send).await {
+    match call(budget, operation, subject, send).await {
         Ok(_) => Ok(()),
         Err(error) if error.is_not_found() => {
             info!(

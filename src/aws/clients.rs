@@ -4,11 +4,10 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_applicationautoscaling as autoscaling;
 use aws_sdk_cloudwatch as cloudwatch;
 
-/// The SDK retry used for both clients: standard mode (throttling, transient and 5xx errors,
-/// with backoff), with a few more attempts than the default three, since a custom resource runs
-/// rarely and a throttled stack operation is worth waiting for; the deadline bounds it all.
+/// The SDK does not retry: the seam does (see `call`), for as long as the operation's time
+/// allows rather than a fixed number of attempts.
 pub fn retry_config() -> RetryConfig {
-    RetryConfig::standard().with_max_attempts(5)
+    RetryConfig::disabled()
 }
 
 /// The two AWS clients, built once per process and shared by every invocation.

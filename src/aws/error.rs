@@ -1,56 +1,173 @@
-//! An AWS call that failed for good, and the rules that read it: already gone, worth retrying.
+//! An AWS call that failed, worded for a user, and the rules that read it: already gone, worth
+//! retrying.
+//!
+//! What a user reads in the stack's events is one short sentence: the operation, then the
+//! service's error code and message when AWS sent one, otherwise the HTTP status or the
+//! transport problem in plain words. The SDK's full account of the error goes to the log line
+//! of the call, never into a Reason.
 
 use aws_sdk_applicationautoscaling::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use std::fmt;
+use std::time::Duration;
 
-/// An AWS call that failed for good (after retries).
+/// The longest service message a Reason quotes; the whole of it is in the log.
+const MESSAGE_LIMIT: usize = 200;
+
+/// Error codes both services use for throttling. `LimitExceeded(Exception)` is not among them:
+/// for these services it means a quota (alarms, policies) is used up, which waiting does not fix.
+const THROTTLING_CODES: [&str; 10] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
+/// Error codes of trouble on the service's side that goes away, and Application Auto Scaling's
+/// answer while another change to the same target is in progress.
+const TRANSIENT_CODES: [&str; 9] = [
+    "ConcurrentUpdateException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServiceError",
+    "InternalServiceException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// An AWS call that failed for good.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AwsError {
     pub operation: &'static str,
+    /// The service's error code, when the service answered with one.
     pub code: Option<String>,
+    /// The service's message, or what went wrong in plain words.
     pub message: String,
+    /// The HTTP status of the answer, when there was one.
+    pub status: Option<u16>,
+    /// Everything the SDK says about the error: for the log, never for a Reason.
+    pub detail: String,
+    /// Worth trying again: throttling, trouble on the service's side, no or no usable answer.
+    pub transient: bool,
+    /// How long the call was retried before it gave up, when it was.
+    pub retried: Option<Retried>,
+}
+
+/// The retries behind a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retried {
+    pub attempts: u32,
+    pub over: Duration,
 }
 
 impl fmt::Display for AwsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{} failed: {code}: {}", self.operation, self.message),
-            None => write!(f, "{} failed: {}", self.operation, self.message),
+        write!(f, "{} failed: ", self.operation)?;
+        if let Some(code) = &self.code {
+            write!(f, "{code}: ")?;
         }
+        f.write_str(&shorten(&self.message, MESSAGE_LIMIT))?;
+        if let Some(Retried { attempts, over }) = self.retried {
+            let plural = if attempts == 1 { "" } else { "s" };
+            write!(
+                f,
+                " (still failing after {attempts} attempt{plural} over {:.1} s, when the \
+                 operation's time was up)",
+                over.as_secs_f64()
+            )?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for AwsError {}
 
 impl AwsError {
-    pub(super) fn from_sdk<E, R>(operation: &'static str, error: &SdkError<E, R>) -> Self
+    pub(super) fn from_sdk<E>(operation: &'static str, error: &SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
     {
-        match error {
-            SdkError::ServiceError(_) => AwsError {
-                operation,
-                code: error.code().map(str::to_owned),
-                message: error
-                    .message()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| DisplayErrorContext(error).to_string()),
+        let detail = DisplayErrorContext(error).to_string();
+        let status = match error {
+            SdkError::ServiceError(context) => Some(context.raw().status().as_u16()),
+            SdkError::ResponseError(context) => Some(context.raw().status().as_u16()),
+            _ => None,
+        };
+        let (code, message, transient) = match error {
+            SdkError::ServiceError(_) => match error.code() {
+                Some(code) => (
+                    Some(code.to_owned()),
+                    error.message().unwrap_or("no message").to_owned(),
+                    THROTTLING_CODES.contains(&code)
+                        || TRANSIENT_CODES.contains(&code)
+                        || status.is_some_and(is_transient_status),
+                ),
+                // Not an AWS error answer at all: a proxy's error page, say.
+                None => {
+                    let status = status.unwrap_or_default();
+                    (
+                        None,
+                        format!("HTTP {status}, an answer that is not an AWS error response"),
+                        is_transient_status(status),
+                    )
+                }
             },
-            _ => AwsError {
-                operation,
-                code: None,
-                message: DisplayErrorContext(error).to_string(),
+            SdkError::ResponseError(_) => {
+                let status = status.unwrap_or_default();
+                (
+                    None,
+                    format!("HTTP {status}, an answer that could not be read"),
+                    is_transient_status(status) || status < 300,
+                )
+            }
+            SdkError::TimeoutError(_) => (None, "no answer in time".to_owned(), true),
+            SdkError::DispatchFailure(failure) => match failure.as_connector_error() {
+                Some(connector) => (None, connector_problem(connector), !connector.is_user()),
+                None => (None, "the request could not be sent".to_owned(), true),
             },
+            _ => (None, "the request could not be built".to_owned(), false),
+        };
+        AwsError {
+            operation,
+            code,
+            message,
+            status,
+            detail,
+            transient,
+            retried: None,
         }
+    }
+
+    /// An attempt that got no answer within its own time limit.
+    pub(super) fn no_answer(operation: &'static str, within: Duration) -> Self {
+        let message = format!("no answer within {} s", within.as_secs());
+        AwsError::without_answer(operation, message, true)
     }
 
     /// A request the SDK refused to build (a required field missing).
     pub(super) fn build(operation: &'static str, error: impl fmt::Display) -> Self {
+        let message = format!("could not build the request: {error}");
+        AwsError::without_answer(operation, message, false)
+    }
+
+    fn without_answer(operation: &'static str, message: String, transient: bool) -> Self {
         AwsError {
             operation,
             code: None,
-            message: format!("could not build the request: {error}"),
+            detail: message.clone(),
+            message,
+            status: None,
+            transient,
+            retried: None,
         }
     }
 
@@ -68,5 +185,106 @@ impl AwsError {
             }
             _ => false,
         }
+    }
+}
+
+fn is_transient_status(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+/// A transport failure in plain words: the innermost cause, which names the problem
+/// ("Connection refused (os error 111)") rather than the layers it passed through.
+fn connector_problem(error: &ConnectorError) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let what = if error.is_timeout() {
+        "the connection timed out"
+    } else if error.is_io() {
+        "the connection failed"
+    } else {
+        "the request could not be sent"
+    };
+    format!("{what} ({})", shorten(&cause.to_string(), 120))
+}
+
+/// A text cut to at most `limit` characters, marked when cut.
+fn shorten(text: &str, limit: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(limit).collect();
+    format!("{}...", head.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: Option<&str>, message: &str) -> AwsError {
+        AwsError {
+            operation: "PutMetricAlarm",
+            code: code.map(str::to_owned),
+            message: message.to_owned(),
+            status: Some(400),
+            detail: String::new(),
+            transient: false,
+            retried: None,
+        }
+    }
+
+    #[test]
+    fn a_service_error_reads_operation_code_and_message() {
+        let error = error(Some("LimitExceeded"), "The maximum number of alarms");
+        assert_eq!(
+            error.to_string(),
+            "PutMetricAlarm failed: LimitExceeded: The maximum number of alarms"
+        );
+    }
+
+    #[test]
+    fn a_long_message_is_cut_and_the_retries_are_told() {
+        let mut error = error(Some("ThrottlingException"), &"Rate exceeded ".repeat(100));
+        error.retried = Some(Retried {
+            attempts: 9,
+            over: Duration::from_millis(41_250),
+        });
+        let reason = error.to_string();
+        assert!(reason.chars().count() < 400, "{} characters", reason.len());
+        assert!(reason.starts_with("PutMetricAlarm failed: ThrottlingException: Rate exceeded"));
+        assert!(reason.ends_with(
+            "... (still failing after 9 attempts over 41.2 s, when the operation's time was up)"
+        ));
+    }
+
+    #[test]
+    fn moto_and_aws_both_say_already_gone() {
+        assert!(error(Some("ObjectNotFoundException"), "x").is_not_found());
+        assert!(error(Some("ResourceNotFound"), "x").is_not_found());
+        assert!(error(Some("ValidationException"), "No scalable target found").is_not_found());
+        assert!(!error(Some("ValidationException"), "MinCapacity too high").is_not_found());
+        assert!(!error(None, "HTTP 500").is_not_found());
+    }
+
+    #[test]
+    fn throttling_and_service_trouble_are_transient_but_quotas_are_not() {
+        for code in [
+            "Throttling",
+            "ThrottlingException",
+            "ConcurrentUpdateException",
+        ] {
+            assert!(THROTTLING_CODES.contains(&code) || TRANSIENT_CODES.contains(&code));
+        }
+        for code in [
+            "LimitExceeded",
+            "LimitExceededException",
+            "AccessDeniedException",
+        ] {
+            assert!(!THROTTLING_CODES.contains(&code) && !TRANSIENT_CODES.contains(&code));
+        }
+        assert!(is_transient_status(503) && is_transient_status(429));
+        assert!(!is_transient_status(400));
     }
 }

@@ -1,8 +1,8 @@
 //! The narrow seam between the scaling logic and AWS: one method per call the logic needs.
 //!
 //! Every call goes through [`call::call`], which logs one line per attempt, retries what is
-//! worth retrying, records the step for a deadline Reason, and turns an SDK error into an
-//! [`AwsError`] that names the operation and carries the service's message.
+//! worth retrying while the operation has time, records the step for a deadline Reason, and
+//! turns an SDK error into an [`AwsError`] worded for a user.
 
 mod call;
 mod clients;
@@ -10,24 +10,36 @@ mod error;
 
 pub use call::Steps;
 pub use clients::{AwsClients, retry_config};
-pub use error::AwsError;
+pub use error::{AwsError, Retried};
 
-use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, VariantId, alarm};
+use crate::contract::{STEP_POLICY_NAME, Tags, VariantId, alarm};
 use crate::properties::ScalingProperties;
-use crate::scaling::Owner;
 use aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder;
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
     MetricStatistic, PolicyType, ScalableDimension, ServiceNamespace, StepAdjustment,
     StepScalingPolicyConfiguration, TargetTrackingScalingPolicyConfiguration,
 };
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+use call::Budget;
+use tokio::time::Instant;
 
-/// A scalable target that is already registered.
+/// A scalable target that is registered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisteredTarget {
     /// Absent only from an endpoint that predates scalable target ARNs.
     pub arn: Option<String>,
+}
+
+/// A metric alarm as DescribeAlarms shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExistingAlarm {
+    pub name: String,
+    pub arn: String,
+    pub namespace: String,
+    pub metric_name: String,
+    pub dimensions: Vec<(String, String)>,
+    pub actions: Vec<String>,
 }
 
 /// Every Application Auto Scaling request about a variant names it the same way: the SageMaker
@@ -60,11 +72,32 @@ on_variant!(
 pub struct ScalingApi {
     clients: AwsClients,
     steps: Steps,
+    /// Calls are retried until this instant at most: the end of the operation's own time.
+    until: Instant,
 }
 
 impl ScalingApi {
-    pub fn new(clients: AwsClients, steps: Steps) -> Self {
-        ScalingApi { clients, steps }
+    pub fn new(clients: AwsClients, steps: Steps, until: Instant) -> Self {
+        ScalingApi {
+            clients,
+            steps,
+            until,
+        }
+    }
+
+    /// The same seam with another end to its time (for a cleanup, which has time of its own).
+    pub fn until(&self, until: Instant) -> Self {
+        ScalingApi {
+            until,
+            ..self.clone()
+        }
+    }
+
+    fn budget(&self) -> Budget<'_> {
+        Budget {
+            steps: &self.steps,
+            until: self.until,
+        }
     }
 
     pub async fn find_target(
@@ -72,15 +105,20 @@ impl ScalingApi {
         variant: &VariantId,
     ) -> Result<Option<RegisteredTarget>, AwsError> {
         let resource_id = variant.resource_id();
-        let output = call::call(&self.steps, "DescribeScalableTargets", &resource_id, || {
-            self.clients
-                .autoscaling
-                .describe_scalable_targets()
-                .service_namespace(ServiceNamespace::Sagemaker)
-                .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-                .resource_ids(&resource_id)
-                .send()
-        })
+        let output = call::call(
+            &self.budget(),
+            "DescribeScalableTargets",
+            &resource_id,
+            || {
+                self.clients
+                    .autoscaling
+                    .describe_scalable_targets()
+                    .service_namespace(ServiceNamespace::Sagemaker)
+                    .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                    .resource_ids(&resource_id)
+                    .send()
+            },
+        )
         .await?;
         Ok(output
             .scalable_targets()
@@ -91,9 +129,8 @@ impl ScalingApi {
             }))
     }
 
-    /// Whether the target carries the ownership tags of exactly this CloudFormation resource.
-    pub async fn is_owned_by(&self, target_arn: &str, owner: &Owner) -> Result<bool, AwsError> {
-        let output = call::call(&self.steps, "ListTagsForResource", target_arn, || {
+    pub async fn target_tags(&self, target_arn: &str) -> Result<Tags, AwsError> {
+        let output = call::call(&self.budget(), "ListTagsForResource", target_arn, || {
             self.clients
                 .autoscaling
                 .list_tags_for_resource()
@@ -101,46 +138,77 @@ impl ScalingApi {
                 .send()
         })
         .await?;
-        let tag = |key: &str| {
-            output
-                .tags()
-                .and_then(|tags| tags.get(key))
-                .map(String::as_str)
-        };
-        Ok(tag(OWNER_STACK_TAG) == Some(owner.stack_id.as_str())
-            && tag(OWNER_RESOURCE_TAG) == Some(owner.logical_resource_id.as_str()))
+        let tags = output.tags().into_iter().flatten();
+        Ok(tags.map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
-    /// Registers the target, or updates the capacities of one already registered. `owner`
-    /// tags a new target; AWS applies tags only when it creates the target.
+    /// Registers the target, or updates one already registered. `tags` are given only when
+    /// the target is new: AWS refuses tags for a target that exists.
     pub async fn register_target(
         &self,
         props: &ScalingProperties,
-        owner: Option<&Owner>,
+        tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
         let variant = props.variant();
         call::call(
-            &self.steps,
+            &self.budget(),
             "RegisterScalableTarget",
             &variant.resource_id(),
             || {
-                let mut request = self
-                    .clients
+                self.clients
                     .autoscaling
                     .register_scalable_target()
                     .on_variant(&variant)
                     .min_capacity(props.min_capacity)
-                    .max_capacity(props.max_capacity);
-                if let Some(owner) = owner {
-                    request = request
-                        .tags(OWNER_STACK_TAG, &owner.stack_id)
-                        .tags(OWNER_RESOURCE_TAG, &owner.logical_resource_id);
-                }
-                request.send()
+                    .max_capacity(props.max_capacity)
+                    .set_tags(tags.map(|t| t.clone().into_iter().collect()))
+                    .send()
             },
         )
         .await?;
         Ok(())
+    }
+
+    pub async fn tag_target(&self, target_arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        call::call(&self.budget(), "TagResource", target_arn, || {
+            self.clients
+                .autoscaling
+                .tag_resource()
+                .resource_arn(target_arn)
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn untag_target(&self, target_arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        call::call(&self.budget(), "UntagResource", target_arn, || {
+            self.clients
+                .autoscaling
+                .untag_resource()
+                .resource_arn(target_arn)
+                .set_tag_keys(Some(keys.to_vec()))
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn deregister_target(&self, variant: &VariantId) -> Result<(), AwsError> {
+        call::delete(
+            &self.budget(),
+            "DeregisterScalableTarget",
+            &variant.resource_id(),
+            || {
+                self.clients
+                    .autoscaling
+                    .deregister_scalable_target()
+                    .on_variant(variant)
+                    .send()
+            },
+        )
+        .await
     }
 
     /// Puts the target-tracking policy and answers its ARN.
@@ -212,7 +280,7 @@ impl ScalingApi {
         configure: impl Fn(PutScalingPolicyFluentBuilder) -> PutScalingPolicyFluentBuilder,
     ) -> Result<String, AwsError> {
         let subject = format!("{policy_name} on {}", variant.resource_id());
-        let output = call::call(&self.steps, "PutScalingPolicy", &subject, || {
+        let output = call::call(&self.budget(), "PutScalingPolicy", &subject, || {
             let request = self
                 .clients
                 .autoscaling
@@ -225,18 +293,86 @@ impl ScalingApi {
         Ok(output.policy_arn().to_owned())
     }
 
+    pub async fn delete_policy(
+        &self,
+        variant: &VariantId,
+        policy_name: &str,
+    ) -> Result<(), AwsError> {
+        let subject = format!("{policy_name} on {}", variant.resource_id());
+        call::delete(&self.budget(), "DeleteScalingPolicy", &subject, || {
+            self.clients
+                .autoscaling
+                .delete_scaling_policy()
+                .policy_name(policy_name)
+                .on_variant(variant)
+                .send()
+        })
+        .await
+    }
+
+    /// The metric alarms that exist under these names.
+    pub async fn find_alarms(&self, names: &[String]) -> Result<Vec<ExistingAlarm>, AwsError> {
+        let output = call::call(&self.budget(), "DescribeAlarms", &names.join(", "), || {
+            self.clients
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(names.to_vec()))
+                .send()
+        })
+        .await?;
+        let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
+        Ok(output
+            .metric_alarms()
+            .iter()
+            .filter(|a| a.alarm_name().is_some_and(|n| names.iter().any(|m| m == n)))
+            .map(|a| ExistingAlarm {
+                name: text(a.alarm_name()),
+                arn: text(a.alarm_arn()),
+                namespace: text(a.namespace()),
+                metric_name: text(a.metric_name()),
+                dimensions: a
+                    .dimensions()
+                    .iter()
+                    .map(|d| (text(d.name()), text(d.value())))
+                    .collect(),
+                actions: a.alarm_actions().to_vec(),
+            })
+            .collect())
+    }
+
+    pub async fn alarm_tags(&self, alarm_arn: &str) -> Result<Tags, AwsError> {
+        let output = call::call(&self.budget(), "ListTagsForResource", alarm_arn, || {
+            self.clients
+                .cloudwatch
+                .list_tags_for_resource()
+                .resource_arn(alarm_arn)
+                .send()
+        })
+        .await?;
+        let tags = output.tags().iter();
+        Ok(tags
+            .map(|t| {
+                let text = |v: Option<&str>| v.unwrap_or_default().to_owned();
+                (text(t.key()), text(t.value()))
+            })
+            .collect())
+    }
+
     /// Puts the alarm that fires the step policy when requests wait and no instance runs.
+    /// `tags` are given only when the alarm is new: AWS ignores them on an existing alarm.
     pub async fn put_alarm(
         &self,
         props: &ScalingProperties,
         step_policy_arn: &str,
         description: &str,
+        tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
         let dimension = Dimension::builder()
             .name(alarm::DIMENSION)
             .value(&props.endpoint_name)
             .build();
-        call::call(&self.steps, "PutMetricAlarm", &props.alarm_name, || {
+        let tags = tags.map(cloudwatch_tags);
+        call::call(&self.budget(), "PutMetricAlarm", &props.alarm_name, || {
             self.clients
                 .cloudwatch
                 .put_metric_alarm()
@@ -253,70 +389,54 @@ impl ScalingApi {
                 .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
                 .treat_missing_data(alarm::TREAT_MISSING_DATA)
                 .alarm_actions(step_policy_arn)
+                .set_tags(tags.clone())
                 .send()
         })
         .await?;
         Ok(())
     }
 
-    /// The actions of the named alarm, or `None` when no such alarm exists.
-    pub async fn alarm_actions(&self, alarm_name: &str) -> Result<Option<Vec<String>>, AwsError> {
-        let output = call::call(&self.steps, "DescribeAlarms", alarm_name, || {
+    pub async fn tag_alarm(&self, alarm_arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        let tags = cloudwatch_tags(tags);
+        call::call(&self.budget(), "TagResource", alarm_arn, || {
             self.clients
                 .cloudwatch
-                .describe_alarms()
-                .alarm_names(alarm_name)
+                .tag_resource()
+                .resource_arn(alarm_arn)
+                .set_tags(Some(tags.clone()))
                 .send()
         })
         .await?;
-        Ok(output
-            .metric_alarms()
-            .iter()
-            .find(|a| a.alarm_name() == Some(alarm_name))
-            .map(|a| a.alarm_actions().to_vec()))
+        Ok(())
     }
 
-    pub async fn delete_alarm(&self, alarm_name: &str) -> Result<(), AwsError> {
-        call::delete(&self.steps, "DeleteAlarms", alarm_name, || {
+    pub async fn untag_alarm(&self, alarm_arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        call::call(&self.budget(), "UntagResource", alarm_arn, || {
+            self.clients
+                .cloudwatch
+                .untag_resource()
+                .resource_arn(alarm_arn)
+                .set_tag_keys(Some(keys.to_vec()))
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes the named alarms, in one call; names that do not exist are no error.
+    pub async fn delete_alarms(&self, names: &[String]) -> Result<(), AwsError> {
+        call::delete(&self.budget(), "DeleteAlarms", &names.join(", "), || {
             self.clients
                 .cloudwatch
                 .delete_alarms()
-                .alarm_names(alarm_name)
+                .set_alarm_names(Some(names.to_vec()))
                 .send()
         })
         .await
     }
+}
 
-    pub async fn delete_policy(
-        &self,
-        variant: &VariantId,
-        policy_name: &str,
-    ) -> Result<(), AwsError> {
-        let subject = format!("{policy_name} on {}", variant.resource_id());
-        call::delete(&self.steps, "DeleteScalingPolicy", &subject, || {
-            self.clients
-                .autoscaling
-                .delete_scaling_policy()
-                .policy_name(policy_name)
-                .on_variant(variant)
-                .send()
-        })
-        .await
-    }
-
-    pub async fn deregister_target(&self, variant: &VariantId) -> Result<(), AwsError> {
-        call::delete(
-            &self.steps,
-            "DeregisterScalableTarget",
-            &variant.resource_id(),
-            || {
-                self.clients
-                    .autoscaling
-                    .deregister_scalable_target()
-                    .on_variant(variant)
-                    .send()
-            },
-        )
-        .await
-    }
+fn cloudwatch_tags(tags: &Tags) -> Vec<Tag> {
+    let tag = |(k, v): (&String, &String)| Tag::builder().key(k).value(v).build();
+    tags.iter().map(tag).collect()
 }

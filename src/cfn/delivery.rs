@@ -20,10 +20,24 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
 /// Stop this long before the deadline, so the function still returns and logs.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(200);
 
-/// A ResponseURL this function is willing to contact: https, or http to a loopback address
-/// (for the local emulator). Anything else in an event is refused, never fetched.
+/// A ResponseURL this function is willing to contact: https to an Amazon S3 endpoint of an AWS
+/// partition, where CloudFormation's pre-signed URLs point, or plain http to a loopback
+/// address for local use. Anyone allowed to invoke the function can hand it a URL; anything
+/// else is refused and never fetched.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ResponseUrl(Url);
+
+/// The DNS suffixes of the AWS partitions (commercial and GovCloud, China, the isolated
+/// regions, the European Sovereign Cloud), as the SDKs' partition data lists them.
+const PARTITION_SUFFIXES: [&str; 7] = [
+    "amazonaws.com",
+    "amazonaws.com.cn",
+    "c2s.ic.gov",
+    "sc2s.sgov.gov",
+    "cloud.adc-e.uk",
+    "csp.hci.ic.gov",
+    "amazonaws.eu",
+];
 
 impl ResponseUrl {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -35,15 +49,52 @@ impl ResponseUrl {
                 .trim_end_matches(']')
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback());
-        match url.scheme() {
-            "https" if url.host().is_some() => Ok(ResponseUrl(url)),
-            "http" if loopback => Ok(ResponseUrl(url)),
-            _ => Err(format!(
-                "ResponseURL {} is refused: only https, or http to a loopback address, is contacted",
+        let accepted = match url.scheme() {
+            "https" => is_s3_host(host),
+            "http" => loopback,
+            _ => false,
+        };
+        if accepted && url.username().is_empty() && url.password().is_none() {
+            Ok(ResponseUrl(url))
+        } else {
+            Err(format!(
+                "ResponseURL {} is refused: only https to an Amazon S3 endpoint, or http to a \
+                 loopback address, is contacted",
                 Redacted(&url)
-            )),
+            ))
         }
     }
+}
+
+/// An Amazon S3 host of an AWS partition: path-style (`s3.us-east-1.amazonaws.com`),
+/// virtual-hosted (`bucket.s3.us-east-1.amazonaws.com`), the legacy dash form
+/// (`bucket.s3-us-west-2.amazonaws.com`), dual-stack, FIPS (`s3-fips.`), and VPC endpoints
+/// (`bucket.vpce-1a2b.s3.us-east-1.vpce.amazonaws.com`): a partition's suffix, preceded by
+/// labels one of which is `s3` or starts with `s3-`.
+fn is_s3_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    PARTITION_SUFFIXES.iter().any(|suffix| {
+        let Some(labels) = host
+            .strip_suffix(suffix)
+            .and_then(|rest| rest.strip_suffix('.'))
+        else {
+            return false;
+        };
+        let labels: Vec<&str> = labels.split('.').collect();
+        labels.iter().all(|label| is_dns_label(label))
+            && labels
+                .iter()
+                .any(|label| *label == "s3" || label.starts_with("s3-"))
+    })
+}
+
+fn is_dns_label(label: &str) -> bool {
+    (1..=63).contains(&label.len())
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
 }
 
 /// Scheme, host, port and path: never the query string that carries the signature.
@@ -188,20 +239,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_https_or_loopback_http_is_accepted() {
-        assert!(ResponseUrl::parse("https://s3.amazonaws.com/b/k?X-Amz-Signature=1").is_ok());
+    fn s3_endpoints_of_every_partition_are_accepted() {
+        for url in [
+            // What CloudFormation sends: the response bucket, virtual-hosted.
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws/k?X-Amz-Signature=1",
+            "https://cloudformation-custom-resource-response-uswest2.s3-us-west-2.amazonaws.com/k",
+            "https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/k",
+            "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/k",
+            "https://cloudformation-custom-resource-response-usgovwest1.s3.us-gov-west-1.amazonaws.com/k",
+            // Path-style, dual-stack, FIPS, and the other partitions.
+            "https://s3.amazonaws.com/bucket/k",
+            "https://s3.dualstack.us-east-1.amazonaws.com/bucket/k",
+            "https://s3-fips.us-gov-west-1.amazonaws.com/bucket/k",
+            "https://bucket.s3-fips.dualstack.us-east-1.amazonaws.com/k",
+            "https://bucket.s3.us-iso-east-1.c2s.ic.gov/k",
+            "https://bucket.s3.us-isob-east-1.sc2s.sgov.gov/k",
+            "https://bucket.s3.eu-isoe-west-1.cloud.adc-e.uk/k",
+            "https://bucket.s3.us-isof-south-1.csp.hci.ic.gov/k",
+            "https://bucket.s3.eusc-de-east-1.amazonaws.eu/k",
+            // A VPC interface endpoint.
+            "https://bucket.vpce-1a2b3c4d-5e6f.s3.us-east-1.vpce.amazonaws.com/k",
+            "https://BUCKET.S3.AMAZONAWS.COM/k",
+        ] {
+            assert!(ResponseUrl::parse(url).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn anything_but_s3_over_https_or_loopback_http_is_refused() {
+        for url in [
+            "https://example.com/k",
+            "https://s3.amazonaws.com.evil.example/k",
+            "https://amazonaws.com/k",
+            "https://ec2.us-east-1.amazonaws.com/k",
+            "https://bucket.s3x.amazonaws.com/k",
+            "https://evil-s3.amazonaws.com.example.org/k",
+            "https://s3.amazonaws.com@evil.example/k",
+            "https://user:pass@s3.amazonaws.com/k",
+            "https://127.0.0.1/k",
+            "http://s3.amazonaws.com/bucket/k",
+            "http://10.255.255.1/answers",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(ResponseUrl::parse(url).is_err(), "{url}");
+        }
         assert!(ResponseUrl::parse("http://127.0.0.1:5000/b/k").is_ok());
         assert!(ResponseUrl::parse("http://[::1]:5000/b/k").is_ok());
         assert!(ResponseUrl::parse("http://localhost/b/k").is_ok());
-        let refused = ResponseUrl::parse("http://169.254.169.254/latest?X-Amz-Signature=secret");
+    }
+
+    #[test]
+    fn a_refusal_names_the_host_and_never_the_signature() {
+        let refused = ResponseUrl::parse("https://attacker.example/latest?X-Amz-Signature=secret");
         let reason = refused.unwrap_err();
         assert!(
-            reason.contains("http://169.254.169.254/latest is refused"),
+            reason.contains("https://attacker.example/latest is refused"),
             "{reason}"
         );
         assert!(!reason.contains("secret"));
-        assert!(ResponseUrl::parse("file:///etc/passwd").is_err());
-        assert!(ResponseUrl::parse("not a url").is_err());
     }
 
     #[test]

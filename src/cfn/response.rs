@@ -138,7 +138,8 @@ mod tests {
 
     fn envelope() -> Envelope {
         Envelope {
-            response_url: ResponseUrl::parse("https://example.com/r?X-Amz-Signature=s").unwrap(),
+            response_url: ResponseUrl::parse("https://bucket.s3.amazonaws.com/r?X-Amz-Signature=s")
+                .unwrap(),
             stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".into(),
             request_id: "r-1".into(),
             logical_resource_id: "Scaling".into(),

@@ -1,7 +1,8 @@
 //! The scaling logic: what Create, Update and Delete do to one endpoint variant's auto scaling.
 //!
-//! Each operation reads what it needs from AWS, asks [`plan`] what to do, and carries the plan
-//! out through the seam in [`crate::aws`]. It knows nothing of CloudFormation's wire format.
+//! Each operation reads what AWS holds ([`observe`]), asks [`plan`] what to do, and carries the
+//! plan out through the seam in [`crate::aws`], the independent calls of each stage at once.
+//! It knows nothing of CloudFormation's wire format.
 
 pub mod plan;
 pub mod rollback;
@@ -9,11 +10,14 @@ pub mod rollback;
 pub use plan::Owner;
 
 use crate::aws::{AwsError, ScalingApi};
-use crate::contract::{STEP_POLICY_NAME, VariantId, data, default_alarm_name};
+use crate::contract::{STEP_POLICY_NAME, Tags, VariantId, data};
 use crate::properties::ScalingProperties;
 use futures_util::future::try_join_all;
-use plan::{Refusal, Removals, TargetFound, TargetPlan, Teardown};
-use rollback::{Created, Rollback};
+use plan::{
+    AlarmWrite, ConfigurePlan, DeletePlan, FoundAlarm, FoundTarget, Intent, Observed, Ownership,
+    Refusal, TargetWrite,
+};
+use rollback::Rollback;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -56,7 +60,7 @@ pub async fn create(
     owner: &Owner,
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
-    configure_variant(api, props, owner, rollback).await
+    configure(api, props, Intent::Configure, owner, rollback).await
 }
 
 /// Update. With the same variant, the whole desired state is applied again (which also repairs
@@ -76,24 +80,30 @@ pub async fn update(
             new = %props.resource_id(),
             "endpoint or variant changed: configuring the new variant, CloudFormation deletes the old one"
         );
-        return configure_variant(api, props, owner, rollback).await;
+        return configure(api, props, Intent::Configure, owner, rollback).await;
     }
-    let configured = apply(api, props, owner, &TargetPlan::Reuse).await?;
-    match ScalingProperties::parse(old_properties) {
-        Ok(old) => remove(api, &props.variant(), &plan::plan_removals(&old, props)).await?,
+    let previous = match ScalingProperties::parse(old_properties) {
+        Ok(previous) => Some(previous),
         // Old properties were valid when they were applied; if they no longer parse, nothing
-        // is known to remove, and re-applying the new state is still right.
-        Err(problems) => warn!(%problems, "old properties unreadable, nothing removed"),
-    }
-    Ok(configured)
+        // is known to remove, and applying the new state is still right.
+        Err(problems) => {
+            warn!(%problems, "old properties unreadable, nothing removed");
+            None
+        }
+    };
+    let intent = Intent::Reconfigure {
+        previous: previous.as_ref(),
+    };
+    configure(api, props, intent, owner, rollback).await
 }
 
-/// Delete: remove the alarm, the policies and the scalable target of the variant that the
-/// physical id names. Anything already gone counts as done.
+/// Delete: remove what this resource owns of the variant that the physical id names; what
+/// another resource took over stays, and anything already gone counts as done.
 pub async fn delete(
     api: &ScalingApi,
     physical_resource_id: &str,
     properties: &Value,
+    owner: &Owner,
 ) -> Result<String, Failure> {
     let Some(variant) = VariantId::from_resource_id(physical_resource_id) else {
         return Ok(format!(
@@ -103,73 +113,174 @@ pub async fn delete(
     // Only AlarmName is read, and leniently: a Delete must not fail over properties that no
     // longer validate, or the stack could never be deleted.
     let alarm_name = match properties.get("AlarmName") {
-        Some(Value::String(name)) if !name.is_empty() => name.clone(),
-        _ => default_alarm_name(&variant),
+        Some(Value::String(name)) if !name.is_empty() => Some(name.as_str()),
+        _ => None,
     };
-    tear_down(api, &plan::plan_teardown(&variant, Some(&alarm_name))).await?;
-    Ok(format!(
-        "Removed the auto scaling of {}",
-        variant.resource_id()
-    ))
+    let alarm_names = plan::alarm_names_to_delete(&variant, alarm_name);
+    let observed = observe(api, &variant, &alarm_names, owner).await?;
+    let plan = plan::plan_delete(&variant, &observed);
+    remove(api, &plan).await?;
+    let mut summary = format!("Removed the auto scaling of {}", variant.resource_id());
+    if !plan.left.is_empty() {
+        summary = format!(
+            "{summary}, except what another resource now manages: left {}",
+            plan.left.join("; and ")
+        );
+    }
+    Ok(summary)
 }
 
-/// Removes what a failed operation created, as its rollback record says.
-pub async fn remove_created(api: &ScalingApi, created: &Created) -> Result<(), Failure> {
-    let teardown = plan::plan_teardown(&created.variant, created.alarm_name.as_deref());
-    tear_down(api, &teardown).await
+/// Removes what a failed request created, as its rollback record says.
+pub async fn remove_created(api: &ScalingApi, created: &plan::Created) -> Result<(), Failure> {
+    remove(api, &plan::plan_rollback(created)).await
 }
 
-/// Configures a variant this resource may not manage yet, refusing to take over one that
-/// something else registered.
-async fn configure_variant(
+/// Reads what AWS holds for the variant and under the alarm names: one round trip for the
+/// target and the alarms, one for their tags. Tags that cannot be read leave the ownership
+/// unknown, for the plan to weigh; that is not an error.
+async fn observe(
+    api: &ScalingApi,
+    variant: &VariantId,
+    alarm_names: &[String],
+    owner: &Owner,
+) -> Result<Observed, Failure> {
+    let (target, alarms) =
+        tokio::try_join!(api.find_target(variant), api.find_alarms(alarm_names))?;
+    let target = async {
+        let target = target?;
+        let Some(arn) = target.arn else {
+            // Only a target registered before ARNs existed has none; its tags cannot be asked.
+            return Some(FoundTarget {
+                arn: String::new(),
+                ownership: Ownership::Unknown("it has no ARN".to_owned()),
+                tags: None,
+            });
+        };
+        let tags = api.target_tags(&arn).await;
+        let (ownership, tags) = read_ownership(tags, owner);
+        Some(FoundTarget {
+            arn,
+            ownership,
+            tags,
+        })
+    };
+    let alarms = futures_util::future::join_all(alarms.into_iter().map(|found| async move {
+        let (ownership, tags) = read_ownership(api.alarm_tags(&found.arn).await, owner);
+        FoundAlarm {
+            watches: plan::describe_metric(&found.namespace, &found.metric_name, &found.dimensions),
+            name: found.name,
+            arn: found.arn,
+            actions: found.actions,
+            ownership,
+            tags,
+        }
+    }));
+    let (target, alarms) = tokio::join!(target, alarms);
+    Ok(Observed { target, alarms })
+}
+
+fn read_ownership(tags: Result<Tags, AwsError>, owner: &Owner) -> (Ownership, Option<Tags>) {
+    match tags {
+        Ok(tags) => (Ownership::from_tags(&tags, owner), Some(tags)),
+        Err(error) => {
+            warn!(error = %error, "ownership unknown: the tags could not be read");
+            (Ownership::Unknown(error.to_string()), None)
+        }
+    }
+}
+
+/// Create and Update: observe, plan, and carry the plan out.
+async fn configure(
     api: &ScalingApi,
     props: &ScalingProperties,
+    intent: Intent<'_>,
     owner: &Owner,
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
     let variant = props.variant();
-    let found = match api.find_target(&variant).await? {
-        None => TargetFound::Absent,
-        // Adopted either way: whose it is does not matter, so it is not read.
-        Some(_) if props.adopt_existing => TargetFound::NotOurs,
-        Some(target) => match &target.arn {
-            Some(arn) if api.is_owned_by(arn, owner).await? => TargetFound::Ours,
-            _ => TargetFound::NotOurs,
-        },
-    };
-    let target = plan::plan_target(&variant, &found, props.adopt_existing)?;
-    match target {
-        TargetPlan::Create => rollback.record(Created {
-            variant,
-            alarm_name: props.scale_from_zero.then(|| props.alarm_name.clone()),
-        }),
-        TargetPlan::Reuse => {
-            info!(resource_id = %variant.resource_id(), "scalable target registered earlier by this resource")
-        }
-        TargetPlan::Adopt => {
-            info!(resource_id = %variant.resource_id(), "adopting the registered scalable target")
-        }
+    let alarm_names = plan::alarm_names_to_observe(props, intent.previous());
+    let observed = observe(api, &variant, &alarm_names, owner).await?;
+    let plan = plan::plan_configure(props, intent, owner, &observed)?;
+    for note in &plan.notes {
+        info!(resource_id = %variant.resource_id(), "{note}");
     }
-    apply(api, props, owner, &target).await
+    // Recorded before the first call that creates anything, so that a failure at any later
+    // point removes it.
+    if !plan.rollback.is_empty() {
+        rollback.record(plan.rollback.clone());
+    }
+    apply(api, props, owner, &plan).await
 }
 
-/// Puts the whole desired state: target, policies and, with ScaleFromZero, the alarm.
+/// Carries out a Create's or an Update's plan, stage by stage.
 async fn apply(
     api: &ScalingApi,
     props: &ScalingProperties,
     owner: &Owner,
-    target: &TargetPlan,
+    plan: &ConfigurePlan,
 ) -> Result<Configured, Failure> {
-    api.register_target(props, target.creates().then_some(owner))
-        .await?;
+    let variant = props.variant();
+
+    // The target, and the tags of what exists already.
+    let target = async {
+        match &plan.target {
+            TargetWrite::Create { tags } => api.register_target(props, Some(tags)).await,
+            TargetWrite::Update { arn, tags } => {
+                tokio::try_join!(
+                    api.register_target(props, None),
+                    retag(api, arn, tags, Object::Target),
+                )?;
+                Ok(())
+            }
+        }
+    };
+    let alarm_tags = async {
+        match &plan.alarm {
+            Some(AlarmWrite::Update { arn, tags, .. }) => {
+                retag(api, arn, tags, Object::Alarm).await
+            }
+            _ => Ok(()),
+        }
+    };
+    tokio::try_join!(target, alarm_tags)?;
+
+    // What hangs on the target: the policies, and what the old properties had that goes.
     let step_policy = async {
         match props.scale_from_zero {
             true => api.put_step_policy(props).await.map(Some),
             false => Ok(None),
         }
     };
-    let (target_tracking_arn, step_policy_arn) =
-        tokio::try_join!(api.put_target_tracking_policy(props), step_policy)?;
+    let removals = try_join_all(
+        plan.remove_policies
+            .iter()
+            .map(|name| api.delete_policy(&variant, name)),
+    );
+    let (target_tracking_arn, step_policy_arn, _) =
+        tokio::try_join!(api.put_target_tracking_policy(props), step_policy, removals)?;
+
+    // The alarm, which fires the step policy; alarms no longer used go.
+    let alarm = async {
+        match (&plan.alarm, &step_policy_arn) {
+            (Some(write), Some(step_policy_arn)) => {
+                let tags = match write {
+                    AlarmWrite::Create { tags, .. } => Some(tags),
+                    AlarmWrite::Update { .. } => None,
+                };
+                let description = alarm_description(props, owner);
+                api.put_alarm(props, step_policy_arn, &description, tags)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    };
+    let old_alarms = async {
+        match plan.remove_alarms.as_slice() {
+            [] => Ok(()),
+            names => api.delete_alarms(names).await,
+        }
+    };
+    tokio::try_join!(alarm, old_alarms)?;
 
     let mut data = BTreeMap::from([
         (data::RESOURCE_ID.to_owned(), props.resource_id()),
@@ -181,93 +292,89 @@ async fn apply(
         (data::ALARM_NAME.to_owned(), String::new()),
         (data::ALARM_ARN.to_owned(), String::new()),
     ]);
-    if let Some(step_policy_arn) = step_policy_arn {
-        api.put_alarm(props, &step_policy_arn, &alarm_description(props, owner))
-            .await?;
-        data.insert(
-            data::ALARM_ARN.to_owned(),
-            alarm_arn(&step_policy_arn, &props.alarm_name),
-        );
-        data.insert(data::ALARM_NAME.to_owned(), props.alarm_name.clone());
+    if let (Some(write), Some(step_policy_arn)) = (&plan.alarm, step_policy_arn) {
+        let arn = match write {
+            AlarmWrite::Update { arn, .. } => arn.clone(),
+            AlarmWrite::Create { name, .. } => alarm_arn(&step_policy_arn, name),
+        };
+        data.insert(data::ALARM_ARN.to_owned(), arn);
+        data.insert(data::ALARM_NAME.to_owned(), write.name().to_owned());
         data.insert(data::STEP_SCALING_POLICY_ARN.to_owned(), step_policy_arn);
+    }
+    let mut summary = format!(
+        "Configured {}: capacity {} to {}, {} target {}, scale from zero {}",
+        props.resource_id(),
+        props.min_capacity,
+        props.max_capacity,
+        props.target_metric.metric_name(),
+        props.target_value,
+        if props.scale_from_zero { "on" } else { "off" },
+    );
+    if !plan.notes.is_empty() {
+        summary = format!("{summary}; {}", plan.notes.join("; "));
     }
     Ok(Configured {
         physical_resource_id: props.resource_id(),
         data,
-        summary: format!(
-            "Configured {}: capacity {} to {}, {} target {}, scale from zero {}",
-            props.resource_id(),
-            props.min_capacity,
-            props.max_capacity,
-            props.target_metric.metric_name(),
-            props.target_value,
-            if props.scale_from_zero { "on" } else { "off" },
-        ),
+        summary,
     })
 }
 
-/// Carries out an in-place Update's removals, all at once.
-async fn remove(api: &ScalingApi, variant: &VariantId, removals: &Removals) -> Result<(), Failure> {
-    let policies = try_join_all(
-        removals
-            .policies
-            .iter()
-            .map(|p| api.delete_policy(variant, p)),
-    );
-    let alarm = async {
-        match &removals.alarm {
-            Some(name) => remove_alarm_if_the_variants(api, variant, name).await,
-            None => Ok(()),
+#[derive(Clone, Copy)]
+enum Object {
+    Target,
+    Alarm,
+}
+
+/// Sets and removes tags on an object that exists, through its service's tagging API.
+async fn retag(
+    api: &ScalingApi,
+    arn: &str,
+    changes: &plan::TagChanges,
+    object: Object,
+) -> Result<(), AwsError> {
+    let set = async {
+        match (changes.set.is_empty(), object) {
+            (true, _) => Ok(()),
+            (false, Object::Target) => api.tag_target(arn, &changes.set).await,
+            (false, Object::Alarm) => api.tag_alarm(arn, &changes.set).await,
         }
     };
-    tokio::try_join!(policies, alarm)?;
+    let remove = async {
+        match (changes.remove.is_empty(), object) {
+            (true, _) => Ok(()),
+            (false, Object::Target) => api.untag_target(arn, &changes.remove).await,
+            (false, Object::Alarm) => api.untag_alarm(arn, &changes.remove).await,
+        }
+    };
+    tokio::try_join!(set, remove)?;
     Ok(())
 }
 
-/// Removes a variant's alarm, policies and scalable target. Policies are deleted explicitly:
-/// real AWS drops them with the target, but the emulator does not, and explicit is safe.
-async fn tear_down(api: &ScalingApi, teardown: &Teardown) -> Result<(), Failure> {
-    let variant = &teardown.variant;
-    let alarm = async {
-        match &teardown.alarm {
-            Some(name) => remove_alarm_if_the_variants(api, variant, name).await,
-            None => Ok(()),
+/// Carries out a Delete's (or a rollback's) plan: the alarms, the policies and the target at
+/// once. Policies are deleted explicitly: real AWS drops them with the target, the emulator
+/// does not; explicit is safe on both.
+async fn remove(api: &ScalingApi, plan: &DeletePlan) -> Result<(), Failure> {
+    let alarms = async {
+        match plan.alarms.as_slice() {
+            [] => Ok(()),
+            names => api.delete_alarms(names).await,
         }
     };
     let target = async {
-        try_join_all(
-            teardown
-                .policies
+        let Some(variant) = &plan.target else {
+            return Ok(());
+        };
+        let policies = try_join_all(
+            plan.policies
                 .iter()
-                .map(|p| api.delete_policy(variant, p)),
-        )
-        .await?;
-        api.deregister_target(variant).await
-    };
-    tokio::try_join!(alarm, target)?;
-    Ok(())
-}
-
-/// Deletes the alarm only if it fires this variant's step policy (see
-/// [`plan::alarm_is_the_variants`]).
-async fn remove_alarm_if_the_variants(
-    api: &ScalingApi,
-    variant: &VariantId,
-    alarm_name: &str,
-) -> Result<(), AwsError> {
-    let Some(actions) = api.alarm_actions(alarm_name).await? else {
-        return Ok(());
-    };
-    if plan::alarm_is_the_variants(&actions, variant) {
-        api.delete_alarm(alarm_name).await
-    } else {
-        info!(
-            alarm_name,
-            resource_id = %variant.resource_id(),
-            "alarm does not fire this variant's step policy: left in place"
+                .map(|name| api.delete_policy(variant, name)),
         );
+        tokio::try_join!(policies, api.deregister_target(variant))?;
         Ok(())
-    }
+    };
+    tokio::try_join!(alarms, target)?;
+    Ok(())
 }
 
 /// The alarm's ARN, from the step policy's: same partition, region and account. PutMetricAlarm

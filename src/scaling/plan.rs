@@ -1,9 +1,17 @@
-//! The decisions, as pure functions of what was asked and what AWS holds: whether a variant
-//! may be configured, and what an Update or a Delete removes. The async code in the parent
-//! module only gathers the inputs and carries the plans out, so every rule here is tested
-//! without AWS.
+//! The decisions, as pure functions of what was asked and what AWS holds: whose each object is,
+//! whether it may be written, and what an operation puts, tags and removes. The async code in
+//! the parent module only gathers the inputs ([`Observed`]) and carries the plans out, so every
+//! rule here is tested without AWS.
+//!
+//! Ownership: the scalable target and the alarm carry this resource's ownership tags (stack id
+//! and logical id). An object AWS would silently replace is written only when it is absent,
+//! carries this resource's tags, or `AdoptExisting` says to take it over; objects under the
+//! target (policies, scheduled actions) belong to whoever owns the target.
 
-use crate::contract::{ALL_POLICY_NAMES, STEP_POLICY_NAME, VariantId};
+use crate::contract::{
+    ALL_POLICY_NAMES, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, Tags, VariantId,
+    default_alarm_name, legacy_alarm_name,
+};
 use crate::properties::ScalingProperties;
 
 /// The CloudFormation resource on whose behalf the function acts.
@@ -13,31 +21,108 @@ pub struct Owner {
     pub logical_resource_id: String,
 }
 
-/// What AWS holds for a variant's scalable target, as far as ownership goes.
+impl Owner {
+    /// The tags that mark an object as this resource's.
+    pub fn tags(&self) -> Tags {
+        Tags::from([
+            (OWNER_STACK_TAG.to_owned(), self.stack_id.clone()),
+            (
+                OWNER_RESOURCE_TAG.to_owned(),
+                self.logical_resource_id.clone(),
+            ),
+        ])
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "resource {} of stack {}",
+            self.logical_resource_id, self.stack_id
+        )
+    }
+}
+
+/// Whose an object is, as its ownership tags say.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TargetFound {
-    Absent,
-    /// Registered, and its ownership tags name this very resource.
+pub enum Ownership {
+    /// Tagged as this very resource's.
     Ours,
-    /// Registered by something else (or its ownership was not read, since it did not matter).
-    NotOurs,
+    /// Tagged as another CloudFormation resource's (another stack, or another logical id).
+    Other(Owner),
+    /// No ownership tags: made by hand, by another tool, or before this resource tagged it.
+    Untagged,
+    /// The tags could not be read; why.
+    Unknown(String),
 }
 
-/// How the variant's scalable target is to be registered.
+impl Ownership {
+    /// Reads an object's tags.
+    pub fn from_tags(tags: &Tags, owner: &Owner) -> Self {
+        match (tags.get(OWNER_STACK_TAG), tags.get(OWNER_RESOURCE_TAG)) {
+            (Some(stack), Some(resource))
+                if *stack == owner.stack_id && *resource == owner.logical_resource_id =>
+            {
+                Ownership::Ours
+            }
+            (None, None) => Ownership::Untagged,
+            (stack, resource) => Ownership::Other(Owner {
+                stack_id: stack.cloned().unwrap_or_default(),
+                logical_resource_id: resource.cloned().unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+/// A registered scalable target.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TargetPlan {
-    /// Nothing is registered: register it with this resource's ownership tags. A failure
-    /// removes it again.
-    Create,
-    /// Registered by this resource earlier (a repeated Create, a rollback to this variant).
-    Reuse,
-    /// Registered by something else, taken over because `AdoptExisting` says so.
-    Adopt,
+pub struct FoundTarget {
+    pub arn: String,
+    pub ownership: Ownership,
+    /// Its tags, when they could be read.
+    pub tags: Option<Tags>,
 }
 
-impl TargetPlan {
-    pub fn creates(&self) -> bool {
-        *self == TargetPlan::Create
+/// An alarm that exists under a name this resource uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundAlarm {
+    pub name: String,
+    pub arn: String,
+    /// What it watches, for a Reason: namespace, metric and dimensions.
+    pub watches: String,
+    pub actions: Vec<String>,
+    pub ownership: Ownership,
+    /// Its tags, when they could be read.
+    pub tags: Option<Tags>,
+}
+
+impl FoundAlarm {
+    /// Whether it fires this variant's step policy: then this resource put it (under this
+    /// name, or an earlier default), even if it carries no ownership tags yet.
+    fn fires_step_policy_of(&self, variant: &VariantId) -> bool {
+        let suffix = format!(
+            ":resource/sagemaker/{}:policyName/{STEP_POLICY_NAME}",
+            variant.resource_id()
+        );
+        self.actions.iter().any(|arn| arn.ends_with(&suffix))
+    }
+
+    /// This alarm may be removed when `variant`'s scaling goes: it fires the variant's step
+    /// policy and no other resource claims it. An alarm that now serves another variant, or
+    /// that another stack took over, stays.
+    fn removable_with(&self, variant: &VariantId) -> bool {
+        self.fires_step_policy_of(variant) && !matches!(self.ownership, Ownership::Other(_))
+    }
+}
+
+/// What AWS holds for a variant: its target, and the alarms under the names this resource uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub target: Option<FoundTarget>,
+    pub alarms: Vec<FoundAlarm>,
+}
+
+impl Observed {
+    fn alarm(&self, name: &str) -> Option<&FoundAlarm> {
+        self.alarms.iter().find(|a| a.name == name)
     }
 }
 
@@ -45,83 +130,431 @@ impl TargetPlan {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal(pub String);
 
-/// Whether this resource may configure the variant, and how. A scalable target that something
-/// else registered is never taken over silently.
-pub fn plan_target(
-    variant: &VariantId,
-    found: &TargetFound,
-    adopt_existing: bool,
-) -> Result<TargetPlan, Refusal> {
-    match found {
-        TargetFound::Absent => Ok(TargetPlan::Create),
-        TargetFound::Ours => Ok(TargetPlan::Reuse),
-        TargetFound::NotOurs if adopt_existing => Ok(TargetPlan::Adopt),
-        TargetFound::NotOurs => Err(Refusal(format!(
-            "A scalable target is already registered for {} and this resource did not \
-             register it: refusing to take over a scaling setup that something else manages. \
-             Deregister it first, or set AdoptExisting to true to manage it from this stack.",
-            variant.resource_id()
-        ))),
-    }
-}
-
-/// What an in-place Update removes after it has applied the new properties.
+/// Tags to set and tags to remove on an object that already exists (AWS takes tags with the
+/// request that creates an object, and only then).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Removals {
-    pub policies: Vec<&'static str>,
-    /// An alarm to delete, if it still fires this variant's step policy.
-    pub alarm: Option<String>,
+pub struct TagChanges {
+    pub set: Tags,
+    pub remove: Vec<String>,
 }
 
-/// What the old properties had and the new ones do not: the old target-tracking policy when the
-/// metric changed, the step policy when ScaleFromZero turned off, the old alarm when it was
-/// turned off or renamed.
-pub fn plan_removals(old: &ScalingProperties, new: &ScalingProperties) -> Removals {
-    let mut policies = Vec::new();
-    if old.target_metric != new.target_metric {
-        policies.push(old.target_metric.policy_name());
-    }
-    if old.scale_from_zero && !new.scale_from_zero {
-        policies.push(STEP_POLICY_NAME);
-    }
-    let alarm_dropped = !new.scale_from_zero || old.alarm_name != new.alarm_name;
-    Removals {
-        policies,
-        alarm: (old.scale_from_zero && alarm_dropped).then(|| old.alarm_name.clone()),
+impl TagChanges {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
     }
 }
 
-/// What removing a variant's scaling deletes: every policy this resource ever puts, the target,
-/// and the alarm if it still fires this variant's step policy.
+/// How the scalable target is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Teardown {
-    pub variant: VariantId,
-    pub policies: [&'static str; 3],
-    pub alarm: Option<String>,
+pub enum TargetWrite {
+    /// Nothing is registered: register it, with these tags (this resource's and the user's).
+    Create { tags: Tags },
+    /// Registered already: update its settings, and its tags through the tagging API.
+    Update { arn: String, tags: TagChanges },
 }
 
-pub fn plan_teardown(variant: &VariantId, alarm_name: Option<&str>) -> Teardown {
-    Teardown {
-        variant: variant.clone(),
-        policies: ALL_POLICY_NAMES,
-        alarm: alarm_name.map(str::to_owned),
+/// How the alarm is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlarmWrite {
+    Create {
+        name: String,
+        tags: Tags,
+    },
+    Update {
+        name: String,
+        arn: String,
+        tags: TagChanges,
+    },
+}
+
+impl AlarmWrite {
+    pub fn name(&self) -> &str {
+        match self {
+            AlarmWrite::Create { name, .. } | AlarmWrite::Update { name, .. } => name,
+        }
     }
 }
 
-/// Whether an alarm with these actions is this variant's: an alarm name can be shared over time
-/// (the default is per endpoint, so a renamed variant's new alarm has the old one's name), and
-/// an alarm that now serves another variant must survive the old one's removal.
-pub fn alarm_is_the_variants(actions: &[String], variant: &VariantId) -> bool {
-    actions.iter().any(|arn| fires_step_policy_of(arn, variant))
+/// Everything a Create or an Update does, in the order it is carried out: the target first,
+/// then what hangs on it, then the alarm (which needs the step policy's ARN), then removals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigurePlan {
+    pub target: TargetWrite,
+    pub remove_policies: Vec<&'static str>,
+    /// The alarm to put, with ScaleFromZero.
+    pub alarm: Option<AlarmWrite>,
+    /// Alarms this resource put under names it no longer uses.
+    pub remove_alarms: Vec<String>,
+    /// What a failure must remove: only what this request creates.
+    pub rollback: Created,
+    /// What was decided beyond the properties, for the log and the answer.
+    pub notes: Vec<String>,
 }
 
-/// Scaling policy ARNs end in `:resource/sagemaker/<ResourceId>:policyName/<PolicyName>`.
-fn fires_step_policy_of(action_arn: &str, variant: &VariantId) -> bool {
-    let suffix = format!(
-        ":resource/sagemaker/{}:policyName/{STEP_POLICY_NAME}",
-        variant.resource_id()
-    );
-    action_arn.ends_with(&suffix)
+/// What a request creates from nothing, and a failure therefore removes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Created {
+    /// The variant whose target this request registers.
+    pub target: Option<VariantId>,
+    /// The alarm this request puts under a free name.
+    pub alarm: Option<String>,
+}
+
+impl Created {
+    pub fn is_empty(&self) -> bool {
+        self.target.is_none() && self.alarm.is_none()
+    }
+
+    /// What was created, for a Reason: the variant, or only its alarm.
+    pub fn describe(&self) -> String {
+        match (&self.target, &self.alarm) {
+            (Some(variant), _) => variant.resource_id(),
+            (None, Some(alarm)) => format!("the alarm {alarm}"),
+            (None, None) => "nothing".to_owned(),
+        }
+    }
+}
+
+/// What a request is, as far as ownership goes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Intent<'a> {
+    /// A Create, or an Update to another variant: the variant is not known to be this
+    /// resource's.
+    Configure,
+    /// An Update of the variant this resource configured, with its previous properties when
+    /// they can still be read.
+    Reconfigure {
+        previous: Option<&'a ScalingProperties>,
+    },
+}
+
+impl<'a> Intent<'a> {
+    /// The properties an Update replaces, when known.
+    pub fn previous(self) -> Option<&'a ScalingProperties> {
+        match self {
+            Intent::Reconfigure { previous } => previous,
+            Intent::Configure => None,
+        }
+    }
+}
+
+/// The alarm names a Create or Update must look at: the one it puts, the one it stops using,
+/// and the per-endpoint name this resource's first release used by default.
+pub fn alarm_names_to_observe(
+    desired: &ScalingProperties,
+    previous: Option<&ScalingProperties>,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    if desired.scale_from_zero {
+        names.push(desired.alarm_name.clone());
+    }
+    if let Some(previous) = previous.filter(|p| p.scale_from_zero) {
+        names.push(previous.alarm_name.clone());
+    }
+    names.push(legacy_alarm_name(&desired.variant()));
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Plans a Create or an Update: refuses to write over what another owner holds, decides how
+/// each object is written and tagged, and what the previous properties had that goes.
+pub fn plan_configure(
+    desired: &ScalingProperties,
+    intent: Intent<'_>,
+    owner: &Owner,
+    observed: &Observed,
+) -> Result<ConfigurePlan, Refusal> {
+    let variant = desired.variant();
+    let previous = intent.previous();
+    let mut notes = Vec::new();
+    let mut rollback = Created::default();
+
+    let target = match &observed.target {
+        None => {
+            rollback.target = Some(variant.clone());
+            TargetWrite::Create { tags: owner.tags() }
+        }
+        Some(found) => {
+            let claim = claim_target(&variant, found, intent, desired.adopt_existing)?;
+            if let Some(note) = claim.note() {
+                notes.push(note);
+            }
+            TargetWrite::Update {
+                arn: found.arn.clone(),
+                tags: claim.tag_changes(owner),
+            }
+        }
+    };
+
+    let alarm = match desired.scale_from_zero {
+        false => None,
+        true => {
+            let name = desired.alarm_name.clone();
+            Some(match observed.alarm(&name) {
+                None => {
+                    rollback.alarm = Some(name.clone());
+                    AlarmWrite::Create {
+                        name,
+                        tags: owner.tags(),
+                    }
+                }
+                Some(found) => {
+                    let claim = claim_alarm(&variant, found, desired.adopt_existing)?;
+                    if let Some(note) = claim.note() {
+                        notes.push(note);
+                    }
+                    AlarmWrite::Update {
+                        name,
+                        arn: found.arn.clone(),
+                        tags: claim.tag_changes(owner),
+                    }
+                }
+            })
+        }
+    };
+
+    let mut remove_policies = Vec::new();
+    if let Some(previous) = previous {
+        if previous.target_metric != desired.target_metric {
+            remove_policies.push(previous.target_metric.policy_name());
+        }
+        if previous.scale_from_zero && !desired.scale_from_zero {
+            remove_policies.push(STEP_POLICY_NAME);
+        }
+    }
+
+    // Alarms this resource put under a name it no longer uses: the previous AlarmName, and the
+    // first release's per-endpoint default. Each goes only while it is this variant's.
+    let kept = alarm.as_ref().map(AlarmWrite::name);
+    let remove_alarms = observed
+        .alarms
+        .iter()
+        .filter(|a| Some(a.name.as_str()) != kept && a.removable_with(&variant))
+        .map(|a| a.name.clone())
+        .collect();
+
+    Ok(ConfigurePlan {
+        target,
+        remove_policies,
+        alarm,
+        remove_alarms,
+        rollback,
+        notes,
+    })
+}
+
+/// Why this resource may write an object that exists already.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Claim {
+    /// Its tags say it is this resource's.
+    Tagged,
+    /// Untagged but plainly this resource's (configured before it tagged this object): it is
+    /// tagged now.
+    Untagged(String),
+    /// Its tags cannot be read, but it is plainly this resource's: left untagged.
+    Unreadable(String),
+    /// Taken over on purpose, with `AdoptExisting`: this resource's tags replace the owner's.
+    Adopted(String),
+}
+
+impl Claim {
+    fn note(&self) -> Option<String> {
+        match self {
+            Claim::Tagged => None,
+            Claim::Untagged(note) | Claim::Unreadable(note) | Claim::Adopted(note) => {
+                Some(note.clone())
+            }
+        }
+    }
+
+    fn tag_changes(&self, owner: &Owner) -> TagChanges {
+        match self {
+            Claim::Tagged | Claim::Unreadable(_) => TagChanges::default(),
+            Claim::Untagged(_) | Claim::Adopted(_) => TagChanges {
+                set: owner.tags(),
+                remove: Vec::new(),
+            },
+        }
+    }
+}
+
+fn claim_target(
+    variant: &VariantId,
+    found: &FoundTarget,
+    intent: Intent<'_>,
+    adopt_existing: bool,
+) -> Result<Claim, Refusal> {
+    let resource_id = variant.resource_id();
+    let reconfigure = matches!(intent, Intent::Reconfigure { .. });
+    let refusal = match &found.ownership {
+        Ownership::Ours => return Ok(Claim::Tagged),
+        // CloudFormation says this resource configured it: a target registered or adopted
+        // before this resource tagged what it manages.
+        Ownership::Untagged if reconfigure => {
+            return Ok(Claim::Untagged(format!(
+                "tagged the scalable target of {resource_id} as this resource's"
+            )));
+        }
+        Ownership::Unknown(why) if reconfigure => {
+            return Ok(Claim::Unreadable(format!(
+                "could not read the tags of the scalable target of {resource_id} ({why}); \
+                 updated it as this resource's"
+            )));
+        }
+        _ if adopt_existing => {
+            return Ok(Claim::Adopted(format!(
+                "took over the scalable target of {resource_id} (AdoptExisting)"
+            )));
+        }
+        Ownership::Other(other) => format!(
+            "A scalable target is already registered for {resource_id} and {} manages it: \
+             refusing to take it over.",
+            other.describe()
+        ),
+        Ownership::Untagged => format!(
+            "A scalable target is already registered for {resource_id} and this resource did \
+             not register it: refusing to take over a scaling setup that something else \
+             manages."
+        ),
+        Ownership::Unknown(why) => format!(
+            "A scalable target is already registered for {resource_id} and whose it is is \
+             unknown, because its tags could not be read ({why}): refusing to take it over."
+        ),
+    };
+    Err(Refusal(format!(
+        "{refusal} Deregister it first, or set AdoptExisting to true to manage it from this \
+         stack."
+    )))
+}
+
+fn claim_alarm(
+    variant: &VariantId,
+    found: &FoundAlarm,
+    adopt_existing: bool,
+) -> Result<Claim, Refusal> {
+    let name = &found.name;
+    let refusal = match &found.ownership {
+        Ownership::Ours => return Ok(Claim::Tagged),
+        Ownership::Untagged if found.fires_step_policy_of(variant) => {
+            return Ok(Claim::Untagged(format!(
+                "tagged the alarm {name}, which fires this variant's step policy, as this \
+                 resource's"
+            )));
+        }
+        Ownership::Unknown(why) if found.fires_step_policy_of(variant) => {
+            return Ok(Claim::Unreadable(format!(
+                "could not read the tags of the alarm {name} ({why}); it fires this variant's \
+                 step policy, so it was updated as this resource's"
+            )));
+        }
+        _ if adopt_existing => {
+            return Ok(Claim::Adopted(format!(
+                "took over the alarm {name} (AdoptExisting)"
+            )));
+        }
+        Ownership::Other(other) => format!(
+            "An alarm named {name} already exists and {} manages it (it watches {}).",
+            other.describe(),
+            found.watches
+        ),
+        Ownership::Untagged => format!(
+            "An alarm named {name} already exists and this resource did not create it (it \
+             watches {}).",
+            found.watches
+        ),
+        Ownership::Unknown(why) => format!(
+            "An alarm named {name} already exists (it watches {}) and whose it is is unknown, \
+             because its tags could not be read ({why}).",
+            found.watches
+        ),
+    };
+    Err(Refusal(format!(
+        "{refusal} Refusing to replace it: set AlarmName to another name, or set \
+         AdoptExisting to true to manage it from this stack."
+    )))
+}
+
+/// What a Delete removes, and what it leaves to another owner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeletePlan {
+    /// The variant whose policies and target go; `None` when another resource manages them.
+    pub target: Option<VariantId>,
+    pub policies: Vec<&'static str>,
+    pub alarms: Vec<String>,
+    /// What stays, and why: for the answer's Reason.
+    pub left: Vec<String>,
+}
+
+/// The alarm names a Delete looks at: the one the properties name (leniently read: a Delete
+/// must not fail over properties that no longer validate) and the first release's default.
+pub fn alarm_names_to_delete(variant: &VariantId, alarm_name: Option<&str>) -> Vec<String> {
+    let mut names = vec![
+        alarm_name
+            .map(str::to_owned)
+            .unwrap_or_else(|| default_alarm_name(variant)),
+        legacy_alarm_name(variant),
+    ];
+    names.dedup();
+    names
+}
+
+/// Plans a Delete: whatever another resource now manages stays. An object whose ownership
+/// cannot be read is removed (a stack must stay deletable); an alarm only while it still fires
+/// this variant's step policy.
+pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
+    let mut plan = DeletePlan::default();
+    match &observed.target {
+        Some(FoundTarget {
+            ownership: Ownership::Other(other),
+            ..
+        }) => plan.left.push(format!(
+            "the scalable target of {} (and its policies), which {} now manages",
+            variant.resource_id(),
+            other.describe()
+        )),
+        Some(_) => {
+            plan.target = Some(variant.clone());
+            plan.policies = ALL_POLICY_NAMES.to_vec();
+        }
+        None => {}
+    }
+    for found in &observed.alarms {
+        if found.removable_with(variant) {
+            plan.alarms.push(found.name.clone());
+        } else if let Ownership::Other(other) = &found.ownership {
+            plan.left.push(format!(
+                "the alarm {}, which {} now manages",
+                found.name,
+                other.describe()
+            ));
+        }
+    }
+    plan
+}
+
+/// What removing what a failed request created deletes.
+pub fn plan_rollback(created: &Created) -> DeletePlan {
+    DeletePlan {
+        target: created.target.clone(),
+        policies: match created.target {
+            Some(_) => ALL_POLICY_NAMES.to_vec(),
+            None => Vec::new(),
+        },
+        alarms: created.alarm.iter().cloned().collect(),
+        left: Vec::new(),
+    }
+}
+
+/// Describes an alarm's metric for a Reason: `AWS/SageMaker Invocation5XXErrors
+/// (EndpointName=esd)`.
+pub fn describe_metric(namespace: &str, metric: &str, dimensions: &[(String, String)]) -> String {
+    let dimensions: Vec<String> = dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut text = format!("{namespace} {metric}");
+    if !dimensions.is_empty() {
+        text.push_str(&format!(" ({})", dimensions.join(", ")));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -129,8 +562,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn variant() -> VariantId {
-        VariantId::new("esd", "prod")
+    const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/a/1";
+
+    fn owner() -> Owner {
+        Owner {
+            stack_id: STACK.into(),
+            logical_resource_id: "Scaling".into(),
+        }
+    }
+
+    fn other_owner() -> Owner {
+        Owner {
+            stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/b/2".into(),
+            logical_resource_id: "Scaling".into(),
+        }
     }
 
     fn props(extra: serde_json::Value) -> ScalingProperties {
@@ -141,107 +586,512 @@ mod tests {
         ScalingProperties::parse(&properties).unwrap()
     }
 
-    #[test]
-    fn a_variant_with_no_target_is_created_and_would_be_rolled_back() {
-        let plan = plan_target(&variant(), &TargetFound::Absent, false).unwrap();
-        assert_eq!(plan, TargetPlan::Create);
-        assert!(plan.creates());
+    fn variant() -> VariantId {
+        VariantId::new("esd", "prod")
+    }
+
+    fn target(ownership: Ownership) -> FoundTarget {
+        FoundTarget {
+            arn: "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0f".into(),
+            tags: match &ownership {
+                Ownership::Ours => Some(owner().tags()),
+                Ownership::Other(other) => Some(other.tags()),
+                Ownership::Untagged => Some(Tags::new()),
+                Ownership::Unknown(_) => None,
+            },
+            ownership,
+        }
+    }
+
+    fn step_policy_of(variant: &str) -> String {
+        format!(
+            "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0f:resource/sagemaker/\
+             endpoint/esd/variant/{variant}:policyName/HasBacklogWithoutCapacity-ScalingPolicy"
+        )
+    }
+
+    fn alarm(name: &str, ownership: Ownership, actions: &[String]) -> FoundAlarm {
+        FoundAlarm {
+            name: name.into(),
+            arn: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"),
+            watches: "AWS/SageMaker Invocation5XXErrors (EndpointName=esd)".into(),
+            actions: actions.to_vec(),
+            tags: None,
+            ownership,
+        }
+    }
+
+    const ALARM: &str = "esd-prod-HasBacklogWithoutCapacity";
+    const LEGACY_ALARM: &str = "esd-HasBacklogWithoutCapacity";
+
+    fn configure(
+        desired: &ScalingProperties,
+        observed: &Observed,
+    ) -> Result<ConfigurePlan, Refusal> {
+        plan_configure(desired, Intent::Configure, &owner(), observed)
+    }
+
+    fn reconfigure(
+        desired: &ScalingProperties,
+        previous: &ScalingProperties,
+        observed: &Observed,
+    ) -> Result<ConfigurePlan, Refusal> {
+        let intent = Intent::Reconfigure {
+            previous: Some(previous),
+        };
+        plan_configure(desired, intent, &owner(), observed)
+    }
+
+    fn refusal(result: Result<ConfigurePlan, Refusal>) -> String {
+        result.expect_err("a refusal").0
     }
 
     #[test]
-    fn this_resources_own_target_is_reused_and_never_rolled_back() {
-        let plan = plan_target(&variant(), &TargetFound::Ours, false).unwrap();
-        assert_eq!(plan, TargetPlan::Reuse);
-        assert!(!plan.creates());
+    fn ownership_is_read_from_both_tags() {
+        assert_eq!(
+            Ownership::from_tags(&owner().tags(), &owner()),
+            Ownership::Ours
+        );
+        assert_eq!(
+            Ownership::from_tags(&other_owner().tags(), &owner()),
+            Ownership::Other(other_owner())
+        );
+        let mut half = owner().tags();
+        half.remove(OWNER_RESOURCE_TAG);
+        assert!(matches!(
+            Ownership::from_tags(&half, &owner()),
+            Ownership::Other(_)
+        ));
+        let users = Tags::from([("team".into(), "ml".into())]);
+        assert_eq!(Ownership::from_tags(&users, &owner()), Ownership::Untagged);
+    }
+
+    #[test]
+    fn a_create_on_nothing_creates_both_with_ownership_tags_and_would_roll_both_back() {
+        let plan = configure(&props(json!({})), &Observed::default()).unwrap();
+        assert_eq!(
+            plan.target,
+            TargetWrite::Create {
+                tags: owner().tags()
+            }
+        );
+        assert_eq!(
+            plan.alarm,
+            Some(AlarmWrite::Create {
+                name: ALARM.into(),
+                tags: owner().tags()
+            })
+        );
+        assert_eq!(
+            plan.rollback,
+            Created {
+                target: Some(variant()),
+                alarm: Some(ALARM.into())
+            }
+        );
+        assert!(plan.remove_policies.is_empty() && plan.remove_alarms.is_empty());
+        assert!(plan.notes.is_empty());
+    }
+
+    #[test]
+    fn a_repeated_create_reuses_its_own_objects_and_rolls_nothing_back() {
+        let observed = Observed {
+            target: Some(target(Ownership::Ours)),
+            alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
+        };
+        let plan = configure(&props(json!({})), &observed).unwrap();
+        assert!(matches!(plan.target, TargetWrite::Update { ref tags, .. } if tags.is_empty()));
+        assert!(matches!(plan.alarm, Some(AlarmWrite::Update { ref tags, .. }) if tags.is_empty()));
+        assert!(plan.rollback.is_empty());
     }
 
     #[test]
     fn a_target_registered_by_something_else_is_refused_naming_adopt_existing() {
-        let Refusal(reason) = plan_target(&variant(), &TargetFound::NotOurs, false).unwrap_err();
+        let observed = Observed {
+            target: Some(target(Ownership::Untagged)),
+            ..Observed::default()
+        };
+        let reason = refusal(configure(&props(json!({})), &observed));
         assert!(reason.contains("already registered for endpoint/esd/variant/prod"));
+        assert!(reason.contains("this resource did not register it"));
         assert!(reason.contains("AdoptExisting"));
     }
 
     #[test]
-    fn adopt_existing_takes_over_a_target_without_ever_rolling_it_back() {
-        let plan = plan_target(&variant(), &TargetFound::NotOurs, true).unwrap();
-        assert_eq!(plan, TargetPlan::Adopt);
-        assert!(!plan.creates());
+    fn a_target_another_stack_manages_is_refused_naming_that_stack() {
+        let observed = Observed {
+            target: Some(target(Ownership::Other(other_owner()))),
+            ..Observed::default()
+        };
+        let reason = refusal(configure(&props(json!({})), &observed));
+        assert!(reason.contains("resource Scaling of stack arn:aws:cloudformation:us-east-1:123456789012:stack/b/2 manages it"));
+        assert!(reason.contains("AdoptExisting"));
+    }
+
+    #[test]
+    fn a_target_whose_tags_cannot_be_read_is_still_a_take_over_refusal() {
+        let why = "ListTagsForResource failed: AccessDeniedException: not authorized";
+        let observed = Observed {
+            target: Some(target(Ownership::Unknown(why.into()))),
+            ..Observed::default()
+        };
+        let reason = refusal(configure(&props(json!({})), &observed));
+        assert!(reason.contains("already registered for endpoint/esd/variant/prod"));
+        assert!(reason.contains(&format!("its tags could not be read ({why})")));
+        assert!(reason.contains("AdoptExisting"));
+    }
+
+    #[test]
+    fn adopt_existing_takes_a_target_over_and_tags_it_but_never_rolls_it_back() {
+        for ownership in [
+            Ownership::Untagged,
+            Ownership::Other(other_owner()),
+            Ownership::Unknown("denied".into()),
+        ] {
+            let observed = Observed {
+                target: Some(target(ownership)),
+                ..Observed::default()
+            };
+            let plan = configure(&props(json!({"AdoptExisting": "true"})), &observed).unwrap();
+            let TargetWrite::Update { tags, .. } = &plan.target else {
+                panic!("{:?}", plan.target);
+            };
+            assert_eq!(tags.set, owner().tags(), "the newest owner's tags win");
+            assert_eq!(plan.rollback.target, None);
+            assert!(
+                plan.notes
+                    .iter()
+                    .any(|n| n.contains("took over the scalable target"))
+            );
+        }
+    }
+
+    #[test]
+    fn an_update_of_its_own_untagged_target_tags_it_and_an_unreadable_one_is_updated() {
+        let previous = props(json!({}));
+        let observed = Observed {
+            target: Some(target(Ownership::Untagged)),
+            ..Observed::default()
+        };
+        let plan = reconfigure(&previous, &previous, &observed).unwrap();
+        assert!(
+            matches!(&plan.target, TargetWrite::Update { tags, .. } if tags.set == owner().tags())
+        );
+
+        let observed = Observed {
+            target: Some(target(Ownership::Unknown("denied".into()))),
+            ..Observed::default()
+        };
+        let plan = reconfigure(&previous, &previous, &observed).unwrap();
+        assert!(matches!(&plan.target, TargetWrite::Update { tags, .. } if tags.is_empty()));
+    }
+
+    #[test]
+    fn an_update_of_a_target_another_stack_took_over_is_refused() {
+        let previous = props(json!({}));
+        let observed = Observed {
+            target: Some(target(Ownership::Other(other_owner()))),
+            ..Observed::default()
+        };
+        let reason = refusal(reconfigure(&previous, &previous, &observed));
+        assert!(reason.contains("stack/b/2 manages it"));
+    }
+
+    #[test]
+    fn a_users_alarm_of_the_same_name_is_refused_naming_what_it_watches() {
+        let desired = props(json!({"AlarmName": "pager"}));
+        let observed = Observed {
+            alarms: vec![alarm(
+                "pager",
+                Ownership::Untagged,
+                &["arn:aws:sns:x".into()],
+            )],
+            ..Observed::default()
+        };
+        let reason = refusal(configure(&desired, &observed));
+        assert!(reason.contains("An alarm named pager already exists"));
+        assert!(reason.contains("it watches AWS/SageMaker Invocation5XXErrors (EndpointName=esd)"));
+        assert!(reason.contains("AlarmName") && reason.contains("AdoptExisting"));
+    }
+
+    #[test]
+    fn an_alarm_another_stack_manages_is_refused_even_when_it_fires_this_variant() {
+        let observed = Observed {
+            alarms: vec![alarm(
+                ALARM,
+                Ownership::Other(other_owner()),
+                &[step_policy_of("prod")],
+            )],
+            ..Observed::default()
+        };
+        let reason = refusal(configure(&props(json!({})), &observed));
+        assert!(reason.contains("stack/b/2 manages it"));
+    }
+
+    #[test]
+    fn adopt_existing_takes_over_an_alarm_and_tags_it() {
+        let desired = props(json!({"AlarmName": "pager", "AdoptExisting": "true"}));
+        let observed = Observed {
+            alarms: vec![alarm("pager", Ownership::Untagged, &[])],
+            ..Observed::default()
+        };
+        let plan = configure(&desired, &observed).unwrap();
+        let Some(AlarmWrite::Update { tags, .. }) = &plan.alarm else {
+            panic!("{:?}", plan.alarm);
+        };
+        assert_eq!(tags.set, owner().tags());
+        assert_eq!(
+            plan.rollback.alarm, None,
+            "an adopted alarm is never rolled back"
+        );
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.contains("took over the alarm pager"))
+        );
+    }
+
+    #[test]
+    fn an_untagged_alarm_that_fires_this_variant_is_this_resources_and_gets_tagged() {
+        let observed = Observed {
+            alarms: vec![alarm(ALARM, Ownership::Untagged, &[step_policy_of("prod")])],
+            ..Observed::default()
+        };
+        let plan = configure(&props(json!({})), &observed).unwrap();
+        assert!(
+            matches!(&plan.alarm, Some(AlarmWrite::Update { tags, .. }) if tags.set == owner().tags())
+        );
+
+        let observed = Observed {
+            alarms: vec![alarm(
+                ALARM,
+                Ownership::Unknown("denied".into()),
+                &[step_policy_of("prod")],
+            )],
+            ..Observed::default()
+        };
+        let plan = configure(&props(json!({})), &observed).unwrap();
+        assert!(matches!(&plan.alarm, Some(AlarmWrite::Update { tags, .. }) if tags.is_empty()));
+    }
+
+    #[test]
+    fn an_untagged_alarm_that_fires_another_variant_is_not_this_resources() {
+        let observed = Observed {
+            alarms: vec![alarm(ALARM, Ownership::Untagged, &[step_policy_of("blue")])],
+            ..Observed::default()
+        };
+        assert!(refusal(configure(&props(json!({})), &observed)).contains("did not create it"));
     }
 
     #[test]
     fn an_update_that_changes_nothing_removes_nothing() {
         let same = props(json!({}));
-        assert_eq!(plan_removals(&same, &same), Removals::default());
+        let observed = Observed {
+            target: Some(target(Ownership::Ours)),
+            alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
+        };
+        let plan = reconfigure(&same, &same, &observed).unwrap();
+        assert!(plan.remove_policies.is_empty() && plan.remove_alarms.is_empty());
     }
 
     #[test]
     fn switching_the_metric_removes_the_old_target_tracking_policy() {
-        let old = props(json!({}));
-        let new = props(json!({"TargetMetric": "ApproximateBacklogSizePerInstance"}));
-        let removals = plan_removals(&old, &new);
-        assert_eq!(removals.policies, ["CPUUtil-ScalingPolicy"]);
-        assert_eq!(removals.alarm, None);
+        let previous = props(json!({}));
+        let desired = props(json!({"TargetMetric": "ApproximateBacklogSizePerInstance"}));
+        let plan = reconfigure(&desired, &previous, &Observed::default()).unwrap();
+        assert_eq!(plan.remove_policies, ["CPUUtil-ScalingPolicy"]);
     }
 
     #[test]
     fn scale_from_zero_off_removes_the_step_policy_and_its_alarm() {
-        let old = props(json!({}));
-        let new = props(json!({"ScaleFromZero": "false"}));
-        let removals = plan_removals(&old, &new);
+        let previous = props(json!({}));
+        let desired = props(json!({"ScaleFromZero": "false"}));
+        let observed = Observed {
+            target: Some(target(Ownership::Ours)),
+            alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
+        };
+        let plan = reconfigure(&desired, &previous, &observed).unwrap();
         assert_eq!(
-            removals.policies,
+            plan.remove_policies,
             ["HasBacklogWithoutCapacity-ScalingPolicy"]
         );
+        assert_eq!(plan.alarm, None);
+        assert_eq!(plan.remove_alarms, [ALARM]);
+    }
+
+    #[test]
+    fn scale_from_zero_on_removes_nothing_and_checks_the_alarm_name_is_free() {
+        let previous = props(json!({"ScaleFromZero": "false"}));
+        let desired = props(json!({}));
+        let plan = reconfigure(&desired, &previous, &Observed::default()).unwrap();
+        assert!(plan.remove_policies.is_empty());
+        assert!(matches!(plan.alarm, Some(AlarmWrite::Create { .. })));
         assert_eq!(
-            removals.alarm.as_deref(),
-            Some("esd-HasBacklogWithoutCapacity")
+            alarm_names_to_observe(&desired, Some(&previous)),
+            [LEGACY_ALARM, ALARM]
         );
     }
 
     #[test]
-    fn scale_from_zero_on_removes_nothing() {
-        let old = props(json!({"ScaleFromZero": "false"}));
-        let new = props(json!({}));
-        assert_eq!(plan_removals(&old, &new), Removals::default());
+    fn a_renamed_alarm_removes_the_old_one_unless_another_stack_took_it() {
+        let previous = props(json!({}));
+        let desired = props(json!({"AlarmName": "wake-up"}));
+        assert_eq!(
+            alarm_names_to_observe(&desired, Some(&previous)),
+            [LEGACY_ALARM, ALARM, "wake-up"]
+        );
+        let old = alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")]);
+        let observed = Observed {
+            alarms: vec![old.clone()],
+            ..Observed::default()
+        };
+        let plan = reconfigure(&desired, &previous, &observed).unwrap();
+        assert_eq!(plan.remove_alarms, [ALARM]);
+        assert!(plan.remove_policies.is_empty());
+
+        let taken = FoundAlarm {
+            ownership: Ownership::Other(other_owner()),
+            ..old
+        };
+        let observed = Observed {
+            alarms: vec![taken],
+            ..Observed::default()
+        };
+        let plan = reconfigure(&desired, &previous, &observed).unwrap();
+        assert!(plan.remove_alarms.is_empty());
     }
 
     #[test]
-    fn a_renamed_alarm_removes_the_old_one() {
-        let old = props(json!({}));
-        let new = props(json!({"AlarmName": "wake-up"}));
-        let removals = plan_removals(&old, &new);
-        assert!(removals.policies.is_empty());
+    fn the_first_releases_per_endpoint_alarm_goes_only_while_it_fires_this_variant() {
+        let ours = alarm(LEGACY_ALARM, Ownership::Untagged, &[step_policy_of("prod")]);
+        let observed = Observed {
+            alarms: vec![ours],
+            ..Observed::default()
+        };
+        let plan = configure(&props(json!({})), &observed).unwrap();
+        assert_eq!(plan.remove_alarms, [LEGACY_ALARM]);
+
+        let blues = alarm(LEGACY_ALARM, Ownership::Untagged, &[step_policy_of("blue")]);
+        let observed = Observed {
+            alarms: vec![blues],
+            ..Observed::default()
+        };
+        let plan = configure(&props(json!({})), &observed).unwrap();
+        assert!(plan.remove_alarms.is_empty());
+    }
+
+    #[test]
+    fn a_variant_rename_keeps_an_explicit_alarm_name_for_the_new_variant() {
+        // The new variant takes over the alarm name the old one used: its tags are this
+        // resource's, and it is pointed at the new variant's step policy.
+        let desired = props(json!({"VariantName": "blue", "AlarmName": "wake-up"}));
+        let observed = Observed {
+            alarms: vec![alarm("wake-up", Ownership::Ours, &[step_policy_of("prod")])],
+            ..Observed::default()
+        };
+        let plan = configure(&desired, &observed).unwrap();
+        assert!(matches!(plan.alarm, Some(AlarmWrite::Update { .. })));
+        // And the old variant's Delete then leaves it, since it fires the new variant.
+        let observed = Observed {
+            alarms: vec![alarm("wake-up", Ownership::Ours, &[step_policy_of("blue")])],
+            ..Observed::default()
+        };
+        assert!(plan_delete(&variant(), &observed).alarms.is_empty());
+    }
+
+    #[test]
+    fn delete_removes_what_is_this_resources_or_unclaimed() {
+        for ownership in [
+            Ownership::Ours,
+            Ownership::Untagged,
+            Ownership::Unknown("denied".into()),
+        ] {
+            let observed = Observed {
+                target: Some(target(ownership.clone())),
+                alarms: vec![alarm(ALARM, ownership, &[step_policy_of("prod")])],
+            };
+            let plan = plan_delete(&variant(), &observed);
+            assert_eq!(plan.target, Some(variant()));
+            assert_eq!(plan.policies, ALL_POLICY_NAMES);
+            assert_eq!(plan.alarms, [ALARM]);
+            assert!(plan.left.is_empty());
+        }
+    }
+
+    #[test]
+    fn delete_leaves_what_another_stack_took_over_and_says_so() {
+        let observed = Observed {
+            target: Some(target(Ownership::Other(other_owner()))),
+            alarms: vec![alarm(
+                ALARM,
+                Ownership::Other(other_owner()),
+                &[step_policy_of("prod")],
+            )],
+        };
+        let plan = plan_delete(&variant(), &observed);
+        assert_eq!(plan.target, None);
+        assert!(plan.policies.is_empty() && plan.alarms.is_empty());
+        assert_eq!(plan.left.len(), 2);
+        assert!(plan.left[0].contains("scalable target of endpoint/esd/variant/prod"));
+        assert!(plan.left[1].contains(&format!("alarm {ALARM}")));
+        assert!(plan.left.iter().all(|l| l.contains("stack/b/2")));
+    }
+
+    #[test]
+    fn delete_leaves_an_alarm_that_is_not_this_variants() {
+        let observed = Observed {
+            alarms: vec![
+                alarm(ALARM, Ownership::Untagged, &["arn:aws:sns:pager".into()]),
+                alarm(LEGACY_ALARM, Ownership::Untagged, &[step_policy_of("blue")]),
+            ],
+            ..Observed::default()
+        };
+        let plan = plan_delete(&variant(), &observed);
+        assert!(plan.alarms.is_empty() && plan.left.is_empty());
+    }
+
+    #[test]
+    fn delete_looks_at_the_named_alarm_and_the_first_releases_default() {
         assert_eq!(
-            removals.alarm.as_deref(),
-            Some("esd-HasBacklogWithoutCapacity")
+            alarm_names_to_delete(&variant(), None),
+            [ALARM, LEGACY_ALARM]
+        );
+        assert_eq!(
+            alarm_names_to_delete(&variant(), Some("wake-up")),
+            ["wake-up", LEGACY_ALARM]
+        );
+        assert_eq!(
+            alarm_names_to_delete(&variant(), Some(LEGACY_ALARM)),
+            [LEGACY_ALARM]
         );
     }
 
     #[test]
-    fn teardown_removes_every_policy_name_the_resource_uses() {
-        let teardown = plan_teardown(&variant(), Some("a"));
-        assert_eq!(
-            teardown.policies,
-            [
-                "CPUUtil-ScalingPolicy",
-                "ApproximateBacklogSizePerInstance-ScalingPolicy",
-                "HasBacklogWithoutCapacity-ScalingPolicy"
-            ]
-        );
-        assert_eq!(teardown.alarm.as_deref(), Some("a"));
+    fn a_rollback_removes_exactly_what_the_request_created() {
+        let both = plan_rollback(&Created {
+            target: Some(variant()),
+            alarm: Some(ALARM.into()),
+        });
+        assert_eq!(both.target, Some(variant()));
+        assert_eq!(both.policies, ALL_POLICY_NAMES);
+        assert_eq!(both.alarms, [ALARM]);
+
+        let alarm_only = plan_rollback(&Created {
+            target: None,
+            alarm: Some(ALARM.into()),
+        });
+        assert_eq!(alarm_only.target, None);
+        assert!(alarm_only.policies.is_empty());
+        assert_eq!(alarm_only.alarms, [ALARM]);
     }
 
     #[test]
-    fn an_alarm_is_the_variants_only_while_it_fires_that_variants_step_policy() {
-        let policy = "arn:aws-cn:autoscaling:cn-north-1:123456789012:scalingPolicy:0f:resource/sagemaker/endpoint/esd/variant/prod:policyName/HasBacklogWithoutCapacity-ScalingPolicy";
-        assert!(alarm_is_the_variants(&[policy.to_owned()], &variant()));
-        assert!(!alarm_is_the_variants(
-            &[policy.to_owned()],
-            &VariantId::new("esd", "blue")
-        ));
-        let cpu = policy.replace(STEP_POLICY_NAME, "CPUUtil-ScalingPolicy");
-        assert!(!alarm_is_the_variants(&[cpu], &variant()));
-        assert!(!alarm_is_the_variants(&[], &variant()));
+    fn an_alarms_metric_reads_as_namespace_name_and_dimensions() {
+        let dimensions = [("EndpointName".to_owned(), "esd".to_owned())];
+        assert_eq!(
+            describe_metric("AWS/SageMaker", "Invocation5XXErrors", &dimensions),
+            "AWS/SageMaker Invocation5XXErrors (EndpointName=esd)"
+        );
+        assert_eq!(describe_metric("A", "m", &[]), "A m");
     }
 }

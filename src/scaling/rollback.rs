@@ -1,23 +1,17 @@
-//! What a failing request must remove: the record a Create keeps of what it made from nothing.
+//! What a failing request must remove: the record a request keeps of what it made from
+//! nothing.
 //!
 //! The operation writes it before its first call that creates anything; the handler reads it
 //! when the operation failed, panicked or was stopped at the deadline, when the operation
-//! itself is gone. Only what this request created is ever removed: a variant that existed
-//! before (adopted, or configured by an earlier run of the same request) is never torn down.
+//! itself is gone. Only what this request created is ever removed: a target or an alarm that
+//! existed before (adopted, or made by an earlier run of the same request) is never torn down.
 
-use crate::contract::VariantId;
+use super::plan::Created;
 use std::sync::{Arc, Mutex, PoisonError};
 
 #[derive(Clone, Debug, Default)]
 pub struct Rollback {
     created: Arc<Mutex<Option<Created>>>,
-}
-
-/// An endpoint variant configured from nothing by this request, with the alarm it puts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Created {
-    pub variant: VariantId,
-    pub alarm_name: Option<String>,
 }
 
 impl Rollback {

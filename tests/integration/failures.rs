@@ -107,20 +107,28 @@ async fn an_event_that_is_not_a_cloudformation_request_is_an_invocation_error() 
 }
 
 #[tokio::test]
-async fn a_response_url_that_is_not_https_or_loopback_is_never_contacted() {
+async fn a_response_url_outside_aws_s3_is_refused_with_no_call_and_nothing_sent() {
     let (stack, aws) = Stack::on_emulator("foreign-url").await;
-    let mut event = stack.event("Create", None, json!({"EndpointName": "e"}), None);
-    event["ResponseURL"] = "http://10.255.255.1/answers?X-Amz-Signature=abc".into();
-    let result = stack.invoke(event, in_seconds(30)).await;
-    let Err(InvocationError::Unanswerable(reason)) = result else {
-        panic!("expected a refusal, got {result:?}");
-    };
-    assert!(
-        reason.0.contains("http://10.255.255.1/answers is refused"),
-        "{reason}"
-    );
-    assert!(!reason.0.contains("X-Amz-Signature"));
+    for url in [
+        "http://10.255.255.1/answers?X-Amz-Signature=abc",
+        "https://attacker.example/answers?X-Amz-Signature=abc",
+        "https://s3.amazonaws.com.attacker.example/answers?X-Amz-Signature=abc",
+    ] {
+        let mut event = stack.event("Create", None, json!({"EndpointName": "e"}), None);
+        event["ResponseURL"] = url.into();
+        let result = stack.invoke(event, in_seconds(30)).await;
+        let Err(InvocationError::Unanswerable(reason)) = result else {
+            panic!("expected a refusal of {url}, got {result:?}");
+        };
+        let host = url.split('/').nth(2).unwrap();
+        assert!(
+            reason.0.contains(&format!("{host}/answers is refused")),
+            "{reason}"
+        );
+        assert!(!reason.0.contains("X-Amz-Signature"));
+    }
     aws.assert_no_calls();
+    assert!(stack.cfn.received().is_empty());
 }
 
 #[tokio::test]
@@ -164,7 +172,7 @@ async fn a_create_stopped_at_the_deadline_removes_what_it_had_created() {
         &answer,
         &[
             "Timed out",
-            "PutMetricAlarm (esd-deadline-midway-HasBacklogWithoutCapacity)",
+            "PutMetricAlarm (esd-deadline-midway-AllTraffic-HasBacklogWithoutCapacity)",
             "Removed what this request had set up for endpoint/esd-deadline-midway/variant/AllTraffic",
         ],
     );
@@ -177,7 +185,7 @@ async fn a_create_stopped_at_the_deadline_removes_what_it_had_created() {
     emulator
         .assert_nothing_left(
             "endpoint/esd-deadline-midway/variant/AllTraffic",
-            "esd-deadline-midway-HasBacklogWithoutCapacity",
+            "esd-deadline-midway-AllTraffic-HasBacklogWithoutCapacity",
         )
         .await;
 }
@@ -250,37 +258,97 @@ async fn a_very_long_endpoint_name_still_gets_an_answer_within_4096_bytes() {
 }
 
 #[tokio::test]
-async fn a_huge_aws_error_message_is_shortened_keeping_the_operation_and_its_head() {
+async fn a_huge_aws_error_message_gives_a_short_reason_with_the_operation_and_its_head() {
     let (stack, aws) = Stack::on_emulator("huge-error").await;
     let message = format!(
         "Unable to assume IAM role {}",
         "arn:aws:iam::123456789012:role/x ".repeat(600)
     );
     aws.fail("RegisterScalableTarget", 1, "ValidationException", &message);
-    let event = stack.event(
-        "Create",
-        None,
-        json!({"EndpointName": "esd-huge-error"}),
-        None,
-    );
-    let path = answer_path(&event);
-    stack.invoke(event, in_seconds(30)).await.unwrap();
+    let answer = stack
+        .create(json!({"EndpointName": "esd-huge-error"}))
+        .await;
 
-    let body = stack.answer_body_at(&path);
-    assert!(body.len() <= 4096, "{} bytes", body.len());
-    assert!(
-        body.len() > 3500,
-        "only the tail was cut: {} bytes",
-        body.len()
-    );
-    let answer = stack.answer_at(&path);
     assert_failed(
         &answer,
         &[
             "RegisterScalableTarget failed: ValidationException: Unable to assume IAM role arn:aws:iam::123456789012:role/x",
+            "Removed what this request had set up for endpoint/esd-huge-error/variant/AllTraffic",
         ],
     );
-    assert!(answer["Reason"].as_str().unwrap().ends_with("[...]"));
+    assert_short(&answer);
+}
+
+/// A Reason a user reads in the stack's events: a sentence or two, never the SDK's debug output.
+fn assert_short(answer: &Value) {
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(
+        reason.chars().count() <= 400,
+        "{} characters: {reason}",
+        reason.chars().count()
+    );
+    for debug in [
+        "SdkBody",
+        "ServiceError",
+        "Extensions",
+        "DispatchFailure",
+        "{",
+    ] {
+        assert!(!reason.contains(debug), "{debug:?} in {reason:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_html_error_page_instead_of_aws_gives_a_short_reason() {
+    let proxy_page = Server::start(|_| {
+        Box::pin(async {
+            Reply::Respond {
+                status: 500,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: b"<html><body><h1>500 Internal Server Error</h1></body></html>".to_vec(),
+            }
+        })
+    })
+    .await;
+    let stack = Stack::new(clients_for(&proxy_page.url()).await, "html-500").await;
+    let event = stack.event("Create", None, json!({"EndpointName": "esd-html"}), None);
+    let path = answer_path(&event);
+    stack.invoke(event, in_seconds(10)).await.unwrap();
+
+    let answer = stack.answer_at(&path);
+    assert_failed(
+        &answer,
+        &[
+            // The target and the alarms are looked up at once; either may give up first.
+            "failed: HTTP 500, an answer that is not an AWS error response",
+            "still failing after",
+        ],
+    );
+    assert_short(&answer);
+    assert!(proxy_page.received().len() > 1, "a 500 is retried");
+}
+
+#[tokio::test]
+async fn a_refused_connection_gives_a_short_reason() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let clients = clients_for(&format!("http://127.0.0.1:{closed_port}")).await;
+    let stack = Stack::new(clients, "refused").await;
+    let event = stack.event("Create", None, json!({"EndpointName": "esd-refused"}), None);
+    let path = answer_path(&event);
+    stack.invoke(event, in_seconds(10)).await.unwrap();
+
+    let answer = stack.answer_at(&path);
+    assert_failed(
+        &answer,
+        &[
+            "failed: the connection failed (Connection refused",
+            "still failing after",
+        ],
+    );
+    assert_short(&answer);
 }
 
 #[tokio::test]
@@ -311,7 +379,7 @@ async fn throttled_calls_are_retried_and_the_lifecycle_succeeds() {
     assert_success(&stack.delete(id, props).await);
     Emulator::connect()
         .await
-        .assert_nothing_left(id, "esd-throttled-HasBacklogWithoutCapacity")
+        .assert_nothing_left(id, "esd-throttled-prod-HasBacklogWithoutCapacity")
         .await;
 }
 
@@ -342,7 +410,7 @@ async fn the_same_create_twice_succeeds_twice_with_the_same_result() {
     let id = first["PhysicalResourceId"].as_str().unwrap();
     assert_eq!(emulator.policies(id).await.len(), 2);
     let alarm = emulator
-        .alarm("esd-repeat-create-HasBacklogWithoutCapacity")
+        .alarm("esd-repeat-create-AllTraffic-HasBacklogWithoutCapacity")
         .await
         .unwrap();
     assert_eq!(
@@ -408,6 +476,9 @@ async fn the_same_delete_twice_succeeds_twice() {
     assert_success(&second);
     Emulator::connect()
         .await
-        .assert_nothing_left(&id, "esd-repeat-delete-HasBacklogWithoutCapacity")
+        .assert_nothing_left(
+            &id,
+            "esd-repeat-delete-AllTraffic-HasBacklogWithoutCapacity",
+        )
         .await;
 }

@@ -1,119 +1,444 @@
-//! Create, Update and Delete against the emulator, checked by reading back what AWS holds.
+//! Create, Update and Delete against the emulator, checked by reading back what AWS holds. Each
+//! scenario runs on plain moto and on AWS-like moto.
 
-use crate::support::{Emulator, Stack, assert_failed, assert_success};
+use crate::support::{Fixture, Stack, assert_failed, assert_success};
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricStatistic,
-    PolicyType,
+    PolicyType, ScalableDimension, ServiceNamespace,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use serde_json::{Value, json};
 
-/// The design's endpoint, made unique per test so tests can share one emulator.
+/// The design's variant on an endpoint of the test's own.
 fn design_properties(endpoint: &str) -> Value {
-    json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": "2"})
+    json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2})
 }
 
-#[tokio::test]
-async fn create_configures_target_policies_and_alarm_as_the_design_specifies() {
-    let (stack, _aws) = Stack::on_emulator("create-design").await;
-    let emulator = Emulator::connect().await;
-    let answer = stack.create(design_properties("esd-create-design")).await;
+fn resource_id(endpoint: &str) -> String {
+    format!("endpoint/{endpoint}/variant/prod")
+}
 
+fn alarm_name(endpoint: &str) -> String {
+    format!("{endpoint}-prod-HasBacklogWithoutCapacity")
+}
+
+/// The ownership tags this resource puts on what it manages.
+fn ownership_tags(stack: &Stack) -> Vec<(String, String)> {
+    vec![
+        (
+            "sagemaker-async-autoscaling:logical-resource-id".to_owned(),
+            stack.logical_resource_id.clone(),
+        ),
+        (
+            "sagemaker-async-autoscaling:stack-id".to_owned(),
+            stack.stack_id.clone(),
+        ),
+    ]
+}
+
+async fn create(f: &Fixture, properties: Value) -> String {
+    let answer = f.stack.create(properties).await;
     assert_success(&answer);
-    let resource_id = "endpoint/esd-create-design/variant/prod";
-    assert_eq!(answer["PhysicalResourceId"], resource_id);
-    assert_eq!(answer["StackId"], stack.stack_id.as_str());
-    assert_eq!(answer["LogicalResourceId"], "EndpointAutoScaling");
+    answer["PhysicalResourceId"].as_str().unwrap().to_owned()
+}
 
-    let target = emulator
-        .target(resource_id)
-        .await
-        .expect("target registered");
-    assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
-    assert_eq!(
-        target.scalable_dimension().as_str(),
-        "sagemaker:variant:DesiredInstanceCount"
-    );
+on_both_emulators! {
+    async fn create_configures_target_policies_and_alarm_as_the_design_specifies(f) {
+        let endpoint = f.endpoint("design");
+        let answer = f.stack.create(design_properties(&endpoint)).await;
 
-    let policies = emulator.policies(resource_id).await;
-    let names: Vec<_> = policies.iter().map(|p| p.policy_name()).collect();
-    assert_eq!(
-        names,
-        [
-            "CPUUtil-ScalingPolicy",
-            "HasBacklogWithoutCapacity-ScalingPolicy"
-        ]
-    );
+        assert_success(&answer);
+        let resource_id = resource_id(&endpoint);
+        assert_eq!(answer["PhysicalResourceId"], resource_id);
+        assert_eq!(answer["StackId"], f.stack.stack_id.as_str());
+        assert_eq!(answer["LogicalResourceId"], "EndpointAutoScaling");
 
-    let cpu = &policies[0];
-    assert_eq!(cpu.policy_type(), &PolicyType::TargetTrackingScaling);
-    let tracking = cpu.target_tracking_scaling_policy_configuration().unwrap();
-    assert_eq!(tracking.target_value(), 50.0);
-    assert_eq!(tracking.scale_in_cooldown(), Some(300));
-    assert_eq!(tracking.scale_out_cooldown(), Some(300));
-    let metric = tracking.customized_metric_specification().unwrap();
-    assert_eq!(metric.metric_name(), Some("CPUUtilization"));
-    assert_eq!(metric.namespace(), Some("/aws/sagemaker/Endpoints"));
-    assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
-    assert_eq!(metric.unit(), Some("Percent"));
-    let dimensions = metric_dimensions(metric);
-    assert_eq!(
-        dimensions,
-        [
-            ("EndpointName", "esd-create-design"),
-            ("VariantName", "prod")
-        ]
-    );
+        let target = f.emulator.target(&resource_id).await.expect("target registered");
+        assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
+        assert_eq!(
+            target.scalable_dimension().as_str(),
+            "sagemaker:variant:DesiredInstanceCount"
+        );
+        let tags: Vec<_> = f.target_tags(&resource_id).await.into_iter().collect();
+        assert_eq!(tags, ownership_tags(&f.stack));
 
-    let step = &policies[1];
-    assert_eq!(step.policy_type(), &PolicyType::StepScaling);
-    let steps = step.step_scaling_policy_configuration().unwrap();
-    assert_eq!(
-        steps.adjustment_type(),
-        Some(&AdjustmentType::ChangeInCapacity)
-    );
-    assert_eq!(
-        steps.metric_aggregation_type(),
-        Some(&MetricAggregationType::Average)
-    );
-    assert_eq!(steps.cooldown(), Some(300));
-    let adjustments = steps.step_adjustments();
-    assert_eq!(adjustments.len(), 1);
-    assert_eq!(adjustments[0].metric_interval_lower_bound(), Some(0.0));
-    assert_eq!(adjustments[0].metric_interval_upper_bound(), None);
-    assert_eq!(adjustments[0].scaling_adjustment(), 1);
+        let policies = f.emulator.policies(&resource_id).await;
+        let names: Vec<_> = policies.iter().map(|p| p.policy_name()).collect();
+        assert_eq!(
+            names,
+            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
+        );
 
-    let alarm_name = "esd-create-design-HasBacklogWithoutCapacity";
-    let alarm = emulator.alarm(alarm_name).await.expect("alarm created");
-    assert_eq!(alarm.metric_name(), Some("HasBacklogWithoutCapacity"));
-    assert_eq!(alarm.namespace(), Some("AWS/SageMaker"));
-    let dimensions: Vec<_> = alarm
-        .dimensions()
-        .iter()
-        .map(|d| (d.name(), d.value()))
-        .collect();
-    assert_eq!(
-        dimensions,
-        [(Some("EndpointName"), Some("esd-create-design"))]
-    );
-    assert_eq!(alarm.statistic(), Some(&Statistic::Average));
-    assert_eq!(alarm.period(), Some(60));
-    assert_eq!(alarm.evaluation_periods(), Some(2));
-    assert_eq!(alarm.datapoints_to_alarm(), Some(2));
-    assert_eq!(alarm.threshold(), Some(1.0));
-    assert_eq!(
-        alarm.comparison_operator(),
-        Some(&ComparisonOperator::GreaterThanOrEqualToThreshold)
-    );
-    assert_eq!(alarm.treat_missing_data(), Some("missing"));
-    assert_eq!(alarm.alarm_actions(), [step.policy_arn()]);
+        let cpu = &policies[0];
+        assert_eq!(cpu.policy_type(), &PolicyType::TargetTrackingScaling);
+        let tracking = cpu.target_tracking_scaling_policy_configuration().unwrap();
+        assert_eq!(tracking.target_value(), 50.0);
+        assert_eq!(tracking.scale_in_cooldown(), Some(300));
+        assert_eq!(tracking.scale_out_cooldown(), Some(300));
+        let metric = tracking.customized_metric_specification().unwrap();
+        assert_eq!(metric.metric_name(), Some("CPUUtilization"));
+        assert_eq!(metric.namespace(), Some("/aws/sagemaker/Endpoints"));
+        assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
+        assert_eq!(metric.unit(), Some("Percent"));
+        assert_eq!(
+            metric_dimensions(metric),
+            [("EndpointName", endpoint.as_str()), ("VariantName", "prod")]
+        );
 
-    let data = &answer["Data"];
-    assert_eq!(data["ResourceId"], resource_id);
-    assert_eq!(data["TargetTrackingPolicyArn"], cpu.policy_arn());
-    assert_eq!(data["StepScalingPolicyArn"], step.policy_arn());
-    assert_eq!(data["AlarmName"], alarm_name);
-    assert_eq!(data["AlarmArn"], alarm.alarm_arn().unwrap());
+        let step = &policies[1];
+        assert_eq!(step.policy_type(), &PolicyType::StepScaling);
+        let steps = step.step_scaling_policy_configuration().unwrap();
+        assert_eq!(steps.adjustment_type(), Some(&AdjustmentType::ChangeInCapacity));
+        assert_eq!(
+            steps.metric_aggregation_type(),
+            Some(&MetricAggregationType::Average)
+        );
+        assert_eq!(steps.cooldown(), Some(300));
+        let adjustments = steps.step_adjustments();
+        assert_eq!(adjustments.len(), 1);
+        assert_eq!(adjustments[0].metric_interval_lower_bound(), Some(0.0));
+        assert_eq!(adjustments[0].metric_interval_upper_bound(), None);
+        assert_eq!(adjustments[0].scaling_adjustment(), 1);
+
+        let alarm_name = alarm_name(&endpoint);
+        let alarm = f.emulator.alarm(&alarm_name).await.expect("alarm created");
+        assert_eq!(alarm.metric_name(), Some("HasBacklogWithoutCapacity"));
+        assert_eq!(alarm.namespace(), Some("AWS/SageMaker"));
+        let dimensions: Vec<_> = alarm
+            .dimensions()
+            .iter()
+            .map(|d| (d.name().unwrap(), d.value().unwrap()))
+            .collect();
+        assert_eq!(dimensions, [("EndpointName", endpoint.as_str())]);
+        assert_eq!(alarm.statistic(), Some(&Statistic::Average));
+        assert_eq!(alarm.period(), Some(60));
+        assert_eq!(alarm.evaluation_periods(), Some(2));
+        assert_eq!(alarm.datapoints_to_alarm(), Some(2));
+        assert_eq!(alarm.threshold(), Some(1.0));
+        assert_eq!(
+            alarm.comparison_operator(),
+            Some(&ComparisonOperator::GreaterThanOrEqualToThreshold)
+        );
+        assert_eq!(alarm.treat_missing_data(), Some("missing"));
+        assert_eq!(alarm.alarm_actions(), [step.policy_arn()]);
+        let alarm_tags: Vec<_> = f.emulator.alarm_tags(&alarm_name).await.into_iter().collect();
+        assert_eq!(alarm_tags, ownership_tags(&f.stack));
+
+        let data = &answer["Data"];
+        assert_eq!(data["ResourceId"], resource_id);
+        assert_eq!(data["TargetTrackingPolicyArn"], cpu.policy_arn());
+        assert_eq!(data["StepScalingPolicyArn"], step.policy_arn());
+        assert_eq!(data["AlarmName"], alarm_name.as_str());
+        assert_eq!(data["AlarmArn"], alarm.alarm_arn().unwrap());
+    }
+}
+
+on_both_emulators! {
+    async fn update_in_place_changes_the_settings_and_keeps_the_physical_id(f) {
+        let endpoint = f.endpoint("in-place");
+        let old = design_properties(&endpoint);
+        let id = create(&f, old.clone()).await;
+
+        let new = json!({
+            "EndpointName": endpoint, "VariantName": "prod", "MinCapacity": 1,
+            "MaxCapacity": 5, "TargetValue": 70, "ScaleInCooldown": 600, "StepCooldown": 120
+        });
+        let updated = f.stack.update(&id, new, old).await;
+
+        assert_success(&updated);
+        assert_eq!(updated["PhysicalResourceId"], id.as_str());
+        let target = f.emulator.target(&id).await.unwrap();
+        assert_eq!((target.min_capacity(), target.max_capacity()), (1, 5));
+        let policies = f.emulator.policies(&id).await;
+        let tracking = policies[0].target_tracking_scaling_policy_configuration().unwrap();
+        assert_eq!(tracking.target_value(), 70.0);
+        assert_eq!(tracking.scale_in_cooldown(), Some(600));
+        let steps = policies[1].step_scaling_policy_configuration().unwrap();
+        assert_eq!(steps.cooldown(), Some(120));
+        let alarm = f.emulator.alarm(&alarm_name(&endpoint)).await.unwrap();
+        assert_eq!(alarm.alarm_actions(), [policies[1].policy_arn()]);
+        assert_eq!(updated["Data"]["StepScalingPolicyArn"], policies[1].policy_arn());
+        let tags: Vec<_> = f.emulator.alarm_tags(&alarm_name(&endpoint)).await.into_iter().collect();
+        assert_eq!(tags, ownership_tags(&f.stack), "the update keeps the alarm's tags");
+    }
+}
+
+on_both_emulators! {
+    async fn update_repairs_a_policy_deleted_out_of_band(f) {
+        let props = design_properties(&f.endpoint("repairs"));
+        let id = create(&f, props.clone()).await;
+        f.aws
+            .clients()
+            .await
+            .autoscaling
+            .delete_scaling_policy()
+            .policy_name("CPUUtil-ScalingPolicy")
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+            .resource_id(&id)
+            .send()
+            .await
+            .unwrap();
+
+        assert_success(&f.stack.update(&id, props.clone(), props).await);
+        assert_eq!(
+            f.emulator.policy_names(&id).await,
+            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
+        );
+    }
+}
+
+on_both_emulators! {
+    async fn scale_from_zero_off_removes_step_policy_and_alarm_and_on_brings_them_back(f) {
+        let endpoint = f.endpoint("from-zero");
+        let on = design_properties(&endpoint);
+        let mut off = on.clone();
+        off["ScaleFromZero"] = false.into();
+        let id = create(&f, on.clone()).await;
+        let alarm_name = alarm_name(&endpoint);
+
+        let answer = f.stack.update(&id, off.clone(), on.clone()).await;
+        assert_success(&answer);
+        assert_eq!(f.emulator.policy_names(&id).await, ["CPUUtil-ScalingPolicy"]);
+        assert!(f.emulator.alarm(&alarm_name).await.is_none());
+        assert_eq!(answer["Data"]["StepScalingPolicyArn"], "");
+        assert_eq!(answer["Data"]["AlarmName"], "");
+        assert_eq!(answer["Data"]["AlarmArn"], "");
+
+        let answer = f.stack.update(&id, on, off).await;
+        assert_success(&answer);
+        let policies = f.emulator.policies(&id).await;
+        assert_eq!(policies.len(), 2);
+        let alarm = f.emulator.alarm(&alarm_name).await.expect("alarm back");
+        assert_eq!(alarm.alarm_actions(), [policies[1].policy_arn()]);
+        assert_eq!(answer["Data"]["AlarmName"], alarm_name.as_str());
+    }
+}
+
+on_both_emulators! {
+    async fn a_new_alarm_name_replaces_the_old_alarm(f) {
+        let endpoint = f.endpoint("rename-alarm");
+        let old = design_properties(&endpoint);
+        let mut new = old.clone();
+        let wake_up = format!("{endpoint}-wake-up");
+        new["AlarmName"] = wake_up.clone().into();
+        let id = create(&f, old.clone()).await;
+
+        let answer = f.stack.update(&id, new, old).await;
+        assert_success(&answer);
+        assert!(f.emulator.alarm(&alarm_name(&endpoint)).await.is_none());
+        let alarm = f.emulator.alarm(&wake_up).await.expect("the new alarm");
+        assert_eq!(alarm.alarm_actions(), [answer["Data"]["StepScalingPolicyArn"].as_str().unwrap()]);
+    }
+}
+
+on_both_emulators! {
+    async fn backlog_target_metric_follows_the_sagemaker_guide_and_switching_removes_the_old_policy(f) {
+        let endpoint = f.endpoint("backlog");
+        let mut backlog = design_properties(&endpoint);
+        backlog["TargetMetric"] = "ApproximateBacklogSizePerInstance".into();
+        backlog["TargetValue"] = 5.into();
+        let answer = f.stack.create(backlog.clone()).await;
+        assert_success(&answer);
+        let id = answer["PhysicalResourceId"].as_str().unwrap().to_owned();
+
+        let policies = f.emulator.policies(&id).await;
+        assert_eq!(
+            policies[0].policy_name(),
+            "ApproximateBacklogSizePerInstance-ScalingPolicy"
+        );
+        assert_eq!(answer["Data"]["TargetTrackingPolicyArn"], policies[0].policy_arn());
+        let tracking = policies[0].target_tracking_scaling_policy_configuration().unwrap();
+        assert_eq!(tracking.target_value(), 5.0);
+        let metric = tracking.customized_metric_specification().unwrap();
+        assert_eq!(metric.metric_name(), Some("ApproximateBacklogSizePerInstance"));
+        assert_eq!(metric.namespace(), Some("AWS/SageMaker"));
+        assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
+        assert_eq!(metric_dimensions(metric), [("EndpointName", endpoint.as_str())]);
+
+        let mut cpu = backlog.clone();
+        cpu["TargetMetric"] = "CPUUtilization".into();
+        assert_success(&f.stack.update(&id, cpu, backlog).await);
+        assert_eq!(
+            f.emulator.policy_names(&id).await,
+            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
+        );
+    }
+}
+
+on_both_emulators! {
+    async fn replacement_configures_the_new_variant_and_the_old_ids_delete_removes_only_the_old(f) {
+        let (old_endpoint, new_endpoint) = (f.endpoint("old"), f.endpoint("new"));
+        let old = design_properties(&old_endpoint);
+        let new = design_properties(&new_endpoint);
+        let old_id = create(&f, old.clone()).await;
+
+        let answer = f.stack.update(&old_id, new.clone(), old.clone()).await;
+        assert_success(&answer);
+        let new_id = resource_id(&new_endpoint);
+        assert_eq!(answer["PhysicalResourceId"], new_id.as_str());
+        assert!(
+            f.emulator.target(&old_id).await.is_some(),
+            "old variant left for CloudFormation's Delete"
+        );
+        assert_eq!(f.emulator.policies(&new_id).await.len(), 2);
+
+        // CloudFormation's cleanup: a Delete for the old id, with the old properties.
+        assert_success(&f.stack.delete(&old_id, old).await);
+        f.emulator.assert_nothing_left(&old_id, &alarm_name(&old_endpoint)).await;
+        assert!(f.emulator.target(&new_id).await.is_some());
+        assert_eq!(f.emulator.policies(&new_id).await.len(), 2);
+        assert!(f.emulator.alarm(&alarm_name(&new_endpoint)).await.is_some());
+    }
+}
+
+on_both_emulators! {
+    async fn renaming_the_variant_gives_the_new_variant_its_own_alarm_and_removes_the_old(f) {
+        let endpoint = f.endpoint("variant-rename");
+        let old = design_properties(&endpoint);
+        let mut new = old.clone();
+        new["VariantName"] = "blue".into();
+        let old_id = create(&f, old.clone()).await;
+
+        let answer = f.stack.update(&old_id, new, old.clone()).await;
+        assert_success(&answer);
+        assert_success(&f.stack.delete(&old_id, old).await);
+
+        f.emulator.assert_nothing_left(&old_id, &alarm_name(&endpoint)).await;
+        let alarm = f
+            .emulator
+            .alarm(&format!("{endpoint}-blue-HasBacklogWithoutCapacity"))
+            .await
+            .expect("the new variant's alarm");
+        assert_eq!(
+            alarm.alarm_actions(),
+            [answer["Data"]["StepScalingPolicyArn"].as_str().unwrap()]
+        );
+    }
+}
+
+on_both_emulators! {
+    async fn an_alarm_name_kept_across_a_variant_rename_stays_with_the_new_variant(f) {
+        let endpoint = f.endpoint("keep-alarm");
+        let wake_up = format!("{endpoint}-wake-up");
+        let mut old = design_properties(&endpoint);
+        old["AlarmName"] = wake_up.clone().into();
+        let mut new = old.clone();
+        new["VariantName"] = "blue".into();
+        let old_id = create(&f, old.clone()).await;
+
+        let answer = f.stack.update(&old_id, new, old.clone()).await;
+        assert_success(&answer);
+        assert_success(&f.stack.delete(&old_id, old).await);
+
+        // The alarm now fires the new variant's step policy, so the old one's Delete left it.
+        let alarm = f.emulator.alarm(&wake_up).await.expect("alarm kept for the new variant");
+        assert_eq!(
+            alarm.alarm_actions(),
+            [answer["Data"]["StepScalingPolicyArn"].as_str().unwrap()]
+        );
+        assert!(f.emulator.target(&old_id).await.is_none());
+    }
+}
+
+on_both_emulators! {
+    async fn delete_removes_everything_and_a_second_delete_succeeds(f) {
+        let endpoint = f.endpoint("delete-twice");
+        let props = design_properties(&endpoint);
+        let id = create(&f, props.clone()).await;
+
+        let first = f.stack.delete(&id, props.clone()).await;
+        assert_success(&first);
+        assert_eq!(first["PhysicalResourceId"], id.as_str());
+        f.emulator.assert_nothing_left(&id, &alarm_name(&endpoint)).await;
+        assert_success(&f.stack.delete(&id, props).await);
+    }
+}
+
+on_both_emulators! {
+    async fn create_refuses_to_take_over_a_target_registered_by_something_else(f) {
+        let endpoint = f.endpoint("take-over");
+        let resource_id = resource_id(&endpoint);
+        f.emulator.register_target(&resource_id, 1, 3).await;
+
+        let answer = f.stack.create(design_properties(&endpoint)).await;
+        assert_failed(
+            &answer,
+            &[
+                &format!("already registered for {resource_id}"),
+                "AdoptExisting",
+            ],
+        );
+        let failed_id = answer["PhysicalResourceId"].as_str().unwrap();
+        assert!(failed_id.starts_with("create-failed/"), "{failed_id}");
+        let target = f.emulator.target(&resource_id).await.unwrap();
+        assert_eq!((target.min_capacity(), target.max_capacity()), (1, 3), "left untouched");
+        assert!(f.emulator.policies(&resource_id).await.is_empty());
+        assert!(f.emulator.alarm(&alarm_name(&endpoint)).await.is_none(), "no alarm made");
+
+        // The rollback Delete carries the failed id: the other owner's target survives it.
+        assert_success(&f.stack.delete(failed_id, design_properties(&endpoint)).await);
+        assert!(f.emulator.target(&resource_id).await.is_some());
+    }
+}
+
+on_both_emulators! {
+    async fn adopt_existing_takes_over_a_registered_target_and_tags_it(f) {
+        let endpoint = f.endpoint("adopt");
+        let resource_id = resource_id(&endpoint);
+        f.emulator.register_target(&resource_id, 1, 3).await;
+
+        let mut props = design_properties(&endpoint);
+        props["AdoptExisting"] = true.into();
+        let answer = f.stack.create(props).await;
+        assert_success(&answer);
+        assert!(answer["Reason"].as_str().unwrap().contains("took over the scalable target"));
+        let target = f.emulator.target(&resource_id).await.unwrap();
+        assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
+        assert_eq!(f.emulator.policies(&resource_id).await.len(), 2);
+        let tags: Vec<_> = f.target_tags(&resource_id).await.into_iter().collect();
+        assert_eq!(tags, ownership_tags(&f.stack));
+    }
+}
+
+on_both_emulators! {
+    async fn another_stack_cannot_take_over_this_stacks_target(f) {
+        let endpoint = f.endpoint("owned");
+        let second = f.another_stack("owner-b").await;
+        assert_success(&f.stack.create(design_properties(&endpoint)).await);
+
+        let answer = second.create(design_properties(&endpoint)).await;
+        assert_failed(
+            &answer,
+            &[
+                &format!("already registered for {}", resource_id(&endpoint)),
+                &format!("resource EndpointAutoScaling of stack {} manages it", f.stack.stack_id),
+            ],
+        );
+    }
+}
+
+on_both_emulators! {
+    async fn a_create_that_fails_midway_removes_what_it_created(f) {
+        let endpoint = f.endpoint("fails-midway");
+        f.aws.fail(
+            "PutMetricAlarm",
+            1,
+            "LimitExceeded",
+            "The maximum number of alarms has been reached",
+        );
+
+        let answer = f.stack.create(design_properties(&endpoint)).await;
+        assert_failed(
+            &answer,
+            &[
+                "PutMetricAlarm failed: LimitExceeded: The maximum number of alarms has been reached",
+                &format!("Removed what this request had set up for {}", resource_id(&endpoint)),
+            ],
+        );
+        assert!(answer["PhysicalResourceId"].as_str().unwrap().starts_with("create-failed/"));
+        f.emulator.assert_nothing_left(&resource_id(&endpoint), &alarm_name(&endpoint)).await;
+    }
 }
 
 #[tokio::test]
@@ -139,258 +464,6 @@ async fn the_answer_is_a_put_with_empty_content_type_and_exact_length() {
 }
 
 #[tokio::test]
-async fn update_in_place_changes_the_settings_and_keeps_the_physical_id() {
-    let (stack, _aws) = Stack::on_emulator("update-in-place").await;
-    let emulator = Emulator::connect().await;
-    let old = design_properties("esd-update-in-place");
-    let created = stack.create(old.clone()).await;
-    let id = created["PhysicalResourceId"].as_str().unwrap();
-
-    let new = json!({
-        "EndpointName": "esd-update-in-place", "VariantName": "prod", "MinCapacity": "1",
-        "MaxCapacity": "5", "TargetValue": "70", "ScaleInCooldown": "600", "StepCooldown": "120"
-    });
-    let updated = stack.update(id, new, old).await;
-
-    assert_success(&updated);
-    assert_eq!(updated["PhysicalResourceId"], id);
-    let target = emulator.target(id).await.unwrap();
-    assert_eq!((target.min_capacity(), target.max_capacity()), (1, 5));
-    let policies = emulator.policies(id).await;
-    let tracking = policies[0]
-        .target_tracking_scaling_policy_configuration()
-        .unwrap();
-    assert_eq!(tracking.target_value(), 70.0);
-    assert_eq!(tracking.scale_in_cooldown(), Some(600));
-    let steps = policies[1].step_scaling_policy_configuration().unwrap();
-    assert_eq!(steps.cooldown(), Some(120));
-    let alarm = emulator
-        .alarm("esd-update-in-place-HasBacklogWithoutCapacity")
-        .await
-        .unwrap();
-    assert_eq!(alarm.alarm_actions(), [policies[1].policy_arn()]);
-    assert_eq!(
-        updated["Data"]["StepScalingPolicyArn"],
-        policies[1].policy_arn()
-    );
-}
-
-#[tokio::test]
-async fn update_repairs_a_policy_deleted_out_of_band() {
-    let (stack, aws) = Stack::on_emulator("update-repairs").await;
-    let emulator = Emulator::connect().await;
-    let props = design_properties("esd-update-repairs");
-    let id = stack.create(props.clone()).await["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    aws.clients()
-        .await
-        .autoscaling
-        .delete_scaling_policy()
-        .policy_name("CPUUtil-ScalingPolicy")
-        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Sagemaker)
-        .scalable_dimension(
-            aws_sdk_applicationautoscaling::types::ScalableDimension::SageMakerVariantDesiredInstanceCount,
-        )
-        .resource_id(&id)
-        .send()
-        .await
-        .unwrap();
-
-    assert_success(&stack.update(&id, props.clone(), props).await);
-    assert_eq!(
-        emulator.policy_names(&id).await,
-        [
-            "CPUUtil-ScalingPolicy",
-            "HasBacklogWithoutCapacity-ScalingPolicy"
-        ]
-    );
-}
-
-#[tokio::test]
-async fn scale_from_zero_off_removes_step_policy_and_alarm_and_on_brings_them_back() {
-    let (stack, _aws) = Stack::on_emulator("scale-from-zero").await;
-    let emulator = Emulator::connect().await;
-    let on = design_properties("esd-scale-from-zero");
-    let mut off = on.clone();
-    off["ScaleFromZero"] = "false".into();
-    let id = stack.create(on.clone()).await["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let alarm_name = "esd-scale-from-zero-HasBacklogWithoutCapacity";
-
-    let answer = stack.update(&id, off.clone(), on.clone()).await;
-    assert_success(&answer);
-    assert_eq!(emulator.policy_names(&id).await, ["CPUUtil-ScalingPolicy"]);
-    assert!(emulator.alarm(alarm_name).await.is_none());
-    assert_eq!(answer["Data"]["StepScalingPolicyArn"], "");
-    assert_eq!(answer["Data"]["AlarmName"], "");
-    assert_eq!(answer["Data"]["AlarmArn"], "");
-
-    let answer = stack.update(&id, on, off).await;
-    assert_success(&answer);
-    let policies = emulator.policies(&id).await;
-    assert_eq!(policies.len(), 2);
-    let alarm = emulator.alarm(alarm_name).await.expect("alarm back");
-    assert_eq!(alarm.alarm_actions(), [policies[1].policy_arn()]);
-    assert_eq!(answer["Data"]["AlarmName"], alarm_name);
-}
-
-#[tokio::test]
-async fn a_new_alarm_name_replaces_the_old_alarm() {
-    let (stack, _aws) = Stack::on_emulator("alarm-rename").await;
-    let emulator = Emulator::connect().await;
-    let old = design_properties("esd-alarm-rename");
-    let mut new = old.clone();
-    new["AlarmName"] = "esd-alarm-rename-wake-up".into();
-    let id = stack.create(old.clone()).await["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    assert_success(&stack.update(&id, new, old).await);
-    assert!(
-        emulator
-            .alarm("esd-alarm-rename-HasBacklogWithoutCapacity")
-            .await
-            .is_none()
-    );
-    assert!(emulator.alarm("esd-alarm-rename-wake-up").await.is_some());
-}
-
-#[tokio::test]
-async fn backlog_target_metric_follows_the_sagemaker_guide_and_switching_removes_the_old_policy() {
-    let (stack, _aws) = Stack::on_emulator("backlog-metric").await;
-    let emulator = Emulator::connect().await;
-    let mut backlog = design_properties("esd-backlog-metric");
-    backlog["TargetMetric"] = "ApproximateBacklogSizePerInstance".into();
-    backlog["TargetValue"] = "5".into();
-    let answer = stack.create(backlog.clone()).await;
-    assert_success(&answer);
-    let id = answer["PhysicalResourceId"].as_str().unwrap().to_owned();
-
-    let policies = emulator.policies(&id).await;
-    assert_eq!(
-        policies[0].policy_name(),
-        "ApproximateBacklogSizePerInstance-ScalingPolicy"
-    );
-    assert_eq!(
-        answer["Data"]["TargetTrackingPolicyArn"],
-        policies[0].policy_arn()
-    );
-    let tracking = policies[0]
-        .target_tracking_scaling_policy_configuration()
-        .unwrap();
-    assert_eq!(tracking.target_value(), 5.0);
-    let metric = tracking.customized_metric_specification().unwrap();
-    assert_eq!(
-        metric.metric_name(),
-        Some("ApproximateBacklogSizePerInstance")
-    );
-    assert_eq!(metric.namespace(), Some("AWS/SageMaker"));
-    assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
-    let dimensions = metric_dimensions(metric);
-    assert_eq!(dimensions, [("EndpointName", "esd-backlog-metric")]);
-
-    let mut cpu = backlog.clone();
-    cpu["TargetMetric"] = "CPUUtilization".into();
-    assert_success(&stack.update(&id, cpu, backlog).await);
-    assert_eq!(
-        emulator.policy_names(&id).await,
-        [
-            "CPUUtil-ScalingPolicy",
-            "HasBacklogWithoutCapacity-ScalingPolicy"
-        ]
-    );
-}
-
-#[tokio::test]
-async fn replacement_configures_the_new_variant_and_the_old_ids_delete_removes_only_the_old() {
-    let (stack, _aws) = Stack::on_emulator("replacement").await;
-    let emulator = Emulator::connect().await;
-    let old = design_properties("esd-replace-old");
-    let new = design_properties("esd-replace-new");
-    let old_id = stack.create(old.clone()).await["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let answer = stack.update(&old_id, new.clone(), old.clone()).await;
-    assert_success(&answer);
-    let new_id = "endpoint/esd-replace-new/variant/prod";
-    assert_eq!(answer["PhysicalResourceId"], new_id);
-    assert!(
-        emulator.target(&old_id).await.is_some(),
-        "old variant left for CloudFormation's Delete"
-    );
-    assert_eq!(emulator.policies(new_id).await.len(), 2);
-
-    // CloudFormation's cleanup: a Delete for the old id, with the old properties.
-    assert_success(&stack.delete(&old_id, old).await);
-    emulator
-        .assert_nothing_left(&old_id, "esd-replace-old-HasBacklogWithoutCapacity")
-        .await;
-    assert!(emulator.target(new_id).await.is_some());
-    assert_eq!(emulator.policies(new_id).await.len(), 2);
-    assert!(
-        emulator
-            .alarm("esd-replace-new-HasBacklogWithoutCapacity")
-            .await
-            .is_some()
-    );
-}
-
-#[tokio::test]
-async fn renaming_the_variant_keeps_the_shared_default_alarm_with_the_new_variant() {
-    let (stack, _aws) = Stack::on_emulator("variant-rename").await;
-    let emulator = Emulator::connect().await;
-    let old = design_properties("esd-variant-rename");
-    let mut new = old.clone();
-    new["VariantName"] = "blue".into();
-    let old_id = stack.create(old.clone()).await["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let answer = stack.update(&old_id, new, old.clone()).await;
-    assert_success(&answer);
-    assert_success(&stack.delete(&old_id, old).await);
-
-    // Both variants' default alarm is "<endpoint>-HasBacklogWithoutCapacity"; it now fires the
-    // new variant's step policy, so the old variant's Delete must leave it.
-    let alarm = emulator
-        .alarm("esd-variant-rename-HasBacklogWithoutCapacity")
-        .await
-        .expect("alarm kept for the new variant");
-    assert_eq!(
-        alarm.alarm_actions(),
-        [answer["Data"]["StepScalingPolicyArn"].as_str().unwrap()]
-    );
-    assert!(emulator.target(&old_id).await.is_none());
-}
-
-#[tokio::test]
-async fn delete_removes_everything_and_a_second_delete_succeeds() {
-    let (stack, _aws) = Stack::on_emulator("delete-twice").await;
-    let emulator = Emulator::connect().await;
-    let props = design_properties("esd-delete-twice");
-    let id = stack.create(props.clone()).await["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let first = stack.delete(&id, props.clone()).await;
-    assert_success(&first);
-    assert_eq!(first["PhysicalResourceId"], id.as_str());
-    emulator
-        .assert_nothing_left(&id, "esd-delete-twice-HasBacklogWithoutCapacity")
-        .await;
-    assert_success(&stack.delete(&id, props).await);
-}
-
-#[tokio::test]
 async fn delete_of_an_id_that_is_not_a_variant_touches_nothing() {
     let (stack, aws) = Stack::on_emulator("delete-foreign-id").await;
     let answer = stack
@@ -407,105 +480,9 @@ async fn delete_of_an_id_that_is_not_a_variant_touches_nothing() {
 }
 
 #[tokio::test]
-async fn create_refuses_to_take_over_a_target_registered_by_something_else() {
-    let (stack, _aws) = Stack::on_emulator("take-over").await;
-    let emulator = Emulator::connect().await;
-    let resource_id = "endpoint/esd-take-over/variant/prod";
-    emulator.register_target(resource_id, 1, 3).await;
-
-    let answer = stack.create(design_properties("esd-take-over")).await;
-    assert_failed(
-        &answer,
-        &[
-            "already registered for endpoint/esd-take-over/variant/prod",
-            "AdoptExisting",
-        ],
-    );
-    let failed_id = answer["PhysicalResourceId"].as_str().unwrap();
-    assert!(failed_id.starts_with("create-failed/"), "{failed_id}");
-    let target = emulator.target(resource_id).await.unwrap();
-    assert_eq!(
-        (target.min_capacity(), target.max_capacity()),
-        (1, 3),
-        "left untouched"
-    );
-    assert!(emulator.policies(resource_id).await.is_empty());
-
-    // The rollback Delete carries the failed id: the other owner's target survives it.
-    assert_success(
-        &stack
-            .delete(failed_id, design_properties("esd-take-over"))
-            .await,
-    );
-    assert!(emulator.target(resource_id).await.is_some());
-}
-
-#[tokio::test]
-async fn adopt_existing_takes_over_a_registered_target() {
-    let (stack, _aws) = Stack::on_emulator("adopt").await;
-    let emulator = Emulator::connect().await;
-    let resource_id = "endpoint/esd-adopt/variant/prod";
-    emulator.register_target(resource_id, 1, 3).await;
-
-    let mut props = design_properties("esd-adopt");
-    props["AdoptExisting"] = "true".into();
-    let answer = stack.create(props).await;
-    assert_success(&answer);
-    let target = emulator.target(resource_id).await.unwrap();
-    assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
-    assert_eq!(emulator.policies(resource_id).await.len(), 2);
-}
-
-#[tokio::test]
-async fn another_stack_cannot_take_over_this_stacks_target() {
-    let (first, aws) = Stack::on_emulator("owner-a").await;
-    let second = Stack::new(aws.clients().await, "owner-b").await;
-    assert_success(&first.create(design_properties("esd-owned")).await);
-
-    let answer = second.create(design_properties("esd-owned")).await;
-    assert_failed(
-        &answer,
-        &["already registered for endpoint/esd-owned/variant/prod"],
-    );
-}
-
-#[tokio::test]
-async fn a_create_that_fails_midway_removes_what_it_created() {
-    let (stack, aws) = Stack::on_emulator("fails-midway").await;
-    let emulator = Emulator::connect().await;
-    aws.fail(
-        "PutMetricAlarm",
-        1,
-        "LimitExceeded",
-        "The maximum number of alarms has been reached",
-    );
-
-    let answer = stack.create(design_properties("esd-fails-midway")).await;
-    assert_failed(
-        &answer,
-        &[
-            "PutMetricAlarm failed: LimitExceeded: The maximum number of alarms has been reached",
-            "Removed what this request had set up for endpoint/esd-fails-midway/variant/prod",
-        ],
-    );
-    assert!(
-        answer["PhysicalResourceId"]
-            .as_str()
-            .unwrap()
-            .starts_with("create-failed/")
-    );
-    emulator
-        .assert_nothing_left(
-            "endpoint/esd-fails-midway/variant/prod",
-            "esd-fails-midway-HasBacklogWithoutCapacity",
-        )
-        .await;
-}
-
-#[tokio::test]
 async fn numbers_and_booleans_may_arrive_as_json_values() {
     let (stack, _aws) = Stack::on_emulator("json-values").await;
-    let emulator = Emulator::connect().await;
+    let emulator = crate::support::Emulator::connect().await;
     let event = stack.event_verbatim(
         "Create",
         None,

@@ -1,8 +1,13 @@
 //! Integration tests: the handler against the moto emulator (started by the tests), scripted
 //! AWS errors, and the built binary under a Lambda Runtime API stand-in.
 
+#[macro_use]
+mod support;
+
 mod binary;
+mod emulator;
 mod failures;
 mod lifecycle;
+mod load;
+mod ownership;
 mod scripted;
-mod support;

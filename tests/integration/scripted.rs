@@ -1,6 +1,7 @@
 //! AWS answers the emulator cannot give, scripted with aws-smithy-mocks: real AWS error codes
 //! on the wire (ObjectNotFoundException, ConcurrentUpdateException, ValidationException,
-//! ThrottlingException) and a panic in the middle of an operation.
+//! AccessDeniedException, ThrottlingException), which are retried and which are not, and a
+//! panic in the middle of an operation.
 
 use crate::support::{Stack, assert_failed, assert_success};
 use aws_sdk_applicationautoscaling as autoscaling;
@@ -8,7 +9,7 @@ use aws_sdk_applicationautoscaling::operation::{
     delete_scaling_policy::DeleteScalingPolicyOutput,
     deregister_scalable_target::DeregisterScalableTargetOutput,
     describe_scalable_targets::DescribeScalableTargetsOutput,
-    put_scaling_policy::PutScalingPolicyOutput,
+    list_tags_for_resource::ListTagsForResourceOutput, put_scaling_policy::PutScalingPolicyOutput,
     register_scalable_target::RegisterScalableTargetOutput,
 };
 use aws_sdk_cloudwatch as cloudwatch;
@@ -20,6 +21,8 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use sagemaker_async_autoscaling::aws::{AwsClients, retry_config};
 use serde_json::json;
 
+const TARGET_ARN: &str =
+    "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0f";
 const POLICY_ARN: &str = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0f:resource/sagemaker/endpoint/e/variant/v:policyName/HasBacklogWithoutCapacity-ScalingPolicy";
 
 /// An error as Application Auto Scaling puts it on the wire.
@@ -35,9 +38,7 @@ fn describe_no_target() -> Rule {
 fn register_ok() -> Rule {
     mock!(autoscaling::Client::register_scalable_target).then_output(|| {
         RegisterScalableTargetOutput::builder()
-            .scalable_target_arn(
-                "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0f",
-            )
+            .scalable_target_arn(TARGET_ARN)
             .build()
     })
 }
@@ -94,6 +95,26 @@ async fn stack(name: &str, autoscaling: autoscaling::Client) -> Stack {
 
 #[tokio::test]
 async fn delete_counts_object_not_found_as_already_gone() {
+    let describe = mock!(autoscaling::Client::describe_scalable_targets).then_output(|| {
+        let target = aws_sdk_applicationautoscaling::types::ScalableTarget::builder()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Sagemaker)
+            .resource_id("endpoint/e/variant/v")
+            .scalable_dimension(
+                aws_sdk_applicationautoscaling::types::ScalableDimension::SageMakerVariantDesiredInstanceCount,
+            )
+            .min_capacity(0)
+            .max_capacity(1)
+            .role_arn("arn:aws:iam::123456789012:role/r")
+            .creation_time(aws_sdk_applicationautoscaling::primitives::DateTime::from_secs(0))
+            .scalable_target_arn(TARGET_ARN)
+            .build()
+            .unwrap();
+        DescribeScalableTargetsOutput::builder()
+            .scalable_targets(target)
+            .build()
+    });
+    let tags = mock!(autoscaling::Client::list_tags_for_resource)
+        .then_output(|| ListTagsForResourceOutput::builder().build());
     let delete_policy = mock!(autoscaling::Client::delete_scaling_policy)
         .sequence()
         .http_status(
@@ -111,7 +132,7 @@ async fn delete_counts_object_not_found_as_already_gone() {
         .build();
     let stack = stack(
         "scripted-gone",
-        autoscaling_with(&[&delete_policy, &deregister]),
+        autoscaling_with(&[&describe, &tags, &delete_policy, &deregister]),
     )
     .await;
 
@@ -147,7 +168,8 @@ async fn a_concurrent_update_is_retried_until_it_goes_through() {
 
 #[tokio::test]
 async fn a_validation_error_fails_naming_the_operation_and_the_service_message() {
-    let put = mock!(autoscaling::Client::put_scaling_policy)
+    let put_cpu = mock!(autoscaling::Client::put_scaling_policy)
+        .match_requests(|r| r.policy_name() == Some("CPUUtil-ScalingPolicy"))
         .sequence()
         .http_status(
             400,
@@ -158,15 +180,23 @@ async fn a_validation_error_fails_naming_the_operation_and_the_service_message()
         )
         .repeatedly()
         .build();
-    let (describe, register, delete, deregister) = (
+    let (describe, register, put_step, delete, deregister) = (
         describe_no_target(),
         register_ok(),
+        put_policy_ok(),
         delete_policy_ok(),
         deregister_ok(),
     );
     let stack = stack(
         "scripted-validation",
-        autoscaling_with(&[&describe, &register, &put, &delete, &deregister]),
+        autoscaling_with(&[
+            &describe,
+            &register,
+            &put_cpu,
+            &put_step,
+            &delete,
+            &deregister,
+        ]),
     )
     .await;
 
@@ -183,10 +213,47 @@ async fn a_validation_error_fails_naming_the_operation_and_the_service_message()
         1,
         "the target this Create registered is removed"
     );
+    assert_eq!(put_cpu.num_calls(), 1, "a validation error is not retried");
 }
 
 #[tokio::test]
-async fn throttling_is_retried_by_the_sdk() {
+async fn an_access_denied_error_is_not_retried() {
+    let register = mock!(autoscaling::Client::register_scalable_target)
+        .sequence()
+        .http_status(
+            400,
+            wire_error(
+                "AccessDeniedException",
+                "User is not authorized to perform: application-autoscaling:RegisterScalableTarget",
+            ),
+        )
+        .repeatedly()
+        .build();
+    let (describe, delete, deregister) =
+        (describe_no_target(), delete_policy_ok(), deregister_ok());
+    let stack = stack(
+        "scripted-denied",
+        autoscaling_with(&[&describe, &register, &delete, &deregister]),
+    )
+    .await;
+
+    let answer = stack.create(variant_e_v()).await;
+    assert_failed(
+        &answer,
+        &["RegisterScalableTarget failed: AccessDeniedException: User is not authorized"],
+    );
+    assert!(
+        !answer["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("still failing after"),
+        "not reported as retried"
+    );
+    assert_eq!(register.num_calls(), 1, "tried once");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_function() {
     let describe = mock!(autoscaling::Client::describe_scalable_targets)
         .sequence()
         .http_status(400, wire_error("ThrottlingException", "Rate exceeded"))

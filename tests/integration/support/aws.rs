@@ -1,36 +1,42 @@
 //! AWS for the tests: moto, and a per-test proxy in front of it.
 //!
-//! moto is started once per test binary. The proxy fills moto's one gap that matters here
-//! (it keeps no tags on scalable targets, which the take-over check reads), injects faults
-//! (throttling, errors, huge messages) and delays, and records every call.
+//! moto is started once per test binary (`scripts/moto_server.py`, which also keeps the tags of
+//! scalable targets that moto lacks). The proxy, one per test:
+//! - checks every request against the AWS API model (botocore's, through moto's process): a
+//!   request that breaks it is answered as AWS would, with a ValidationException, and fails the
+//!   test that sent it when the proxy is dropped;
+//! - in [`Mode::AwsLike`], also does what AWS does and moto does not: Tags on
+//!   RegisterScalableTarget for a target that exists are refused; deregistering a target removes
+//!   its policies and scheduled actions; a missing object is ObjectNotFoundException; Tags on
+//!   PutMetricAlarm for an alarm that exists are ignored; a deleted alarm's tags go with it;
+//! - injects faults (errors, calls that never answer, throttling), delays, and records calls.
 
 use super::http::{BoxReply, Reply, Request, Server};
 use sagemaker_async_autoscaling::aws::AwsClients;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-struct Moto {
+struct MotoProcess {
     url: String,
     _child: Child,
 }
 
 /// The shared emulator's URL, starting it on first use.
 pub fn moto_url() -> &'static str {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
+    static MOTO: OnceLock<MotoProcess> = OnceLock::new();
     &MOTO.get_or_init(start_moto).url
 }
 
-fn start_moto() -> Moto {
+fn start_moto() -> MotoProcess {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var("MOTO_PYTHON")
         .unwrap_or_else(|_| root.join(".venv/bin/python").display().to_string());
     let mut child = Command::new(&python)
-        .arg(root.join("tests/integration/support/moto_server.py"))
+        .arg(root.join("scripts/moto_server.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -45,7 +51,7 @@ fn start_moto() -> Moto {
         .trim()
         .parse()
         .unwrap_or_else(|_| panic!("moto did not start (printed {port:?}); run `make setup`"));
-    Moto {
+    MotoProcess {
         url: format!("http://127.0.0.1:{port}"),
         _child: child,
     }
@@ -64,9 +70,26 @@ pub async fn clients_for(endpoint_url: &str) -> AwsClients {
     AwsClients::from_config(&config)
 }
 
+/// How closely the proxy imitates AWS where moto differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// moto as it is (with the scalable target tags it lacks).
+    Plain,
+    /// moto made to behave as AWS does (see the module's description).
+    AwsLike,
+}
+
+/// Which service a request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    AutoScaling,
+    CloudWatch,
+}
+
 /// One AWS call as the proxy saw it.
 #[derive(Clone, Debug)]
 pub struct Call {
+    pub service: Service,
     pub operation: String,
     pub started: Instant,
     pub ended: Instant,
@@ -81,31 +104,49 @@ struct Fault {
 
 #[derive(Default)]
 struct ProxyState {
-    /// Tags per scalable target ARN: what moto does not keep.
-    tags: Mutex<HashMap<String, Value>>,
     faults: Mutex<Vec<Fault>>,
+    /// The share of calls answered with throttling, at random.
+    throttle_share: Mutex<f64>,
     delay: Mutex<Duration>,
     calls: Mutex<Vec<Call>>,
+    violations: Mutex<Vec<String>>,
 }
 
 /// A per-test view of AWS: the proxy in front of the shared moto.
 pub struct Aws {
     server: Server,
     state: Arc<ProxyState>,
+    pub mode: Mode,
+}
+
+impl Drop for Aws {
+    fn drop(&mut self) {
+        let violations = self.violations();
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!("requests that break the AWS API model were sent: {violations:#?}");
+        }
+    }
 }
 
 impl Aws {
     pub async fn start() -> Aws {
-        let moto = moto_url().to_owned();
+        Aws::start_in(Mode::Plain).await
+    }
+
+    pub async fn start_in(mode: Mode) -> Aws {
+        let moto = Moto::client(moto_url());
         let state = Arc::new(ProxyState::default());
-        let http = reqwest::Client::new();
         let shared = state.clone();
         let server = Server::start(move |request| -> BoxReply {
-            let (state, http, moto) = (shared.clone(), http.clone(), moto.clone());
-            Box::pin(async move { proxy(&state, &http, &moto, request).await })
+            let (state, moto) = (shared.clone(), moto.clone());
+            Box::pin(async move { proxy(&state, &moto, mode, request).await })
         })
         .await;
-        Aws { server, state }
+        Aws {
+            server,
+            state,
+            mode,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -134,13 +175,18 @@ impl Aws {
         });
     }
 
+    /// The next `times` calls of `operation` are throttled, as its service says it.
     pub fn throttle(&self, operation: &str, times: usize) {
-        let code = if operation.contains("Alarm") {
-            "Throttling"
-        } else {
-            "ThrottlingException"
-        };
-        self.fail(operation, times, code, "Rate exceeded");
+        self.state.faults.lock().unwrap().push(Fault {
+            operation: operation.to_owned(),
+            remaining: times,
+            error: Some(("throttle".to_owned(), "Rate exceeded".to_owned())),
+        });
+    }
+
+    /// From now on, this share of all calls (0.0 to 1.0), picked at random, is throttled.
+    pub fn throttle_randomly(&self, share: f64) {
+        *self.state.throttle_share.lock().unwrap() = share;
     }
 
     /// Every call waits this long before it is forwarded.
@@ -168,51 +214,82 @@ impl Aws {
     pub fn clear_calls(&self) {
         self.state.calls.lock().unwrap().clear();
     }
-}
 
-/// The AWS operation a request is for: the JSON protocol names it in a header, the query
-/// protocol (CloudWatch) in the form body.
-pub fn operation_of(request: &Request) -> String {
-    if let Some(target) = request.header("x-amz-target") {
-        return target.rsplit('.').next().unwrap_or(target).to_owned();
+    /// Requests that broke the AWS API model so far (each fails the test when it ends).
+    pub fn violations(&self) -> Vec<String> {
+        self.state.violations.lock().unwrap().clone()
     }
-    let body = String::from_utf8_lossy(&request.body);
-    body.split('&')
-        .find_map(|pair| pair.strip_prefix("Action="))
-        .unwrap_or("unknown")
-        .to_owned()
+
+    /// Forgets the violations so far: for the one test that sends a bad request on purpose.
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut *self.state.violations.lock().unwrap())
+    }
 }
 
-async fn proxy(state: &ProxyState, http: &reqwest::Client, moto: &str, request: Request) -> Reply {
+/// A request's service and operation: the JSON protocol names the operation in a header, the
+/// query protocol (CloudWatch, as the function's client speaks it) in the form body.
+pub fn identify(request: &Request) -> (Service, String) {
+    if let Some(target) = request.header("x-amz-target") {
+        let (prefix, operation) = target.split_once('.').unwrap_or(("", target));
+        let service = match prefix {
+            "AnyScaleFrontendService" => Service::AutoScaling,
+            _ => Service::CloudWatch,
+        };
+        return (service, operation.to_owned());
+    }
+    let operation = form(&request.body)
+        .into_iter()
+        .find_map(|(k, v)| (k == "Action").then_some(v))
+        .unwrap_or_else(|| "unknown".to_owned());
+    (Service::CloudWatch, operation)
+}
+
+/// A form-encoded body's pairs, decoded.
+pub fn form(body: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(body);
+    let url = reqwest::Url::parse(&format!("http://form/?{text}")).unwrap();
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Errors as each service puts them on the wire.
+fn error_reply(service: Service, code: &str, message: &str) -> Reply {
+    match service {
+        Service::AutoScaling => Reply::json(400, &json!({"__type": code, "message": message})),
+        Service::CloudWatch => {
+            let escape = |text: &str| {
+                text.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            };
+            let xml = format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>r</RequestId></ErrorResponse>",
+                escape(code),
+                escape(message)
+            );
+            Reply::Respond {
+                status: 400,
+                headers: vec![("Content-Type".into(), "text/xml".into())],
+                body: xml.into_bytes(),
+            }
+        }
+    }
+}
+
+fn throttling(service: Service) -> Reply {
+    match service {
+        Service::AutoScaling => error_reply(service, "ThrottlingException", "Rate exceeded"),
+        Service::CloudWatch => error_reply(service, "Throttling", "Rate exceeded"),
+    }
+}
+
+async fn proxy(state: &ProxyState, moto: &Moto, mode: Mode, request: Request) -> Reply {
     let started = Instant::now();
-    let operation = operation_of(&request);
-    let delay = *state.delay.lock().unwrap();
-    tokio::time::sleep(delay).await;
-    let reply = match injected_fault(state, &operation, &request) {
-        Some(reply) => reply,
-        None => match operation.as_str() {
-            "ListTagsForResource" => {
-                let arn = request.json()["ResourceARN"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                let tags = state.tags.lock().unwrap().get(&arn).cloned();
-                Reply::json(200, &json!({"Tags": tags.unwrap_or_else(|| json!({}))}))
-            }
-            "TagResource" => {
-                let body = request.json();
-                let arn = body["ResourceARN"].as_str().unwrap_or_default().to_owned();
-                let mut all = state.tags.lock().unwrap();
-                let tags = all.entry(arn).or_insert_with(|| json!({}));
-                for (k, v) in body["Tags"].as_object().into_iter().flatten() {
-                    tags[k] = v.clone();
-                }
-                Reply::json(200, &json!({}))
-            }
-            _ => forward(state, http, moto, &operation, request).await,
-        },
-    };
+    let (service, operation) = identify(&request);
+    let reply = answer(state, moto, mode, service, &operation, request).await;
     state.calls.lock().unwrap().push(Call {
+        service,
         operation,
         started,
         ended: Instant::now(),
@@ -220,68 +297,358 @@ async fn proxy(state: &ProxyState, http: &reqwest::Client, moto: &str, request: 
     reply
 }
 
-fn injected_fault(state: &ProxyState, operation: &str, request: &Request) -> Option<Reply> {
+async fn answer(
+    state: &ProxyState,
+    moto: &Moto,
+    mode: Mode,
+    service: Service,
+    operation: &str,
+    request: Request,
+) -> Reply {
+    let violations = moto.validate(&request).await;
+    if !violations.is_empty() {
+        let message = format!(
+            "{} validation error(s) detected: {}",
+            violations.len(),
+            violations.join("; ")
+        );
+        state.violations.lock().unwrap().extend(violations);
+        return error_reply(service, "ValidationException", &message);
+    }
+    let delay = *state.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
+    if let Some(reply) = injected_fault(state, service, operation) {
+        return reply;
+    }
+    match service {
+        Service::AutoScaling => autoscaling(moto, mode, operation, request).await,
+        Service::CloudWatch => cloudwatch(moto, mode, operation, request).await,
+    }
+}
+
+fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Option<Reply> {
+    let share = *state.throttle_share.lock().unwrap();
+    if share > 0.0 && random_fraction() < share {
+        return Some(throttling(service));
+    }
     let mut faults = state.faults.lock().unwrap();
     let fault = faults
         .iter_mut()
         .find(|f| f.operation == operation && f.remaining > 0)?;
     fault.remaining -= 1;
-    let Some((code, message)) = &fault.error else {
-        return Some(Reply::Hang);
-    };
-    Some(if request.header("x-amz-target").is_some() {
-        Reply::json(400, &json!({"__type": code, "message": message}))
-    } else {
-        let xml = format!(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
-        );
-        Reply::Respond {
-            status: 400,
-            headers: vec![("Content-Type".into(), "text/xml".into())],
-            body: xml.into_bytes(),
-        }
+    Some(match &fault.error {
+        None => Reply::Hang,
+        Some((code, _)) if code == "throttle" => throttling(service),
+        Some((code, message)) => error_reply(service, code, message),
     })
 }
 
-async fn forward(
-    state: &ProxyState,
-    http: &reqwest::Client,
-    moto: &str,
-    operation: &str,
-    request: Request,
-) -> Reply {
-    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
-    let mut outgoing = http.request(method, format!("{moto}{}", request.target));
-    for (name, value) in &request.headers {
-        if !["host", "content-length", "connection"].contains(&name.to_ascii_lowercase().as_str()) {
-            outgoing = outgoing.header(name, value);
+fn random_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let bits = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+        >> 11;
+    bits as f64 / (1u64 << 53) as f64
+}
+
+/// Application Auto Scaling: moto and, in AWS-like mode, AWS's rules.
+async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
+    let body = request.json();
+    if mode == Mode::AwsLike {
+        if let Some(refusal) = refused_as_aws_would(moto, operation, &body).await {
+            return refusal;
         }
     }
-    let response = outgoing.body(request.body.clone()).send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .filter(|(n, _)| {
-            !["content-length", "connection", "transfer-encoding"].contains(&n.as_str())
-        })
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
-        .collect();
-    let body = response.bytes().await.unwrap().to_vec();
-    if operation == "RegisterScalableTarget" && status == 200 {
-        // AWS tags a target only when it creates it.
-        let tags = request.json()["Tags"].clone();
-        let arn = serde_json::from_slice::<Value>(&body).unwrap()["ScalableTargetARN"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if tags.is_object() {
-            state.tags.lock().unwrap().entry(arn).or_insert(tags);
+    let (status, headers, response) = moto.forward(&request).await;
+    if mode == Mode::AwsLike && status == 200 && operation == "DeregisterScalableTarget" {
+        moto.remove_what_hangs_on(&body["ResourceId"]).await;
+    }
+    if mode == Mode::AwsLike && status == 400 {
+        // moto's "missing" is a ValidationException; AWS's is ObjectNotFoundException.
+        let error: Value = serde_json::from_slice(&response).unwrap_or_default();
+        let message = error["message"].as_str().unwrap_or_default();
+        if message.starts_with("No scalable target found")
+            || message.starts_with("No scaling policy found")
+        {
+            return not_found(message.to_owned());
         }
     }
     Reply::Respond {
         status,
         headers,
+        body: response,
+    }
+}
+
+fn not_found(message: String) -> Reply {
+    error_reply(Service::AutoScaling, "ObjectNotFoundException", &message)
+}
+
+/// What AWS refuses and moto accepts: tags for a target that exists, a minimum above the
+/// maximum, a policy or scheduled action for no target, deleting a scheduled action that is not
+/// there.
+async fn refused_as_aws_would(moto: &Moto, operation: &str, body: &Value) -> Option<Reply> {
+    let invalid = |message: &str| error_reply(Service::AutoScaling, "ValidationException", message);
+    match operation {
+        "RegisterScalableTarget" => {
+            let exists = moto.target(&body["ResourceId"]).await.is_some();
+            let (min, max) = (body["MinCapacity"].as_i64(), body["MaxCapacity"].as_i64());
+            if exists && body.get("Tags").is_some() {
+                Some(invalid(
+                    "The scalable target that you tried to tag already exists. To update tags \
+                     on an existing scalable target, use the TagResource API.",
+                ))
+            } else if min.zip(max).is_some_and(|(min, max)| min > max) {
+                Some(invalid(
+                    "Minimum capacity cannot be greater than maximum capacity",
+                ))
+            } else {
+                None
+            }
+        }
+        "PutScalingPolicy" | "PutScheduledAction" => {
+            let missing = moto.target(&body["ResourceId"]).await.is_none();
+            missing.then(|| {
+                not_found(format!(
+                    "No scalable target registered for service namespace: sagemaker, resource ID: {}",
+                    body["ResourceId"]
+                ))
+            })
+        }
+        "DeleteScheduledAction" => {
+            let found = moto
+                .autoscaling(
+                    "DescribeScheduledActions",
+                    json!({
+                        "ServiceNamespace": body["ServiceNamespace"],
+                        "ResourceId": body["ResourceId"],
+                        "ScheduledActionNames": [body["ScheduledActionName"]],
+                    }),
+                )
+                .await;
+            let missing = found["ScheduledActions"]
+                .as_array()
+                .is_none_or(Vec::is_empty);
+            missing.then(|| {
+                not_found(format!(
+                    "No scheduled action found for {}",
+                    body["ScheduledActionName"]
+                ))
+            })
+        }
+        _ => None,
+    }
+}
+
+/// CloudWatch (query protocol): moto, with AWS's rules on tags in AWS-like mode.
+async fn cloudwatch(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
+    let mut request = request;
+    if mode == Mode::AwsLike {
+        let pairs = form(&request.body);
+        let names = |prefix: &str| -> Vec<String> {
+            pairs
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        match operation {
+            // AWS applies Tags only when it creates the alarm.
+            "PutMetricAlarm" => {
+                let name = names("AlarmName").pop().unwrap_or_default();
+                if !moto.alarms(&[name]).await.is_empty() {
+                    let kept: Vec<(String, String)> = pairs
+                        .into_iter()
+                        .filter(|(k, _)| !k.starts_with("Tags."))
+                        .collect();
+                    request.body = encode_form(&kept).into_bytes();
+                }
+            }
+            // AWS deletes an alarm's tags with it; moto keeps them for the next alarm of the name.
+            "DeleteAlarms" => {
+                for alarm in moto.alarms(&names("AlarmNames.member.")).await {
+                    let arn = alarm["AlarmArn"].clone();
+                    let tags = moto
+                        .cloudwatch("ListTagsForResource", json!({"ResourceARN": arn}))
+                        .await;
+                    let keys: Vec<Value> = tags["Tags"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|t| t["Key"].clone())
+                        .collect();
+                    if !keys.is_empty() {
+                        moto.cloudwatch(
+                            "UntagResource",
+                            json!({"ResourceARN": arn, "TagKeys": keys}),
+                        )
+                        .await;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let (status, headers, body) = moto.forward(&request).await;
+    Reply::Respond {
+        status,
+        headers,
         body,
+    }
+}
+
+fn encode_form(pairs: &[(String, String)]) -> String {
+    let mut url = reqwest::Url::parse("http://form/").unwrap();
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap_or_default().to_owned()
+}
+
+/// moto, as the proxy talks to it: forwarding, validating, and asking it for state.
+#[derive(Clone)]
+struct Moto {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Moto {
+    fn client(url: &str) -> Moto {
+        Moto {
+            url: url.to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn request(&self, request: &Request) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
+        let mut outgoing = self
+            .http
+            .request(method, format!("{}{}", self.url, request.target));
+        for (name, value) in &request.headers {
+            if !["host", "content-length", "connection"]
+                .contains(&name.to_ascii_lowercase().as_str())
+            {
+                outgoing = outgoing.header(name, value);
+            }
+        }
+        outgoing.body(request.body.clone())
+    }
+
+    async fn forward(&self, request: &Request) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let response = self.request(request).send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter(|(n, _)| {
+                !["content-length", "connection", "transfer-encoding"].contains(&n.as_str())
+            })
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// What the AWS API model says is wrong with the request (nothing, mostly).
+    async fn validate(&self, request: &Request) -> Vec<String> {
+        let response = self
+            .request(request)
+            .header("x-validate-only", "1")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "the model check failed: {text}");
+        let verdict: Value = serde_json::from_str(&text).unwrap();
+        let violations = verdict["violations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        violations
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// A JSON-protocol call straight to moto. moto tells services apart by the signing scope
+    /// in the Authorization header, which it does not verify.
+    async fn call(&self, service: &str, target: &str, version: &str, body: Value) -> Value {
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
+             SignedHeaders=host, Signature=0"
+        );
+        let response = self
+            .http
+            .post(&self.url)
+            .header("Authorization", authorization)
+            .header("X-Amz-Target", target)
+            .header("Content-Type", format!("application/x-amz-json-{version}"))
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let text = response.text().await.unwrap();
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn autoscaling(&self, operation: &str, body: Value) -> Value {
+        let target = format!("AnyScaleFrontendService.{operation}");
+        self.call("application-autoscaling", &target, "1.1", body)
+            .await
+    }
+
+    async fn cloudwatch(&self, operation: &str, body: Value) -> Value {
+        let target = format!("GraniteServiceVersion20100801.{operation}");
+        self.call("monitoring", &target, "1.0", body).await
+    }
+
+    /// The registered SageMaker target's ARN for a ResourceId.
+    async fn target(&self, resource_id: &Value) -> Option<String> {
+        let found = self
+            .autoscaling(
+                "DescribeScalableTargets",
+                json!({"ServiceNamespace": "sagemaker", "ResourceIds": [resource_id]}),
+            )
+            .await;
+        let targets = found["ScalableTargets"].as_array()?;
+        targets.first()?["ScalableTargetARN"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// What AWS removes with a target: its scaling policies and scheduled actions.
+    async fn remove_what_hangs_on(&self, resource_id: &Value) {
+        let scope = json!({"ServiceNamespace": "sagemaker", "ResourceId": resource_id});
+        let policies = self
+            .autoscaling("DescribeScalingPolicies", scope.clone())
+            .await;
+        for policy in policies["ScalingPolicies"].as_array().into_iter().flatten() {
+            let mut request = scope.clone();
+            request["PolicyName"] = policy["PolicyName"].clone();
+            request["ScalableDimension"] = policy["ScalableDimension"].clone();
+            self.autoscaling("DeleteScalingPolicy", request).await;
+        }
+        let actions = self
+            .autoscaling("DescribeScheduledActions", scope.clone())
+            .await;
+        for action in actions["ScheduledActions"].as_array().into_iter().flatten() {
+            let mut request = scope.clone();
+            request["ScheduledActionName"] = action["ScheduledActionName"].clone();
+            request["ScalableDimension"] = action["ScalableDimension"].clone();
+            self.autoscaling("DeleteScheduledAction", request).await;
+        }
+    }
+
+    async fn alarms(&self, names: &[String]) -> Vec<Value> {
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let found = self
+            .cloudwatch("DescribeAlarms", json!({"AlarmNames": names}))
+            .await;
+        found["MetricAlarms"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }

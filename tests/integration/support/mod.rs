@@ -8,7 +8,7 @@ pub mod aws;
 pub mod http;
 pub mod runtime_api;
 
-use aws::{Aws, clients_for, moto_url};
+use aws::{Aws, Mode, clients_for, moto_url};
 use aws_sdk_applicationautoscaling::types::{
     ScalableDimension, ScalableTarget, ScalingPolicy, ServiceNamespace,
 };
@@ -19,12 +19,84 @@ use sagemaker_async_autoscaling::aws::AwsClients;
 use sagemaker_async_autoscaling::cfn::delivery::Responder;
 use sagemaker_async_autoscaling::handler::InvocationResult;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 pub const SIGNATURE: &str = "X-Amz-Signature=0b4d1c7e5ecre7sig";
 pub const SERVICE_TOKEN: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-async-autoscaling";
+
+/// Runs a scenario twice, as two tests: on plain moto, and on moto made to behave as AWS does
+/// where the two differ ([`Mode::AwsLike`]), so that the code is right on both.
+#[allow(unused_macros)] // The bench shares this module and runs no scenario.
+macro_rules! on_both_emulators {
+    ($(#[$meta:meta])* async fn $name:ident($fixture:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn scenario($fixture: crate::support::Fixture) $body
+
+            #[tokio::test]
+            async fn on_moto() {
+                let mode = crate::support::aws::Mode::Plain;
+                scenario(crate::support::Fixture::start(stringify!($name), mode).await).await
+            }
+
+            #[tokio::test]
+            async fn on_aws_like_moto() {
+                let mode = crate::support::aws::Mode::AwsLike;
+                scenario(crate::support::Fixture::start(stringify!($name), mode).await).await
+            }
+        }
+    };
+}
+
+/// One test's world: the resource under test (a stack), AWS (the proxy in front of moto, in
+/// one mode), and a reader of what moto holds. Its endpoint names are its own, so tests can
+/// share one emulator.
+pub struct Fixture {
+    pub stack: Stack,
+    pub aws: Aws,
+    pub emulator: Emulator,
+    id: usize,
+}
+
+impl Fixture {
+    pub async fn start(name: &str, mode: Mode) -> Fixture {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let aws = Aws::start_in(mode).await;
+        Fixture {
+            stack: Stack::new(aws.clients().await, name).await,
+            emulator: Emulator::connect().await,
+            aws,
+            id: COUNT.fetch_add(1, Ordering::SeqCst),
+        }
+    }
+
+    /// An endpoint name no other test uses: `esd-<n><mode>-<label>`.
+    pub fn endpoint(&self, label: &str) -> String {
+        let mode = match self.aws.mode {
+            Mode::Plain => 'p',
+            Mode::AwsLike => 'a',
+        };
+        let name = format!("esd-{}{mode}-{label}", self.id);
+        assert!(name.len() <= 63, "endpoint name too long: {name}");
+        name
+    }
+
+    /// Another CloudFormation stack with a resource for the same AWS.
+    pub async fn another_stack(&self, name: &str) -> Stack {
+        Stack::new(self.aws.clients().await, name).await
+    }
+
+    /// The tags of a variant's scalable target.
+    pub async fn target_tags(&self, resource_id: &str) -> BTreeMap<String, String> {
+        self.emulator.target_tags(resource_id).await
+    }
+}
 
 /// One CloudFormation resource driving the handler, with a ResponseURL listener.
 pub struct Stack {
@@ -275,6 +347,67 @@ impl Emulator {
             .resource_id(resource_id)
             .min_capacity(min)
             .max_capacity(max)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The tags of a variant's scalable target.
+    pub async fn target_tags(&self, resource_id: &str) -> BTreeMap<String, String> {
+        let target = self.target(resource_id).await.expect("a target");
+        let output = self
+            .clients
+            .autoscaling
+            .list_tags_for_resource()
+            .resource_arn(target.scalable_target_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        output
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    }
+
+    /// An alarm's tags.
+    pub async fn alarm_tags(&self, name: &str) -> BTreeMap<String, String> {
+        let alarm = self.alarm(name).await.expect("an alarm");
+        let output = self
+            .clients
+            .cloudwatch
+            .list_tags_for_resource()
+            .resource_arn(alarm.alarm_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let tags = output.tags().iter();
+        tags.map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+            .collect()
+    }
+
+    /// Puts an alarm as a user would (their pager alarm, say), with these actions.
+    pub async fn put_users_alarm(&self, name: &str, endpoint: &str, actions: &[&str]) {
+        let dimension = aws_sdk_cloudwatch::types::Dimension::builder()
+            .name("EndpointName")
+            .value(endpoint)
+            .build();
+        self.clients
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .metric_name("Invocation5XXErrors")
+            .namespace("AWS/SageMaker")
+            .dimensions(dimension)
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+            )
+            .set_alarm_actions(Some(actions.iter().map(|a| a.to_string()).collect()))
             .send()
             .await
             .unwrap();
