@@ -32,7 +32,7 @@ test: setup
 lint: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	cfn-lint template.yaml
+	cfn-lint template.yaml examples/async-endpoint.yaml
 
 ## demo: the whole lifecycle locally (moto + cargo lambda watch + cargo lambda invoke)
 demo: setup

@@ -29,6 +29,7 @@ resource_id = f"endpoint/{endpoint_name}/variant/{props.get('VariantName', 'AllT
 autoscaling = boto3.client("application-autoscaling", **aws)
 targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource_id])["ScalableTargets"]
 policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource_id)["ScalingPolicies"]
+actions = autoscaling.describe_scheduled_actions(ServiceNamespace="sagemaker", ResourceId=resource_id)["ScheduledActions"]
 alarm_name = props.get("AlarmName", f"{endpoint_name}-{props.get('VariantName', 'AllTraffic')}-HasBacklogWithoutCapacity")
 alarms = boto3.client("cloudwatch", **aws).describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
 
@@ -39,9 +40,13 @@ for policy in policies:
     config = policy.get("TargetTrackingScalingPolicyConfiguration") or policy.get("StepScalingPolicyConfiguration")
     metric = config.get("CustomizedMetricSpecification", {}).get("MetricName", "")
     print(f"    policy: {policy['PolicyName']} ({policy['PolicyType']}) {metric}")
+for action in actions:
+    capacity = action.get("ScalableTargetAction", {})
+    print(f"    scheduled action: {action['ScheduledActionName']} {action['Schedule']} "
+          f"{action.get('Timezone') or 'UTC'} -> capacity {capacity.get('MinCapacity', '-')}..{capacity.get('MaxCapacity', '-')}")
 for alarm in alarms:
     print(f"    alarm: {alarm['AlarmName']} on {alarm['MetricName']} -> {', '.join(alarm['AlarmActions'])}")
-if not (targets or policies or alarms):
+if not (targets or policies or actions or alarms):
     print("    nothing")
 
 sys.exit(0 if answer["Status"] == "SUCCESS" else 1)

@@ -34,6 +34,8 @@ pub mod data {
     pub const STEP_SCALING_POLICY_ARN: &str = "StepScalingPolicyArn";
     pub const ALARM_NAME: &str = "AlarmName";
     pub const ALARM_ARN: &str = "AlarmArn";
+    /// The scheduled actions' names, comma-separated; empty when there are none.
+    pub const SCHEDULED_ACTION_NAMES: &str = "ScheduledActionNames";
 }
 
 /// The metric the target-tracking policy follows, with the metric's CloudWatch identity.
@@ -193,14 +195,16 @@ mod tests {
                 data::TARGET_TRACKING_POLICY_ARN,
                 data::STEP_SCALING_POLICY_ARN,
                 data::ALARM_NAME,
-                data::ALARM_ARN
+                data::ALARM_ARN,
+                data::SCHEDULED_ACTION_NAMES
             ],
             [
                 "ResourceId",
                 "TargetTrackingPolicyArn",
                 "StepScalingPolicyArn",
                 "AlarmName",
-                "AlarmArn"
+                "AlarmArn",
+                "ScheduledActionNames"
             ]
         );
     }

@@ -13,12 +13,14 @@ pub use clients::{AwsClients, retry_config};
 pub use error::{AwsError, Retried};
 
 use crate::contract::{STEP_POLICY_NAME, Tags, VariantId, alarm};
-use crate::properties::ScalingProperties;
+use crate::properties::{ScalingProperties, ScheduledAction};
 use aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder;
+use aws_sdk_applicationautoscaling::primitives::DateTime;
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
-    MetricStatistic, PolicyType, ScalableDimension, ServiceNamespace, StepAdjustment,
-    StepScalingPolicyConfiguration, TargetTrackingScalingPolicyConfiguration,
+    MetricStatistic, PolicyType, ScalableDimension, ScalableTargetAction, ServiceNamespace,
+    StepAdjustment, StepScalingPolicyConfiguration, SuspendedState,
+    TargetTrackingScalingPolicyConfiguration,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use call::Budget;
@@ -65,6 +67,8 @@ on_variant!(
     aws_sdk_applicationautoscaling::operation::deregister_scalable_target::builders::DeregisterScalableTargetFluentBuilder,
     PutScalingPolicyFluentBuilder,
     aws_sdk_applicationautoscaling::operation::delete_scaling_policy::builders::DeleteScalingPolicyFluentBuilder,
+    aws_sdk_applicationautoscaling::operation::put_scheduled_action::builders::PutScheduledActionFluentBuilder,
+    aws_sdk_applicationautoscaling::operation::delete_scheduled_action::builders::DeleteScheduledActionFluentBuilder,
 );
 
 /// The seam itself: the calls the scaling logic makes, for one invocation.
@@ -143,13 +147,19 @@ impl ScalingApi {
     }
 
     /// Registers the target, or updates one already registered. `tags` are given only when
-    /// the target is new: AWS refuses tags for a target that exists.
+    /// the target is new: AWS refuses tags for a target that exists. The suspended state is
+    /// always sent, so that properties that drop it resume scaling.
     pub async fn register_target(
         &self,
         props: &ScalingProperties,
         tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
         let variant = props.variant();
+        let suspended = SuspendedState::builder()
+            .dynamic_scaling_in_suspended(props.suspended_state.dynamic_scaling_in)
+            .dynamic_scaling_out_suspended(props.suspended_state.dynamic_scaling_out)
+            .scheduled_scaling_suspended(props.suspended_state.scheduled_scaling)
+            .build();
         call::call(
             &self.budget(),
             "RegisterScalableTarget",
@@ -161,6 +171,7 @@ impl ScalingApi {
                     .on_variant(&variant)
                     .min_capacity(props.min_capacity)
                     .max_capacity(props.max_capacity)
+                    .suspended_state(suspended.clone())
                     .set_tags(tags.map(|t| t.clone().into_iter().collect()))
                     .send()
             },
@@ -240,6 +251,7 @@ impl ScalingApi {
             .customized_metric_specification(specification.build())
             .scale_in_cooldown(props.scale_in_cooldown)
             .scale_out_cooldown(props.scale_out_cooldown)
+            .disable_scale_in(props.disable_scale_in)
             .build()
             .map_err(|e| AwsError::build(OPERATION, e))?;
         self.put_policy(&props.variant(), metric.policy_name(), |request| {
@@ -305,6 +317,51 @@ impl ScalingApi {
                 .delete_scaling_policy()
                 .policy_name(policy_name)
                 .on_variant(variant)
+                .send()
+        })
+        .await
+    }
+
+    /// Puts one scheduled action on the variant's target.
+    pub async fn put_scheduled_action(
+        &self,
+        variant: &VariantId,
+        action: &ScheduledAction,
+    ) -> Result<(), AwsError> {
+        let subject = format!("{} on {}", action.name, variant.resource_id());
+        let capacity = ScalableTargetAction::builder()
+            .set_min_capacity(action.min_capacity)
+            .set_max_capacity(action.max_capacity)
+            .build();
+        call::call(&self.budget(), "PutScheduledAction", &subject, || {
+            self.clients
+                .autoscaling
+                .put_scheduled_action()
+                .on_variant(variant)
+                .scheduled_action_name(&action.name)
+                .schedule(&action.schedule)
+                .set_timezone(action.timezone.clone())
+                .set_start_time(action.start_time.map(DateTime::from_secs))
+                .set_end_time(action.end_time.map(DateTime::from_secs))
+                .scalable_target_action(capacity.clone())
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_scheduled_action(
+        &self,
+        variant: &VariantId,
+        name: &str,
+    ) -> Result<(), AwsError> {
+        let subject = format!("{name} on {}", variant.resource_id());
+        call::delete(&self.budget(), "DeleteScheduledAction", &subject, || {
+            self.clients
+                .autoscaling
+                .delete_scheduled_action()
+                .on_variant(variant)
+                .scheduled_action_name(name)
                 .send()
         })
         .await
@@ -383,8 +440,8 @@ impl ScalingApi {
                 .dimensions(dimension.clone())
                 .statistic(Statistic::Average)
                 .period(alarm::PERIOD_SECONDS)
-                .evaluation_periods(alarm::EVALUATION_PERIODS)
-                .datapoints_to_alarm(alarm::EVALUATION_PERIODS)
+                .evaluation_periods(props.alarm_evaluation_periods)
+                .datapoints_to_alarm(props.alarm_evaluation_periods)
                 .threshold(alarm::THRESHOLD)
                 .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
                 .treat_missing_data(alarm::TREAT_MISSING_DATA)

@@ -118,7 +118,8 @@ pub async fn delete(
     };
     let alarm_names = plan::alarm_names_to_delete(&variant, alarm_name);
     let observed = observe(api, &variant, &alarm_names, owner).await?;
-    let plan = plan::plan_delete(&variant, &observed);
+    let schedules = crate::properties::action_names(properties);
+    let plan = plan::plan_delete(&variant, &schedules, &observed);
     remove(api, &plan).await?;
     let mut summary = format!("Removed the auto scaling of {}", variant.resource_id());
     if !plan.left.is_empty() {
@@ -244,20 +245,34 @@ async fn apply(
     };
     tokio::try_join!(target, alarm_tags)?;
 
-    // What hangs on the target: the policies, and what the old properties had that goes.
+    // What hangs on the target: the policies, the scheduled actions, and what the old
+    // properties had that goes.
     let step_policy = async {
         match props.scale_from_zero {
             true => api.put_step_policy(props).await.map(Some),
             false => Ok(None),
         }
     };
-    let removals = try_join_all(
-        plan.remove_policies
-            .iter()
-            .map(|name| api.delete_policy(&variant, name)),
-    );
-    let (target_tracking_arn, step_policy_arn, _) =
-        tokio::try_join!(api.put_target_tracking_policy(props), step_policy, removals)?;
+    let schedules = try_join_all(plan.put_schedules.iter().map(|action| async {
+        if plan.recreate_schedules.contains(&action.name) {
+            api.delete_scheduled_action(&variant, &action.name).await?;
+        }
+        api.put_scheduled_action(&variant, action).await
+    }));
+    let removals = async {
+        let policies = plan.remove_policies.iter();
+        let schedules = plan.remove_schedules.iter();
+        tokio::try_join!(
+            try_join_all(policies.map(|name| api.delete_policy(&variant, name))),
+            try_join_all(schedules.map(|name| api.delete_scheduled_action(&variant, name))),
+        )
+    };
+    let (target_tracking_arn, step_policy_arn, _, _) = tokio::try_join!(
+        api.put_target_tracking_policy(props),
+        step_policy,
+        schedules,
+        removals
+    )?;
 
     // The alarm, which fires the step policy; alarms no longer used go.
     let alarm = async {
@@ -291,6 +306,14 @@ async fn apply(
         (data::STEP_SCALING_POLICY_ARN.to_owned(), String::new()),
         (data::ALARM_NAME.to_owned(), String::new()),
         (data::ALARM_ARN.to_owned(), String::new()),
+        (
+            data::SCHEDULED_ACTION_NAMES.to_owned(),
+            plan.put_schedules
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
     ]);
     if let (Some(write), Some(step_policy_arn)) = (&plan.alarm, step_policy_arn) {
         let arn = match write {
@@ -302,13 +325,15 @@ async fn apply(
         data.insert(data::STEP_SCALING_POLICY_ARN.to_owned(), step_policy_arn);
     }
     let mut summary = format!(
-        "Configured {}: capacity {} to {}, {} target {}, scale from zero {}",
+        "Configured {}: capacity {} to {}, {} target {}, scale from zero {}, {} scheduled \
+         action(s)",
         props.resource_id(),
         props.min_capacity,
         props.max_capacity,
         props.target_metric.metric_name(),
         props.target_value,
         if props.scale_from_zero { "on" } else { "off" },
+        plan.put_schedules.len(),
     );
     if !plan.notes.is_empty() {
         summary = format!("{summary}; {}", plan.notes.join("; "));
@@ -351,9 +376,9 @@ async fn retag(
     Ok(())
 }
 
-/// Carries out a Delete's (or a rollback's) plan: the alarms, the policies and the target at
-/// once. Policies are deleted explicitly: real AWS drops them with the target, the emulator
-/// does not; explicit is safe on both.
+/// Carries out a Delete's (or a rollback's) plan: the alarms, the policies, the scheduled
+/// actions and the target at once. Policies and scheduled actions are deleted explicitly: real
+/// AWS drops them with the target, the emulator does not; explicit is safe on both.
 async fn remove(api: &ScalingApi, plan: &DeletePlan) -> Result<(), Failure> {
     let alarms = async {
         match plan.alarms.as_slice() {
@@ -370,7 +395,12 @@ async fn remove(api: &ScalingApi, plan: &DeletePlan) -> Result<(), Failure> {
                 .iter()
                 .map(|name| api.delete_policy(variant, name)),
         );
-        tokio::try_join!(policies, api.deregister_target(variant))?;
+        let schedules = try_join_all(
+            plan.schedules
+                .iter()
+                .map(|name| api.delete_scheduled_action(variant, name)),
+        );
+        tokio::try_join!(policies, schedules, api.deregister_target(variant))?;
         Ok(())
     };
     tokio::try_join!(alarms, target)?;

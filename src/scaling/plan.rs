@@ -9,10 +9,10 @@
 //! target (policies, scheduled actions) belong to whoever owns the target.
 
 use crate::contract::{
-    ALL_POLICY_NAMES, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, Tags, VariantId,
-    default_alarm_name, legacy_alarm_name,
+    ALL_POLICY_NAMES, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, TAG_PREFIX, Tags,
+    VariantId, default_alarm_name, legacy_alarm_name,
 };
-use crate::properties::ScalingProperties;
+use crate::properties::{ScalingProperties, ScheduledAction};
 
 /// The CloudFormation resource on whose behalf the function acts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,6 +181,13 @@ impl AlarmWrite {
 pub struct ConfigurePlan {
     pub target: TargetWrite,
     pub remove_policies: Vec<&'static str>,
+    /// Scheduled actions to put, each deleted first when its name is in `recreate_schedules`.
+    pub put_schedules: Vec<ScheduledAction>,
+    /// Actions whose update leaves out a setting the old one had (a time zone, a capacity
+    /// bound): PutScheduledAction would keep it, so they are deleted and put again.
+    pub recreate_schedules: Vec<String>,
+    /// Scheduled actions the previous properties had and these do not.
+    pub remove_schedules: Vec<String>,
     /// The alarm to put, with ScaleFromZero.
     pub alarm: Option<AlarmWrite>,
     /// Alarms this resource put under names it no longer uses.
@@ -196,6 +203,8 @@ pub struct ConfigurePlan {
 pub struct Created {
     /// The variant whose target this request registers.
     pub target: Option<VariantId>,
+    /// The scheduled actions put on that target.
+    pub schedules: Vec<String>,
     /// The alarm this request puts under a free name.
     pub alarm: Option<String>,
 }
@@ -270,10 +279,24 @@ pub fn plan_configure(
     let mut notes = Vec::new();
     let mut rollback = Created::default();
 
+    let desired_tags = || {
+        let mut tags = desired.tags.clone();
+        tags.extend(owner.tags());
+        tags
+    };
+    let previous_tags = previous.map(|p| &p.tags);
+
     let target = match &observed.target {
         None => {
             rollback.target = Some(variant.clone());
-            TargetWrite::Create { tags: owner.tags() }
+            rollback.schedules = desired
+                .scheduled_actions
+                .iter()
+                .map(|a| a.name.clone())
+                .collect();
+            TargetWrite::Create {
+                tags: desired_tags(),
+            }
         }
         Some(found) => {
             let claim = claim_target(&variant, found, intent, desired.adopt_existing)?;
@@ -282,7 +305,7 @@ pub fn plan_configure(
             }
             TargetWrite::Update {
                 arn: found.arn.clone(),
-                tags: claim.tag_changes(owner),
+                tags: claim.tag_changes(owner, &desired.tags, previous_tags, found.tags.as_ref()),
             }
         }
     };
@@ -296,7 +319,7 @@ pub fn plan_configure(
                     rollback.alarm = Some(name.clone());
                     AlarmWrite::Create {
                         name,
-                        tags: owner.tags(),
+                        tags: desired_tags(),
                     }
                 }
                 Some(found) => {
@@ -304,10 +327,12 @@ pub fn plan_configure(
                     if let Some(note) = claim.note() {
                         notes.push(note);
                     }
+                    let tags =
+                        claim.tag_changes(owner, &desired.tags, previous_tags, found.tags.as_ref());
                     AlarmWrite::Update {
                         name,
                         arn: found.arn.clone(),
-                        tags: claim.tag_changes(owner),
+                        tags,
                     }
                 }
             })
@@ -315,12 +340,27 @@ pub fn plan_configure(
     };
 
     let mut remove_policies = Vec::new();
+    let mut recreate_schedules = Vec::new();
+    let mut remove_schedules = Vec::new();
     if let Some(previous) = previous {
         if previous.target_metric != desired.target_metric {
             remove_policies.push(previous.target_metric.policy_name());
         }
         if previous.scale_from_zero && !desired.scale_from_zero {
             remove_policies.push(STEP_POLICY_NAME);
+        }
+        for old in &previous.scheduled_actions {
+            match desired
+                .scheduled_actions
+                .iter()
+                .find(|a| a.name == old.name)
+            {
+                None => remove_schedules.push(old.name.clone()),
+                Some(new) if new.drops_settings_of(old) => {
+                    recreate_schedules.push(old.name.clone())
+                }
+                Some(_) => {}
+            }
         }
     }
 
@@ -337,6 +377,9 @@ pub fn plan_configure(
     Ok(ConfigurePlan {
         target,
         remove_policies,
+        put_schedules: desired.scheduled_actions.clone(),
+        recreate_schedules,
+        remove_schedules,
         alarm,
         remove_alarms,
         rollback,
@@ -368,14 +411,33 @@ impl Claim {
         }
     }
 
-    fn tag_changes(&self, owner: &Owner) -> TagChanges {
-        match self {
-            Claim::Tagged | Claim::Unreadable(_) => TagChanges::default(),
-            Claim::Untagged(_) | Claim::Adopted(_) => TagChanges {
-                set: owner.tags(),
-                remove: Vec::new(),
-            },
+    /// What to tag and untag on an object this resource writes over: its ownership tags when
+    /// it was untagged or adopted, the user's tags where they differ from what it carries (all
+    /// of them when its tags are unknown), and the user's tags that the previous properties had
+    /// and these do not. This resource's own tags are never removed.
+    fn tag_changes(
+        &self,
+        owner: &Owner,
+        desired: &Tags,
+        previous: Option<&Tags>,
+        current: Option<&Tags>,
+    ) -> TagChanges {
+        let mut wanted = desired.clone();
+        if matches!(self, Claim::Untagged(_) | Claim::Adopted(_)) {
+            wanted.extend(owner.tags());
         }
+        let differs = |(key, value): &(String, String)| {
+            current.is_none_or(|current| current.get(key) != Some(value))
+        };
+        let set = wanted.into_iter().filter(differs).collect();
+        let remove = previous
+            .into_iter()
+            .flat_map(Tags::keys)
+            .filter(|key| !desired.contains_key(*key) && !key.starts_with(TAG_PREFIX))
+            .filter(|key| current.is_none_or(|current| current.contains_key(*key)))
+            .cloned()
+            .collect();
+        TagChanges { set, remove }
     }
 }
 
@@ -478,9 +540,12 @@ fn claim_alarm(
 /// What a Delete removes, and what it leaves to another owner.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeletePlan {
-    /// The variant whose policies and target go; `None` when another resource manages them.
+    /// The variant whose policies, scheduled actions and target go; `None` when another
+    /// resource manages them.
     pub target: Option<VariantId>,
     pub policies: Vec<&'static str>,
+    /// Deleted explicitly: AWS drops them with the target, the emulator does not.
+    pub schedules: Vec<String>,
     pub alarms: Vec<String>,
     /// What stays, and why: for the answer's Reason.
     pub left: Vec<String>,
@@ -502,7 +567,7 @@ pub fn alarm_names_to_delete(variant: &VariantId, alarm_name: Option<&str>) -> V
 /// Plans a Delete: whatever another resource now manages stays. An object whose ownership
 /// cannot be read is removed (a stack must stay deletable); an alarm only while it still fires
 /// this variant's step policy.
-pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
+pub fn plan_delete(variant: &VariantId, schedules: &[String], observed: &Observed) -> DeletePlan {
     let mut plan = DeletePlan::default();
     match &observed.target {
         Some(FoundTarget {
@@ -516,6 +581,7 @@ pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
         Some(_) => {
             plan.target = Some(variant.clone());
             plan.policies = ALL_POLICY_NAMES.to_vec();
+            plan.schedules = schedules.to_vec();
         }
         None => {}
     }
@@ -541,6 +607,7 @@ pub fn plan_rollback(created: &Created) -> DeletePlan {
             Some(_) => ALL_POLICY_NAMES.to_vec(),
             None => Vec::new(),
         },
+        schedules: created.schedules.clone(),
         alarms: created.alarm.iter().cloned().collect(),
         left: Vec::new(),
     }
@@ -686,6 +753,7 @@ mod tests {
             plan.rollback,
             Created {
                 target: Some(variant()),
+                schedules: Vec::new(),
                 alarm: Some(ALARM.into())
             }
         );
@@ -748,15 +816,22 @@ mod tests {
             Ownership::Other(other_owner()),
             Ownership::Unknown("denied".into()),
         ] {
+            let found = target(ownership);
             let observed = Observed {
-                target: Some(target(ownership)),
+                target: Some(found.clone()),
                 ..Observed::default()
             };
             let plan = configure(&props(json!({"AdoptExisting": "true"})), &observed).unwrap();
             let TargetWrite::Update { tags, .. } = &plan.target else {
                 panic!("{:?}", plan.target);
             };
-            assert_eq!(tags.set, owner().tags(), "the newest owner's tags win");
+            let mut after = found.tags.unwrap_or_default();
+            after.extend(tags.set.clone());
+            assert_eq!(
+                Ownership::from_tags(&after, &owner()),
+                Ownership::Ours,
+                "the newest owner's tags win"
+            );
             assert_eq!(plan.rollback.target, None);
             assert!(
                 plan.notes
@@ -996,7 +1071,7 @@ mod tests {
             alarms: vec![alarm("wake-up", Ownership::Ours, &[step_policy_of("blue")])],
             ..Observed::default()
         };
-        assert!(plan_delete(&variant(), &observed).alarms.is_empty());
+        assert!(plan_delete(&variant(), &[], &observed).alarms.is_empty());
     }
 
     #[test]
@@ -1010,7 +1085,7 @@ mod tests {
                 target: Some(target(ownership.clone())),
                 alarms: vec![alarm(ALARM, ownership, &[step_policy_of("prod")])],
             };
-            let plan = plan_delete(&variant(), &observed);
+            let plan = plan_delete(&variant(), &[], &observed);
             assert_eq!(plan.target, Some(variant()));
             assert_eq!(plan.policies, ALL_POLICY_NAMES);
             assert_eq!(plan.alarms, [ALARM]);
@@ -1028,7 +1103,7 @@ mod tests {
                 &[step_policy_of("prod")],
             )],
         };
-        let plan = plan_delete(&variant(), &observed);
+        let plan = plan_delete(&variant(), &[], &observed);
         assert_eq!(plan.target, None);
         assert!(plan.policies.is_empty() && plan.alarms.is_empty());
         assert_eq!(plan.left.len(), 2);
@@ -1046,7 +1121,7 @@ mod tests {
             ],
             ..Observed::default()
         };
-        let plan = plan_delete(&variant(), &observed);
+        let plan = plan_delete(&variant(), &[], &observed);
         assert!(plan.alarms.is_empty() && plan.left.is_empty());
     }
 
@@ -1070,14 +1145,17 @@ mod tests {
     fn a_rollback_removes_exactly_what_the_request_created() {
         let both = plan_rollback(&Created {
             target: Some(variant()),
+            schedules: vec!["night".into()],
             alarm: Some(ALARM.into()),
         });
         assert_eq!(both.target, Some(variant()));
         assert_eq!(both.policies, ALL_POLICY_NAMES);
+        assert_eq!(both.schedules, ["night"]);
         assert_eq!(both.alarms, [ALARM]);
 
         let alarm_only = plan_rollback(&Created {
             target: None,
+            schedules: Vec::new(),
             alarm: Some(ALARM.into()),
         });
         assert_eq!(alarm_only.target, None);
@@ -1093,5 +1171,185 @@ mod tests {
             "AWS/SageMaker Invocation5XXErrors (EndpointName=esd)"
         );
         assert_eq!(describe_metric("A", "m", &[]), "A m");
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn with_tags(mut owned: Tags, pairs: &[(&str, &str)]) -> Tags {
+        owned.extend(tags(pairs));
+        owned
+    }
+
+    #[test]
+    fn a_create_tags_both_objects_with_the_users_tags_and_its_own() {
+        let desired = props(json!({"Tags": [{"Key": "team", "Value": "ml"}]}));
+        let plan = configure(&desired, &Observed::default()).unwrap();
+        let expected = with_tags(owner().tags(), &[("team", "ml")]);
+        assert_eq!(
+            plan.target,
+            TargetWrite::Create {
+                tags: expected.clone()
+            }
+        );
+        assert!(matches!(&plan.alarm, Some(AlarmWrite::Create { tags, .. }) if *tags == expected));
+    }
+
+    #[test]
+    fn an_update_sets_changed_tags_and_removes_dropped_ones_but_never_its_own() {
+        let previous =
+            props(json!({"Tags": [{"Key": "team", "Value": "ml"}, {"Key": "old", "Value": "x"}]}));
+        let desired = props(
+            json!({"Tags": [{"Key": "team", "Value": "search"}, {"Key": "new", "Value": "y"}]}),
+        );
+        let current = with_tags(
+            owner().tags(),
+            &[("team", "ml"), ("old", "x"), ("by-hand", "z")],
+        );
+        let observed = Observed {
+            target: Some(FoundTarget {
+                tags: Some(current.clone()),
+                ..target(Ownership::Ours)
+            }),
+            alarms: vec![FoundAlarm {
+                tags: Some(current),
+                ..alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])
+            }],
+        };
+        let plan = reconfigure(&desired, &previous, &observed).unwrap();
+        let expected = TagChanges {
+            set: tags(&[("team", "search"), ("new", "y")]),
+            remove: vec!["old".into()],
+        };
+        assert!(matches!(&plan.target, TargetWrite::Update { tags, .. } if *tags == expected));
+        assert!(matches!(&plan.alarm, Some(AlarmWrite::Update { tags, .. }) if *tags == expected));
+    }
+
+    #[test]
+    fn tags_that_cannot_be_read_are_all_set_again() {
+        let desired = props(json!({"Tags": [{"Key": "team", "Value": "ml"}]}));
+        let observed = Observed {
+            target: Some(target(Ownership::Unknown("denied".into()))),
+            ..Observed::default()
+        };
+        let plan = reconfigure(&desired, &desired, &observed).unwrap();
+        let TargetWrite::Update { tags, .. } = &plan.target else {
+            panic!("{:?}", plan.target);
+        };
+        assert_eq!(tags.set, self::tags(&[("team", "ml")]));
+        assert!(tags.remove.is_empty());
+    }
+
+    #[test]
+    fn an_adopted_target_gets_this_resources_tags_and_the_users() {
+        let desired =
+            props(json!({"AdoptExisting": true, "Tags": [{"Key": "team", "Value": "ml"}]}));
+        let observed = Observed {
+            target: Some(FoundTarget {
+                tags: Some(tags(&[("team", "ml"), ("theirs", "1")])),
+                ..target(Ownership::Untagged)
+            }),
+            ..Observed::default()
+        };
+        let plan = configure(&desired, &observed).unwrap();
+        let TargetWrite::Update { tags, .. } = &plan.target else {
+            panic!("{:?}", plan.target);
+        };
+        assert_eq!(tags.set, owner().tags(), "the user's tag is already there");
+        assert!(
+            tags.remove.is_empty(),
+            "nothing of the previous owner's is removed"
+        );
+    }
+
+    fn schedule(name: &str, extra: serde_json::Value) -> serde_json::Value {
+        let mut action = json!({"ScheduledActionName": name, "Schedule": "cron(0 20 ? * MON-FRI *)", "MinCapacity": 0});
+        for (k, v) in extra.as_object().unwrap() {
+            action[k] = v.clone();
+        }
+        action
+    }
+
+    #[test]
+    fn scheduled_actions_are_put_and_the_dropped_ones_removed() {
+        let previous = props(json!({"ScheduledActions": [
+            schedule("night", json!({})), schedule("lunch", json!({}))
+        ]}));
+        let desired = props(json!({"ScheduledActions": [
+            schedule("night", json!({"MaxCapacity": 0})), schedule("weekend", json!({}))
+        ]}));
+        let plan = reconfigure(&desired, &previous, &Observed::default()).unwrap();
+        let names: Vec<_> = plan.put_schedules.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["night", "weekend"]);
+        assert_eq!(plan.remove_schedules, ["lunch"]);
+        assert!(
+            plan.recreate_schedules.is_empty(),
+            "adding a setting needs no recreation"
+        );
+    }
+
+    #[test]
+    fn a_scheduled_action_that_drops_a_setting_is_recreated() {
+        let previous = props(json!({"ScheduledActions": [
+            schedule("night", json!({"Timezone": "Europe/Berlin", "MaxCapacity": 0}))
+        ]}));
+        for dropped in [
+            json!({"MaxCapacity": 0}),
+            json!({"Timezone": "Europe/Berlin"}),
+        ] {
+            let desired = props(json!({"ScheduledActions": [schedule("night", dropped)]}));
+            let plan = reconfigure(&desired, &previous, &Observed::default()).unwrap();
+            assert_eq!(plan.recreate_schedules, ["night"]);
+            assert!(plan.remove_schedules.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_create_would_roll_back_its_scheduled_actions_with_its_target() {
+        let desired = props(json!({"ScheduledActions": [schedule("night", json!({}))]}));
+        let plan = configure(&desired, &Observed::default()).unwrap();
+        assert_eq!(plan.rollback.schedules, ["night"]);
+        assert!(plan.remove_schedules.is_empty());
+
+        let observed = Observed {
+            target: Some(target(Ownership::Untagged)),
+            ..Observed::default()
+        };
+        let desired = props(
+            json!({"AdoptExisting": true, "ScheduledActions": [schedule("night", json!({}))]}),
+        );
+        let plan = configure(&desired, &observed).unwrap();
+        assert!(
+            plan.rollback.schedules.is_empty(),
+            "an adopted target is never rolled back"
+        );
+    }
+
+    #[test]
+    fn delete_removes_the_scheduled_actions_unless_another_stack_took_the_target() {
+        let names = vec!["night".to_owned(), "morning".to_owned()];
+        let ours = Observed {
+            target: Some(target(Ownership::Ours)),
+            ..Observed::default()
+        };
+        assert_eq!(plan_delete(&variant(), &names, &ours).schedules, names);
+        let theirs = Observed {
+            target: Some(target(Ownership::Other(other_owner()))),
+            ..Observed::default()
+        };
+        assert!(
+            plan_delete(&variant(), &names, &theirs)
+                .schedules
+                .is_empty()
+        );
+        assert!(
+            plan_delete(&variant(), &names, &Observed::default())
+                .schedules
+                .is_empty()
+        );
     }
 }

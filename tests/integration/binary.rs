@@ -207,5 +207,11 @@ fn the_readme_demo_walks_create_update_and_delete_with_cargo_lambda() {
         stdout.contains("policy: ApproximateBacklogSizePerInstance-ScalingPolicy"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains(
+            "scheduled action: night-off cron(0 20 ? * MON-FRI *) Europe/Berlin -> capacity 0..0"
+        ),
+        "{stdout}"
+    );
     assert!(stdout.contains("Demo passed"), "{stdout}");
 }

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 #[tokio::test]
 async fn wrong_properties_get_a_failed_answer_that_names_the_property() {
     let (stack, aws) = Stack::on_emulator("bad-input").await;
-    let cases: [(Value, &[&str]); 8] = [
+    let cases: [(Value, &[&str]); 11] = [
         (
             json!({"VariantName": "prod"}),
             &["EndpointName is required"],
@@ -50,6 +50,36 @@ async fn wrong_properties_get_a_failed_answer_that_names_the_property() {
         (
             json!("EndpointName=e"),
             &["ResourceProperties must be an object"],
+        ),
+        (
+            json!({"EndpointName": "e", "ScheduledActions": [
+                {"ScheduledActionName": "night", "Shedule": "cron(0 20 ? * MON-FRI *)", "MinCapacity": 0},
+                {"ScheduledActionName": "day", "Schedule": "cron(0 7 * * MON-FRI *)", "MinCapacity": 1,
+                 "Timezone": "Mars/Olympus", "StartTime": "tomorrow"}
+            ]}),
+            &[
+                "\"ScheduledActions[0].Shedule\" is not a known property (did you mean ScheduledActions[0].Schedule?)",
+                "ScheduledActions[0].Schedule is required",
+                "ScheduledActions[1].Schedule \"cron(0 7 * * MON-FRI *)\" is not a schedule Application Auto Scaling takes (one of day-of-month and day-of-week must be ?",
+                "ScheduledActions[1].Timezone must be an IANA time zone name",
+                "ScheduledActions[1].StartTime must be an ISO 8601 time",
+            ],
+        ),
+        (
+            json!({"EndpointName": "e", "SuspendedState": {"ScheduledScalingSuspended": "sometimes"},
+                   "DisableScaleIn": "no", "AlarmEvaluationPeriods": "0"}),
+            &[
+                "SuspendedState.ScheduledScalingSuspended must be true or false",
+                "DisableScaleIn must be true or false",
+                "AlarmEvaluationPeriods must be from 1 to 1440, got 0",
+            ],
+        ),
+        (
+            json!({"EndpointName": "e", "Tags": [{"Key": "aws:cost", "Value": "1"}, {"Value": "x"}]}),
+            &[
+                "Tags[0].Key must not start with aws:",
+                "Tags[1].Key is required",
+            ],
         ),
     ];
     for (properties, fragments) in cases {

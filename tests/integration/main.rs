@@ -7,6 +7,7 @@ mod support;
 mod binary;
 mod emulator;
 mod failures;
+mod features;
 mod lifecycle;
 mod load;
 mod ownership;

@@ -7,8 +7,9 @@
 //!   test that sent it when the proxy is dropped;
 //! - in [`Mode::AwsLike`], also does what AWS does and moto does not: Tags on
 //!   RegisterScalableTarget for a target that exists are refused; deregistering a target removes
-//!   its policies and scheduled actions; a missing object is ObjectNotFoundException; Tags on
-//!   PutMetricAlarm for an alarm that exists are ignored; a deleted alarm's tags go with it;
+//!   its policies and scheduled actions; a missing object is ObjectNotFoundException; an update
+//!   of a scheduled action keeps the capacity bounds it leaves out; Tags on PutMetricAlarm for an
+//!   alarm that exists are ignored; a deleted alarm's tags go with it;
 //! - injects faults (errors, calls that never answer, throttling), delays, and records calls.
 
 use super::http::{BoxReply, Reply, Request, Server};
@@ -355,9 +356,13 @@ fn random_fraction() -> f64 {
 /// Application Auto Scaling: moto and, in AWS-like mode, AWS's rules.
 async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
     let body = request.json();
+    let mut request = request;
     if mode == Mode::AwsLike {
         if let Some(refusal) = refused_as_aws_would(moto, operation, &body).await {
             return refusal;
+        }
+        if operation == "PutScheduledAction" {
+            request.body = keep_unspecified_settings(moto, body.clone()).await;
         }
     }
     let (status, headers, response) = moto.forward(&request).await;
@@ -379,6 +384,34 @@ async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request)
         headers,
         body: response,
     }
+}
+
+/// AWS updates a scheduled action with what the request specifies and keeps the rest: the time
+/// zone and each capacity bound left out stay as they were (moto keeps only the time zone).
+/// Start and end times left out are cleared, on both.
+async fn keep_unspecified_settings(moto: &Moto, mut body: Value) -> Vec<u8> {
+    let found = moto
+        .autoscaling(
+            "DescribeScheduledActions",
+            json!({
+                "ServiceNamespace": body["ServiceNamespace"],
+                "ResourceId": body["ResourceId"],
+                "ScheduledActionNames": [body["ScheduledActionName"]],
+            }),
+        )
+        .await;
+    if let Some(existing) = found["ScheduledActions"].get(0) {
+        if body.get("Timezone").is_none() && !existing["Timezone"].is_null() {
+            body["Timezone"] = existing["Timezone"].clone();
+        }
+        for bound in ["MinCapacity", "MaxCapacity"] {
+            let old = &existing["ScalableTargetAction"][bound];
+            if body["ScalableTargetAction"].get(bound).is_none() && !old.is_null() {
+                body["ScalableTargetAction"][bound] = old.clone();
+            }
+        }
+    }
+    body.to_string().into_bytes()
 }
 
 fn not_found(message: String) -> Reply {

@@ -10,7 +10,7 @@ pub mod runtime_api;
 
 use aws::{Aws, Mode, clients_for, moto_url};
 use aws_sdk_applicationautoscaling::types::{
-    ScalableDimension, ScalableTarget, ScalingPolicy, ServiceNamespace,
+    ScalableDimension, ScalableTarget, ScalingPolicy, ScheduledAction, ServiceNamespace,
 };
 use aws_sdk_cloudwatch::types::MetricAlarm;
 use http::Server;
@@ -352,6 +352,22 @@ impl Emulator {
             .unwrap();
     }
 
+    /// A variant's scheduled actions, by name.
+    pub async fn scheduled_actions(&self, resource_id: &str) -> Vec<ScheduledAction> {
+        let output = self
+            .clients
+            .autoscaling
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(resource_id)
+            .send()
+            .await
+            .unwrap();
+        let mut actions = output.scheduled_actions().to_vec();
+        actions.sort_by(|a, b| a.scheduled_action_name().cmp(b.scheduled_action_name()));
+        actions
+    }
+
     /// The tags of a variant's scalable target.
     pub async fn target_tags(&self, resource_id: &str) -> BTreeMap<String, String> {
         let target = self.target(resource_id).await.expect("a target");
@@ -413,13 +429,16 @@ impl Emulator {
             .unwrap();
     }
 
-    /// Nothing of a variant's scaling is left: no target, no policy, and no alarm.
+    /// Nothing of a variant's scaling is left: no target, no policy, no scheduled action, and
+    /// no alarm.
     pub async fn assert_nothing_left(&self, resource_id: &str, alarm_name: &str) {
         assert!(
             self.target(resource_id).await.is_none(),
             "target left for {resource_id}"
         );
         assert_eq!(self.policy_names(resource_id).await, Vec::<String>::new());
+        let actions = self.scheduled_actions(resource_id).await;
+        assert!(actions.is_empty(), "scheduled actions left: {actions:?}");
         assert!(
             self.alarm(alarm_name).await.is_none(),
             "alarm {alarm_name} left"
