@@ -9,6 +9,7 @@ use crate::cfn::delivery::Responder;
 use crate::cfn::request::{Envelope, Request, Unanswerable};
 use crate::cfn::response::{self, Answer, Status};
 use crate::contract::FAILED_CREATE_ID_PREFIX;
+use crate::http::Http;
 use crate::properties::ScalingProperties;
 use crate::scaling::rollback::Rollback;
 use crate::scaling::{self, Failure, Owner};
@@ -70,6 +71,14 @@ pub struct Handler {
 impl Handler {
     pub fn new(clients: AwsClients, responder: Responder) -> Self {
         Handler { clients, responder }
+    }
+
+    /// Everything every event needs, built during init, which Lambda runs with burst CPU: the
+    /// one HTTP client (with its trust roots) and the AWS clients on it.
+    pub async fn from_environment() -> Self {
+        let http = Http::from_environment();
+        let clients = AwsClients::from_environment(&http).await;
+        Handler::new(clients, Responder::new(http.client().clone()))
     }
 
     /// Handles one event that must be answered before `deadline` (the Lambda context's).
@@ -150,6 +159,7 @@ impl Handler {
         let failure_id = physical_id_on_failure(envelope, Some(&request));
         let steps = Steps::default();
         let rollback = Rollback::default();
+        // The operation's own time, which is also how long its AWS calls may retry.
         let stop_at = deadline
             .checked_sub(DELIVERY_RESERVE + CLEANUP_RESERVE)
             .unwrap_or_else(Instant::now);
@@ -159,9 +169,6 @@ impl Handler {
             logical_resource_id: envelope.logical_resource_id.clone(),
         };
 
-        let stop_at = deadline
-            .checked_sub(DELIVERY_RESERVE + CLEANUP_RESERVE)
-            .unwrap_or_else(Instant::now);
         let reason =
             match guarded(run(request, api.clone(), owner, rollback.clone()), stop_at).await {
                 Ok(Ok(answer)) => return answer,

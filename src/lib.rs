@@ -13,6 +13,7 @@ pub mod backoff;
 pub mod cfn;
 pub mod contract;
 pub mod handler;
+pub mod http;
 pub mod logging;
 pub mod properties;
 pub mod scaling;

@@ -52,8 +52,6 @@ pub struct AwsError {
     pub code: Option<String>,
     /// The service's message, or what went wrong in plain words.
     pub message: String,
-    /// The HTTP status of the answer, when there was one.
-    pub status: Option<u16>,
     /// Everything the SDK says about the error: for the log, never for a Reason.
     pub detail: String,
     /// Worth trying again: throttling, trouble on the service's side, no or no usable answer.
@@ -140,7 +138,6 @@ impl AwsError {
             operation,
             code,
             message,
-            status,
             detail,
             transient,
             retried: None,
@@ -165,7 +162,6 @@ impl AwsError {
             code: None,
             detail: message.clone(),
             message,
-            status: None,
             transient,
             retried: None,
         }
@@ -228,7 +224,6 @@ mod tests {
             operation: "PutMetricAlarm",
             code: code.map(str::to_owned),
             message: message.to_owned(),
-            status: Some(400),
             detail: String::new(),
             transient: false,
             retried: None,

@@ -8,9 +8,7 @@ use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use tracing::warn;
 
@@ -142,37 +140,15 @@ impl fmt::Display for DeliveryFailed {
 
 impl std::error::Error for DeliveryFailed {}
 
-/// Sends answers. Its HTTP client reads the system's trust store when it is built, which costs
-/// CPU time on a cold start; [`Responder::start`] builds it in the background, so that this
-/// happens while the operation waits on AWS rather than before or after it.
+/// Sends answers, on the function's shared HTTP client.
 #[derive(Clone, Debug)]
 pub struct Responder {
-    http: Arc<OnceCell<Result<reqwest::Client, String>>>,
+    http: reqwest::Client,
 }
 
 impl Responder {
-    /// Starts building the HTTP client on a blocking thread; call within a Tokio runtime.
-    pub fn start() -> Self {
-        let responder = Responder {
-            http: Arc::new(OnceCell::new()),
-        };
-        let warm_up = responder.clone();
-        tokio::spawn(async move { warm_up.client().await.is_ok() });
-        responder
-    }
-
-    async fn client(&self) -> Result<&reqwest::Client, String> {
-        let built = self.http.get_or_init(|| async {
-            let build = || {
-                reqwest::Client::builder()
-                    .build()
-                    .map_err(|e| e.to_string())
-            };
-            tokio::task::spawn_blocking(build)
-                .await
-                .unwrap_or_else(|e| Err(format!("building the HTTP client failed: {e}")))
-        });
-        built.await.as_ref().map_err(Clone::clone)
+    pub fn new(http: reqwest::Client) -> Self {
+        Responder { http }
     }
 
     /// PUTs the body until a 2xx answer, with backoff, all before `deadline`, and answers how
@@ -217,8 +193,7 @@ impl Responder {
         // An empty Content-Type: older pre-signed URLs were signed without one and answer
         // SignatureDoesNotMatch when a type is sent. reqwest sets the exact Content-Length.
         let request = self
-            .client()
-            .await?
+            .http
             .put(url.0.clone())
             .header(CONTENT_TYPE, "")
             .body(body.to_vec())

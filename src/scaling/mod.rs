@@ -110,8 +110,8 @@ pub async fn delete(
             "Nothing to delete: {physical_resource_id:?} is not an endpoint variant this resource configured"
         ));
     };
-    // Only AlarmName is read, and leniently: a Delete must not fail over properties that no
-    // longer validate, or the stack could never be deleted.
+    // Only AlarmName and the scheduled actions' names are read, and leniently: a Delete must
+    // not fail over properties that no longer validate, or the stack could never be deleted.
     let alarm_name = match properties.get("AlarmName") {
         Some(Value::String(name)) if !name.is_empty() => Some(name.as_str()),
         _ => None,

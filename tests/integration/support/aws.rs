@@ -14,6 +14,7 @@
 
 use super::http::{BoxReply, Reply, Request, Server};
 use sagemaker_async_autoscaling::aws::AwsClients;
+use sagemaker_async_autoscaling::http::Http;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -58,9 +59,16 @@ fn start_moto() -> MotoProcess {
     }
 }
 
+/// The function's HTTP client, built once for all the tests.
+pub fn http() -> &'static Http {
+    static HTTP: OnceLock<Http> = OnceLock::new();
+    HTTP.get_or_init(Http::from_environment)
+}
+
 /// SDK clients for an endpoint, configured as the function configures its own.
 pub async fn clients_for(endpoint_url: &str) -> AwsClients {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http().for_sdk())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_applicationautoscaling::config::Credentials::new(
             "testing", "testing", None, None, "tests",

@@ -114,7 +114,7 @@ impl Stack {
 
     pub fn with_listener(clients: AwsClients, name: &str, cfn: Server) -> Stack {
         Stack {
-            handler: Handler::new(clients, Responder::start()),
+            handler: Handler::new(clients, Responder::new(aws::http().client().clone())),
             cfn,
             stack_id: format!(
                 "arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/5b8d3e10-0000-4000-8000-{:012}",

@@ -23,6 +23,7 @@ struct State {
     outcomes: Mutex<Vec<(String, Outcome)>>,
     reported: Notify,
     first_poll: Mutex<Option<Instant>>,
+    polls: Mutex<usize>,
     served: Mutex<usize>,
 }
 
@@ -52,6 +53,11 @@ impl RuntimeApi {
     pub fn push(&self, event: Value) {
         self.state.queue.lock().unwrap().push_back(event);
         self.state.queued.notify_one();
+    }
+
+    /// How many times the function has asked for work.
+    pub fn polls(&self) -> usize {
+        *self.state.polls.lock().unwrap()
     }
 
     /// When the function first asked for work: the end of its initialisation.
@@ -91,6 +97,7 @@ async fn serve(state: &State, request: super::http::Request, timeout: Duration) 
         .unwrap_or_default()
         .to_owned();
     if path.ends_with("/runtime/invocation/next") {
+        *state.polls.lock().unwrap() += 1;
         state
             .first_poll
             .lock()
