@@ -129,10 +129,12 @@ where
             .saturating_sub(LAST_ATTEMPT_ROOM);
         let retry = error.transient && !room.is_zero();
         let pause = backoff::delay(attempt - 1, BACKOFF_BASE, BACKOFF_CAP).min(room);
-        if error.transient && !retry {
+        // A Reason says what retries a failure took: all the time there was, or some attempts.
+        if !retry && (error.transient || attempt > 1) {
             error.retried = Some(Retried {
                 attempts: attempt,
                 over: first_started.elapsed(),
+                out_of_time: error.transient,
             });
         }
         warn!(

@@ -65,6 +65,8 @@ pub struct AwsError {
 pub struct Retried {
     pub attempts: u32,
     pub over: Duration,
+    /// Still worth retrying, but the operation's time was up.
+    pub out_of_time: bool,
 }
 
 impl fmt::Display for AwsError {
@@ -74,14 +76,23 @@ impl fmt::Display for AwsError {
             write!(f, "{code}: ")?;
         }
         f.write_str(&shorten(&self.message, MESSAGE_LIMIT))?;
-        if let Some(Retried { attempts, over }) = self.retried {
-            let plural = if attempts == 1 { "" } else { "s" };
-            write!(
-                f,
-                " (still failing after {attempts} attempt{plural} over {:.1} s, when the \
-                 operation's time was up)",
-                over.as_secs_f64()
-            )?;
+        if let Some(retried) = self.retried {
+            let plural = if retried.attempts == 1 { "" } else { "s" };
+            let seconds = retried.over.as_secs_f64();
+            if retried.out_of_time {
+                write!(
+                    f,
+                    " (still failing after {} attempt{plural} over {seconds:.1} s, when the \
+                     operation's time was up)",
+                    retried.attempts
+                )?;
+            } else {
+                write!(
+                    f,
+                    " (after {} attempts over {seconds:.1} s)",
+                    retried.attempts
+                )?;
+            }
         }
         Ok(())
     }
@@ -245,6 +256,7 @@ mod tests {
         error.retried = Some(Retried {
             attempts: 9,
             over: Duration::from_millis(41_250),
+            out_of_time: true,
         });
         let reason = error.to_string();
         assert!(reason.chars().count() < 400, "{} characters", reason.len());
@@ -252,6 +264,20 @@ mod tests {
         assert!(reason.ends_with(
             "... (still failing after 9 attempts over 41.2 s, when the operation's time was up)"
         ));
+    }
+
+    #[test]
+    fn a_call_that_failed_for_good_after_retries_says_how_many() {
+        let mut error = error(Some("ValidationException"), "Bad value");
+        error.retried = Some(Retried {
+            attempts: 3,
+            over: Duration::from_millis(1_500),
+            out_of_time: false,
+        });
+        assert_eq!(
+            error.to_string(),
+            "PutMetricAlarm failed: ValidationException: Bad value (after 3 attempts over 1.5 s)"
+        );
     }
 
     #[test]

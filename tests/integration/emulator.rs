@@ -7,6 +7,7 @@ use aws_sdk_applicationautoscaling::error::ProvideErrorMetadata;
 use aws_sdk_applicationautoscaling::types::{
     ScalableDimension, ScalableTargetAction, ServiceNamespace,
 };
+use sagemaker_async_autoscaling::aws::AwsClients;
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
@@ -32,6 +33,41 @@ async fn a_request_that_breaks_the_aws_model_is_refused_and_recorded() {
         violations[0].starts_with("PutScheduledAction.ScheduledActionName"),
         "{violations:?}"
     );
+}
+
+/// Puts the scheduled action "night" on a variant, as a user would.
+async fn put_night(
+    clients: &AwsClients,
+    resource_id: &str,
+) -> Result<(), aws_sdk_applicationautoscaling::Error> {
+    clients
+        .autoscaling
+        .put_scheduled_action()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .resource_id(resource_id)
+        .scheduled_action_name("night")
+        .schedule("cron(0 20 * * ? *)")
+        .scalable_target_action(ScalableTargetAction::builder().max_capacity(0).build())
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Deregisters a variant's target, as a user would.
+async fn deregister(
+    clients: &AwsClients,
+    resource_id: &str,
+) -> Result<(), aws_sdk_applicationautoscaling::Error> {
+    clients
+        .autoscaling
+        .deregister_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .resource_id(resource_id)
+        .send()
+        .await?;
+    Ok(())
 }
 
 async fn register(aws: &Aws, resource_id: &str, tagged: bool) -> Result<(), String> {
@@ -76,27 +112,8 @@ async fn aws_like_mode_removes_policies_and_scheduled_actions_with_the_target() 
         let clients = aws.clients().await;
         let resource_id = format!("endpoint/esd-deregister-{mode:?}/variant/prod");
         register(&aws, &resource_id, false).await.unwrap();
-        clients
-            .autoscaling
-            .put_scheduled_action()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
-            .resource_id(&resource_id)
-            .scheduled_action_name("night")
-            .schedule("cron(0 20 * * ? *)")
-            .scalable_target_action(ScalableTargetAction::builder().max_capacity(0).build())
-            .send()
-            .await
-            .unwrap();
-        clients
-            .autoscaling
-            .deregister_scalable_target()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
-            .resource_id(&resource_id)
-            .send()
-            .await
-            .unwrap();
+        put_night(&clients, &resource_id).await.unwrap();
+        deregister(&clients, &resource_id).await.unwrap();
         let left = clients
             .autoscaling
             .describe_scheduled_actions()
@@ -118,26 +135,9 @@ async fn aws_like_mode_says_object_not_found_for_what_is_missing() {
         let aws = Aws::start_in(mode).await;
         let clients = aws.clients().await;
         let resource_id = format!("endpoint/esd-missing-{mode:?}/variant/prod");
-        let error = clients
-            .autoscaling
-            .deregister_scalable_target()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
-            .resource_id(&resource_id)
-            .send()
-            .await
-            .unwrap_err();
+        let error = deregister(&clients, &resource_id).await.unwrap_err();
         assert_eq!(error.code(), Some(code), "{mode:?}");
-        let put = clients
-            .autoscaling
-            .put_scheduled_action()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
-            .resource_id(&resource_id)
-            .scheduled_action_name("night")
-            .schedule("cron(0 20 * * ? *)")
-            .send()
-            .await;
+        let put = put_night(&clients, &resource_id).await;
         match mode {
             Mode::Plain => assert!(put.is_ok(), "moto accepts it"),
             Mode::AwsLike => {

@@ -398,17 +398,7 @@ async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request)
 /// zone and each capacity bound left out stay as they were (moto keeps only the time zone).
 /// Start and end times left out are cleared, on both.
 async fn keep_unspecified_settings(moto: &Moto, mut body: Value) -> Vec<u8> {
-    let found = moto
-        .autoscaling(
-            "DescribeScheduledActions",
-            json!({
-                "ServiceNamespace": body["ServiceNamespace"],
-                "ResourceId": body["ResourceId"],
-                "ScheduledActionNames": [body["ScheduledActionName"]],
-            }),
-        )
-        .await;
-    if let Some(existing) = found["ScheduledActions"].get(0) {
+    if let Some(existing) = moto.scheduled_action(&body).await {
         if body.get("Timezone").is_none() && !existing["Timezone"].is_null() {
             body["Timezone"] = existing["Timezone"].clone();
         }
@@ -458,19 +448,7 @@ async fn refused_as_aws_would(moto: &Moto, operation: &str, body: &Value) -> Opt
             })
         }
         "DeleteScheduledAction" => {
-            let found = moto
-                .autoscaling(
-                    "DescribeScheduledActions",
-                    json!({
-                        "ServiceNamespace": body["ServiceNamespace"],
-                        "ResourceId": body["ResourceId"],
-                        "ScheduledActionNames": [body["ScheduledActionName"]],
-                    }),
-                )
-                .await;
-            let missing = found["ScheduledActions"]
-                .as_array()
-                .is_none_or(Vec::is_empty);
+            let missing = moto.scheduled_action(body).await.is_none();
             missing.then(|| {
                 not_found(format!(
                     "No scheduled action found for {}",
@@ -655,6 +633,21 @@ impl Moto {
         targets.first()?["ScalableTargetARN"]
             .as_str()
             .map(str::to_owned)
+    }
+
+    /// The scheduled action a request names, as moto holds it.
+    async fn scheduled_action(&self, request: &Value) -> Option<Value> {
+        let found = self
+            .autoscaling(
+                "DescribeScheduledActions",
+                json!({
+                    "ServiceNamespace": request["ServiceNamespace"],
+                    "ResourceId": request["ResourceId"],
+                    "ScheduledActionNames": [request["ScheduledActionName"]],
+                }),
+            )
+            .await;
+        found["ScheduledActions"].get(0).cloned()
     }
 
     /// What AWS removes with a target: its scaling policies and scheduled actions.
