@@ -107,8 +107,16 @@ pub struct Call {
 struct Fault {
     operation: String,
     remaining: usize,
-    /// The AWS error to answer with; `None` never answers at all.
-    error: Option<(String, String)>,
+    answer: FaultAnswer,
+}
+
+enum FaultAnswer {
+    /// This AWS error code and message.
+    Error(String, String),
+    /// Throttling, as the operation's service words it.
+    Throttling,
+    /// Nothing at all: the call is read and never answered.
+    Hang,
 }
 
 #[derive(Default)]
@@ -171,7 +179,7 @@ impl Aws {
         self.state.faults.lock().unwrap().push(Fault {
             operation: operation.to_owned(),
             remaining: times,
-            error: Some((code.to_owned(), message.to_owned())),
+            answer: FaultAnswer::Error(code.to_owned(), message.to_owned()),
         });
     }
 
@@ -180,7 +188,7 @@ impl Aws {
         self.state.faults.lock().unwrap().push(Fault {
             operation: operation.to_owned(),
             remaining: 1,
-            error: None,
+            answer: FaultAnswer::Hang,
         });
     }
 
@@ -189,7 +197,7 @@ impl Aws {
         self.state.faults.lock().unwrap().push(Fault {
             operation: operation.to_owned(),
             remaining: times,
-            error: Some(("throttle".to_owned(), "Rate exceeded".to_owned())),
+            answer: FaultAnswer::Throttling,
         });
     }
 
@@ -345,10 +353,10 @@ fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Opti
         .iter_mut()
         .find(|f| f.operation == operation && f.remaining > 0)?;
     fault.remaining -= 1;
-    Some(match &fault.error {
-        None => Reply::Hang,
-        Some((code, _)) if code == "throttle" => throttling(service),
-        Some((code, message)) => error_reply(service, code, message),
+    Some(match &fault.answer {
+        FaultAnswer::Hang => Reply::Hang,
+        FaultAnswer::Throttling => throttling(service),
+        FaultAnswer::Error(code, message) => error_reply(service, code, message),
     })
 }
 
