@@ -7,6 +7,9 @@ it, so no server outlives a test run. `make demo` runs it with --forever and sto
 moto keeps no tags for Application Auto Scaling's scalable targets (it answers HTTP 500 to
 ListTagsForResource); they are kept here, as AWS keeps them: given to RegisterScalableTarget
 when it creates the target, changed with TagResource and UntagResource, gone with the target.
+Two more of AWS's rules that moto lacks are kept here too (see `imitate_aws_scaling`):
+deregistering a scalable target deletes its scaling policies and scheduled actions, and
+PutScalingPolicy for a policy that exists updates it in place, so its ARN stays the same.
 
 moto accepts requests real AWS would reject, so a request carrying `x-validate-only: 1`
 is not served: it is checked against botocore's model of the API and answered with
@@ -566,6 +569,43 @@ class ScalableTargetTags:
         return [data]
 
 
+def imitate_aws_scaling():
+    """What Application Auto Scaling does and moto does not, patched into moto's backend.
+
+    On AWS, DeregisterScalableTarget "deletes the scaling policies and the scheduled actions
+    that are associated with it"; moto keeps both. On AWS, a policy's ARN names the policy for
+    its whole life (an alarm's action points at it); moto makes a new ARN on every update.
+    """
+    from moto.applicationautoscaling import models
+
+    backend = models.ApplicationAutoscalingBackend
+    deregister, put_policy = backend.deregister_scalable_target, backend.put_scaling_policy
+
+    def deregister_scalable_target(self, namespace, r_id, dimension):
+        deregister(self, namespace, r_id, dimension)
+        on_target = lambda o: (o.service_namespace, o.resource_id, o.scalable_dimension) == (
+            namespace, r_id, dimension)
+        for key, policy in list(self.policies.items()):
+            if on_target(policy):
+                policy.delete_alarms(self.account_id, self.region_name)
+                del self.policies[key]
+        self.scheduled_actions = [a for a in self.scheduled_actions if not on_target(a)]
+
+    def put_scaling_policy(self, policy_name, service_namespace, resource_id, scalable_dimension,
+                           policy_body, policy_type):
+        key = models.FakeApplicationAutoscalingPolicy.formulate_key(
+            service_namespace, resource_id, scalable_dimension, policy_name)
+        old = self.policies.get(key)
+        policy = put_policy(self, policy_name, service_namespace, resource_id,
+                            scalable_dimension, policy_body, policy_type)
+        if old is not None:
+            policy._guid, policy.policy_arn = old._guid, old.policy_arn
+        return policy
+
+    backend.deregister_scalable_target = deregister_scalable_target
+    backend.put_scaling_policy = put_scaling_policy
+
+
 def _json_error(start_response, code, message):
     data = json.dumps({"__type": code, "message": message}).encode()
     start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
@@ -576,6 +616,7 @@ def _json_error(start_response, code, message):
 def main():
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in test output
     precompile_patterns()
+    imitate_aws_scaling()
     args = [a for a in sys.argv[1:] if a != "--forever"]
     port = int(args[0]) if args else 0
     app = ValidateOnly(ScalableTargetTags(DomainDispatcherApplication(create_backend_app)))

@@ -14,9 +14,6 @@ pub const BACKLOG_POLICY_NAME: &str = "ApproximateBacklogSizePerInstance-Scaling
 /// The step policy that takes the variant from 0 to 1 instance when requests wait.
 pub const STEP_POLICY_NAME: &str = "HasBacklogWithoutCapacity-ScalingPolicy";
 
-/// Every scaling policy name this resource ever puts on a variant.
-pub const ALL_POLICY_NAMES: [&str; 3] = [CPU_POLICY_NAME, BACKLOG_POLICY_NAME, STEP_POLICY_NAME];
-
 /// Tags that mark an object as managed by one CloudFormation resource: the stack's id and the
 /// resource's logical id. Users may not set tags under this prefix.
 pub const TAG_PREFIX: &str = "sagemaker-async-autoscaling:";

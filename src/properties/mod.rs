@@ -10,7 +10,7 @@ mod reader;
 mod schedule;
 mod timezones;
 
-pub use schedule::{ScheduledAction, action_names};
+pub use schedule::ScheduledAction;
 
 use crate::contract::{
     TAG_PREFIX, Tags, TargetMetric, VariantId, default_alarm_name, is_sagemaker_name,

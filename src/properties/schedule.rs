@@ -3,7 +3,6 @@
 
 use super::reader::{Reader, quote};
 use super::timezones;
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// At most this many scheduled actions: Application Auto Scaling's quota per scalable target.
@@ -401,17 +400,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let day_of_year = (153 * month_index + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
-}
-
-/// A value read leniently on Delete: the names of the scheduled actions the properties list.
-pub fn action_names(properties: &Value) -> Vec<String> {
-    let items = properties.get("ScheduledActions").and_then(Value::as_array);
-    items
-        .into_iter()
-        .flatten()
-        .filter_map(|item| item.get("ScheduledActionName")?.as_str())
-        .map(str::to_owned)
-        .collect()
 }
 
 #[cfg(test)]

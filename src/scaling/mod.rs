@@ -110,16 +110,15 @@ pub async fn delete(
             "Nothing to delete: {physical_resource_id:?} is not an endpoint variant this resource configured"
         ));
     };
-    // Only AlarmName and the scheduled actions' names are read, and leniently: a Delete must
-    // not fail over properties that no longer validate, or the stack could never be deleted.
+    // Only AlarmName is read, and leniently: a Delete must not fail over properties that no
+    // longer validate, or the stack could never be deleted.
     let alarm_name = match properties.get("AlarmName") {
         Some(Value::String(name)) if !name.is_empty() => Some(name.as_str()),
         _ => None,
     };
     let alarm_names = plan::alarm_names_to_delete(&variant, alarm_name);
     let observed = observe(api, &variant, &alarm_names, owner).await?;
-    let schedules = crate::properties::action_names(properties);
-    let plan = plan::plan_delete(&variant, &schedules, &observed);
+    let plan = plan::plan_delete(&variant, &observed);
     remove(api, &plan).await?;
     let mut summary = format!("Removed the auto scaling of {}", variant.resource_id());
     if !plan.left.is_empty() {
@@ -376,9 +375,8 @@ async fn retag(
     Ok(())
 }
 
-/// Carries out a Delete's (or a rollback's) plan: the alarms, the policies, the scheduled
-/// actions and the target at once. Policies and scheduled actions are deleted explicitly: real
-/// AWS drops them with the target, the emulator does not; explicit is safe on both.
+/// Carries out a Delete's (or a rollback's) plan: the alarms and the target at once. The
+/// target's policies and scheduled actions go with it: DeregisterScalableTarget deletes them.
 async fn remove(api: &ScalingApi, plan: &DeletePlan) -> Result<(), Failure> {
     let alarms = async {
         match plan.alarms.as_slice() {
@@ -387,21 +385,10 @@ async fn remove(api: &ScalingApi, plan: &DeletePlan) -> Result<(), Failure> {
         }
     };
     let target = async {
-        let Some(variant) = &plan.target else {
-            return Ok(());
-        };
-        let policies = try_join_all(
-            plan.policies
-                .iter()
-                .map(|name| api.delete_policy(variant, name)),
-        );
-        let schedules = try_join_all(
-            plan.schedules
-                .iter()
-                .map(|name| api.delete_scheduled_action(variant, name)),
-        );
-        tokio::try_join!(policies, schedules, api.deregister_target(variant))?;
-        Ok(())
+        match &plan.target {
+            Some(variant) => api.deregister_target(variant).await,
+            None => Ok(()),
+        }
     };
     tokio::try_join!(alarms, target)?;
     Ok(())

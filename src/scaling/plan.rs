@@ -9,8 +9,8 @@
 //! target (policies, scheduled actions) belong to whoever owns the target.
 
 use crate::contract::{
-    ALL_POLICY_NAMES, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, TAG_PREFIX, Tags,
-    VariantId, default_alarm_name, legacy_alarm_name,
+    OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, TAG_PREFIX, Tags, VariantId,
+    default_alarm_name, legacy_alarm_name,
 };
 use crate::properties::{ScalingProperties, ScheduledAction};
 
@@ -201,10 +201,9 @@ pub struct ConfigurePlan {
 /// What a request creates from nothing, and a failure therefore removes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Created {
-    /// The variant whose target this request registers.
+    /// The variant whose target this request registers (its policies and scheduled actions go
+    /// with it).
     pub target: Option<VariantId>,
-    /// The scheduled actions put on that target.
-    pub schedules: Vec<String>,
     /// The alarm this request puts under a free name.
     pub alarm: Option<String>,
 }
@@ -289,11 +288,6 @@ pub fn plan_configure(
     let target = match &observed.target {
         None => {
             rollback.target = Some(variant.clone());
-            rollback.schedules = desired
-                .scheduled_actions
-                .iter()
-                .map(|a| a.name.clone())
-                .collect();
             TargetWrite::Create {
                 tags: desired_tags(),
             }
@@ -540,12 +534,10 @@ fn claim_alarm(
 /// What a Delete removes, and what it leaves to another owner.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeletePlan {
-    /// The variant whose policies, scheduled actions and target go; `None` when another
-    /// resource manages them.
+    /// The variant whose target is deregistered; `None` when another resource manages it.
+    /// Deregistering deletes the target's scaling policies and scheduled actions with it (AWS:
+    /// DeregisterScalableTarget), so they need no calls of their own.
     pub target: Option<VariantId>,
-    pub policies: Vec<&'static str>,
-    /// Deleted explicitly: AWS drops them with the target, the emulator does not.
-    pub schedules: Vec<String>,
     pub alarms: Vec<String>,
     /// What stays, and why: for the answer's Reason.
     pub left: Vec<String>,
@@ -567,7 +559,7 @@ pub fn alarm_names_to_delete(variant: &VariantId, alarm_name: Option<&str>) -> V
 /// Plans a Delete: whatever another resource now manages stays. An object whose ownership
 /// cannot be read is removed (a stack must stay deletable); an alarm only while it still fires
 /// this variant's step policy.
-pub fn plan_delete(variant: &VariantId, schedules: &[String], observed: &Observed) -> DeletePlan {
+pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
     let mut plan = DeletePlan::default();
     match &observed.target {
         Some(FoundTarget {
@@ -578,11 +570,7 @@ pub fn plan_delete(variant: &VariantId, schedules: &[String], observed: &Observe
             variant.resource_id(),
             other.describe()
         )),
-        Some(_) => {
-            plan.target = Some(variant.clone());
-            plan.policies = ALL_POLICY_NAMES.to_vec();
-            plan.schedules = schedules.to_vec();
-        }
+        Some(_) => plan.target = Some(variant.clone()),
         None => {}
     }
     for found in &observed.alarms {
@@ -603,11 +591,6 @@ pub fn plan_delete(variant: &VariantId, schedules: &[String], observed: &Observe
 pub fn plan_rollback(created: &Created) -> DeletePlan {
     DeletePlan {
         target: created.target.clone(),
-        policies: match created.target {
-            Some(_) => ALL_POLICY_NAMES.to_vec(),
-            None => Vec::new(),
-        },
-        schedules: created.schedules.clone(),
         alarms: created.alarm.iter().cloned().collect(),
         left: Vec::new(),
     }
@@ -753,7 +736,6 @@ mod tests {
             plan.rollback,
             Created {
                 target: Some(variant()),
-                schedules: Vec::new(),
                 alarm: Some(ALARM.into())
             }
         );
@@ -1071,7 +1053,7 @@ mod tests {
             alarms: vec![alarm("wake-up", Ownership::Ours, &[step_policy_of("blue")])],
             ..Observed::default()
         };
-        assert!(plan_delete(&variant(), &[], &observed).alarms.is_empty());
+        assert!(plan_delete(&variant(), &observed).alarms.is_empty());
     }
 
     #[test]
@@ -1085,9 +1067,8 @@ mod tests {
                 target: Some(target(ownership.clone())),
                 alarms: vec![alarm(ALARM, ownership, &[step_policy_of("prod")])],
             };
-            let plan = plan_delete(&variant(), &[], &observed);
+            let plan = plan_delete(&variant(), &observed);
             assert_eq!(plan.target, Some(variant()));
-            assert_eq!(plan.policies, ALL_POLICY_NAMES);
             assert_eq!(plan.alarms, [ALARM]);
             assert!(plan.left.is_empty());
         }
@@ -1103,9 +1084,9 @@ mod tests {
                 &[step_policy_of("prod")],
             )],
         };
-        let plan = plan_delete(&variant(), &[], &observed);
+        let plan = plan_delete(&variant(), &observed);
         assert_eq!(plan.target, None);
-        assert!(plan.policies.is_empty() && plan.alarms.is_empty());
+        assert!(plan.alarms.is_empty());
         assert_eq!(plan.left.len(), 2);
         assert!(plan.left[0].contains("scalable target of endpoint/esd/variant/prod"));
         assert!(plan.left[1].contains(&format!("alarm {ALARM}")));
@@ -1121,7 +1102,7 @@ mod tests {
             ],
             ..Observed::default()
         };
-        let plan = plan_delete(&variant(), &[], &observed);
+        let plan = plan_delete(&variant(), &observed);
         assert!(plan.alarms.is_empty() && plan.left.is_empty());
     }
 
@@ -1145,21 +1126,16 @@ mod tests {
     fn a_rollback_removes_exactly_what_the_request_created() {
         let both = plan_rollback(&Created {
             target: Some(variant()),
-            schedules: vec!["night".into()],
             alarm: Some(ALARM.into()),
         });
         assert_eq!(both.target, Some(variant()));
-        assert_eq!(both.policies, ALL_POLICY_NAMES);
-        assert_eq!(both.schedules, ["night"]);
         assert_eq!(both.alarms, [ALARM]);
 
         let alarm_only = plan_rollback(&Created {
             target: None,
-            schedules: Vec::new(),
             alarm: Some(ALARM.into()),
         });
         assert_eq!(alarm_only.target, None);
-        assert!(alarm_only.policies.is_empty());
         assert_eq!(alarm_only.alarms, [ALARM]);
     }
 
@@ -1306,50 +1282,5 @@ mod tests {
             assert_eq!(plan.recreate_schedules, ["night"]);
             assert!(plan.remove_schedules.is_empty());
         }
-    }
-
-    #[test]
-    fn a_create_would_roll_back_its_scheduled_actions_with_its_target() {
-        let desired = props(json!({"ScheduledActions": [schedule("night", json!({}))]}));
-        let plan = configure(&desired, &Observed::default()).unwrap();
-        assert_eq!(plan.rollback.schedules, ["night"]);
-        assert!(plan.remove_schedules.is_empty());
-
-        let observed = Observed {
-            target: Some(target(Ownership::Untagged)),
-            ..Observed::default()
-        };
-        let desired = props(
-            json!({"AdoptExisting": true, "ScheduledActions": [schedule("night", json!({}))]}),
-        );
-        let plan = configure(&desired, &observed).unwrap();
-        assert!(
-            plan.rollback.schedules.is_empty(),
-            "an adopted target is never rolled back"
-        );
-    }
-
-    #[test]
-    fn delete_removes_the_scheduled_actions_unless_another_stack_took_the_target() {
-        let names = vec!["night".to_owned(), "morning".to_owned()];
-        let ours = Observed {
-            target: Some(target(Ownership::Ours)),
-            ..Observed::default()
-        };
-        assert_eq!(plan_delete(&variant(), &names, &ours).schedules, names);
-        let theirs = Observed {
-            target: Some(target(Ownership::Other(other_owner()))),
-            ..Observed::default()
-        };
-        assert!(
-            plan_delete(&variant(), &names, &theirs)
-                .schedules
-                .is_empty()
-        );
-        assert!(
-            plan_delete(&variant(), &names, &Observed::default())
-                .schedules
-                .is_empty()
-        );
     }
 }

@@ -5,7 +5,8 @@
 use crate::support::aws::{Aws, Mode};
 use aws_sdk_applicationautoscaling::error::ProvideErrorMetadata;
 use aws_sdk_applicationautoscaling::types::{
-    ScalableDimension, ScalableTargetAction, ServiceNamespace,
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalableTargetAction,
+    ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
 };
 use sagemaker_async_autoscaling::aws::AwsClients;
 
@@ -52,6 +53,33 @@ async fn put_night(
         .send()
         .await?;
     Ok(())
+}
+
+/// Puts a target-tracking policy "busy" on a variant, as a user would; answers its ARN.
+async fn put_policy(clients: &AwsClients, resource_id: &str, target: f64) -> String {
+    let tracking = TargetTrackingScalingPolicyConfiguration::builder()
+        .target_value(target)
+        .predefined_metric_specification(
+            PredefinedMetricSpecification::builder()
+                .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let output = clients
+        .autoscaling
+        .put_scaling_policy()
+        .policy_name("busy")
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .resource_id(resource_id)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(tracking)
+        .send()
+        .await
+        .unwrap();
+    output.policy_arn().to_owned()
 }
 
 /// Deregisters a variant's target, as a user would.
@@ -106,15 +134,16 @@ async fn aws_like_mode_refuses_tags_for_a_target_that_exists() {
 }
 
 #[tokio::test]
-async fn aws_like_mode_removes_policies_and_scheduled_actions_with_the_target() {
-    for (mode, removed) in [(Mode::Plain, false), (Mode::AwsLike, true)] {
+async fn the_emulator_removes_policies_and_scheduled_actions_with_the_target() {
+    for mode in [Mode::Plain, Mode::AwsLike] {
         let aws = Aws::start_in(mode).await;
         let clients = aws.clients().await;
         let resource_id = format!("endpoint/esd-deregister-{mode:?}/variant/prod");
         register(&aws, &resource_id, false).await.unwrap();
         put_night(&clients, &resource_id).await.unwrap();
+        put_policy(&clients, &resource_id, 50.0).await;
         deregister(&clients, &resource_id).await.unwrap();
-        let left = clients
+        let actions = clients
             .autoscaling
             .describe_scheduled_actions()
             .service_namespace(ServiceNamespace::Sagemaker)
@@ -122,8 +151,28 @@ async fn aws_like_mode_removes_policies_and_scheduled_actions_with_the_target() 
             .send()
             .await
             .unwrap();
-        assert_eq!(left.scheduled_actions().is_empty(), removed, "{mode:?}");
+        assert!(actions.scheduled_actions().is_empty(), "{mode:?}");
+        let policies = clients
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(&resource_id)
+            .send()
+            .await
+            .unwrap();
+        assert!(policies.scaling_policies().is_empty(), "{mode:?}");
     }
+}
+
+#[tokio::test]
+async fn the_emulator_keeps_a_policys_arn_when_it_is_updated() {
+    let aws = Aws::start().await;
+    let clients = aws.clients().await;
+    let resource_id = "endpoint/esd-policy-arn/variant/prod";
+    register(&aws, resource_id, false).await.unwrap();
+    let first = put_policy(&clients, resource_id, 50.0).await;
+    let second = put_policy(&clients, resource_id, 70.0).await;
+    assert_eq!(first, second);
 }
 
 #[tokio::test]

@@ -405,7 +405,7 @@ async fn throttled_calls_are_retried_and_the_lifecycle_succeeds() {
     aws.throttle("RegisterScalableTarget", 1);
     assert_success(&stack.update(id, props.clone(), props.clone()).await);
     aws.throttle("DeregisterScalableTarget", 2);
-    aws.throttle("DeleteScalingPolicy", 1);
+    aws.throttle("DeleteAlarms", 1);
     assert_success(&stack.delete(id, props).await);
     Emulator::connect()
         .await

@@ -6,7 +6,6 @@
 use crate::support::{Stack, assert_failed, assert_success};
 use aws_sdk_applicationautoscaling as autoscaling;
 use aws_sdk_applicationautoscaling::operation::{
-    delete_scaling_policy::DeleteScalingPolicyOutput,
     deregister_scalable_target::DeregisterScalableTargetOutput,
     describe_scalable_targets::DescribeScalableTargetsOutput,
     list_tags_for_resource::ListTagsForResourceOutput, put_scaling_policy::PutScalingPolicyOutput,
@@ -50,11 +49,6 @@ fn put_policy_ok() -> Rule {
             .build()
             .unwrap()
     })
-}
-
-fn delete_policy_ok() -> Rule {
-    mock!(autoscaling::Client::delete_scaling_policy)
-        .then_output(|| DeleteScalingPolicyOutput::builder().build())
 }
 
 fn deregister_ok() -> Rule {
@@ -115,14 +109,6 @@ async fn delete_counts_object_not_found_as_already_gone() {
     });
     let tags = mock!(autoscaling::Client::list_tags_for_resource)
         .then_output(|| ListTagsForResourceOutput::builder().build());
-    let delete_policy = mock!(autoscaling::Client::delete_scaling_policy)
-        .sequence()
-        .http_status(
-            400,
-            wire_error("ObjectNotFoundException", "No scaling policy found"),
-        )
-        .repeatedly()
-        .build();
     let deregister = mock!(autoscaling::Client::deregister_scalable_target)
         .sequence()
         .http_status(
@@ -132,7 +118,7 @@ async fn delete_counts_object_not_found_as_already_gone() {
         .build();
     let stack = stack(
         "scripted-gone",
-        autoscaling_with(&[&describe, &tags, &delete_policy, &deregister]),
+        autoscaling_with(&[&describe, &tags, &deregister]),
     )
     .await;
 
@@ -140,7 +126,6 @@ async fn delete_counts_object_not_found_as_already_gone() {
         .delete("endpoint/e/variant/v", json!({"EndpointName": "e"}))
         .await;
     assert_success(&answer);
-    assert_eq!(delete_policy.num_calls(), 3);
     assert_eq!(deregister.num_calls(), 1);
 }
 
@@ -180,23 +165,15 @@ async fn a_validation_error_fails_naming_the_operation_and_the_service_message()
         )
         .repeatedly()
         .build();
-    let (describe, register, put_step, delete, deregister) = (
+    let (describe, register, put_step, deregister) = (
         describe_no_target(),
         register_ok(),
         put_policy_ok(),
-        delete_policy_ok(),
         deregister_ok(),
     );
     let stack = stack(
         "scripted-validation",
-        autoscaling_with(&[
-            &describe,
-            &register,
-            &put_cpu,
-            &put_step,
-            &delete,
-            &deregister,
-        ]),
+        autoscaling_with(&[&describe, &register, &put_cpu, &put_step, &deregister]),
     )
     .await;
 
@@ -229,11 +206,10 @@ async fn an_access_denied_error_is_not_retried() {
         )
         .repeatedly()
         .build();
-    let (describe, delete, deregister) =
-        (describe_no_target(), delete_policy_ok(), deregister_ok());
+    let (describe, deregister) = (describe_no_target(), deregister_ok());
     let stack = stack(
         "scripted-denied",
-        autoscaling_with(&[&describe, &register, &delete, &deregister]),
+        autoscaling_with(&[&describe, &register, &deregister]),
     )
     .await;
 
@@ -274,15 +250,10 @@ async fn throttling_is_retried_by_the_function() {
 async fn a_panic_in_the_middle_of_a_create_is_answered_failed_and_so_is_a_panicking_cleanup() {
     let put = mock!(autoscaling::Client::put_scaling_policy)
         .then_compute_output(|_| -> PutScalingPolicyOutput { panic!("scripted panic") });
-    let (describe, register, delete, deregister) = (
-        describe_no_target(),
-        register_ok(),
-        delete_policy_ok(),
-        deregister_ok(),
-    );
+    let (describe, register, deregister) = (describe_no_target(), register_ok(), deregister_ok());
     let stack = stack(
         "scripted-panic",
-        autoscaling_with(&[&describe, &register, &put, &delete, &deregister]),
+        autoscaling_with(&[&describe, &register, &put, &deregister]),
     )
     .await;
 

@@ -1,15 +1,16 @@
 //! AWS for the tests: moto, and a per-test proxy in front of it.
 //!
 //! moto is started once per test binary (`scripts/moto_server.py`, which also keeps the tags of
-//! scalable targets that moto lacks). The proxy, one per test:
+//! scalable targets that moto lacks, deletes a target's policies and scheduled actions with it,
+//! and keeps a policy's ARN when it is updated, as AWS does). The proxy, one per test:
 //! - checks every request against the AWS API model (botocore's, through moto's process): a
 //!   request that breaks it is answered as AWS would, with a ValidationException, and fails the
 //!   test that sent it when the proxy is dropped;
 //! - in [`Mode::AwsLike`], also does what AWS does and moto does not: Tags on
-//!   RegisterScalableTarget for a target that exists are refused; deregistering a target removes
-//!   its policies and scheduled actions; a missing object is ObjectNotFoundException; an update
-//!   of a scheduled action keeps the capacity bounds it leaves out; Tags on PutMetricAlarm for an
-//!   alarm that exists are ignored; a deleted alarm's tags go with it;
+//!   RegisterScalableTarget for a target that exists are refused; a missing object is
+//!   ObjectNotFoundException; an update of a scheduled action keeps the capacity bounds it leaves
+//!   out; Tags on PutMetricAlarm for an alarm that exists are ignored; a deleted alarm's tags go
+//!   with it;
 //! - injects faults (errors, calls that never answer, throttling), delays, and records calls.
 
 use super::http::{BoxReply, Reply, Request, Server};
@@ -382,9 +383,6 @@ async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request)
         }
     }
     let (status, headers, response) = moto.forward(&request).await;
-    if mode == Mode::AwsLike && status == 200 && operation == "DeregisterScalableTarget" {
-        moto.remove_what_hangs_on(&body["ResourceId"]).await;
-    }
     if mode == Mode::AwsLike && status == 400 {
         // moto's "missing" is a ValidationException; AWS's is ObjectNotFoundException.
         let error: Value = serde_json::from_slice(&response).unwrap_or_default();
@@ -656,29 +654,6 @@ impl Moto {
             )
             .await;
         found["ScheduledActions"].get(0).cloned()
-    }
-
-    /// What AWS removes with a target: its scaling policies and scheduled actions.
-    async fn remove_what_hangs_on(&self, resource_id: &Value) {
-        let scope = json!({"ServiceNamespace": "sagemaker", "ResourceId": resource_id});
-        let policies = self
-            .autoscaling("DescribeScalingPolicies", scope.clone())
-            .await;
-        for policy in policies["ScalingPolicies"].as_array().into_iter().flatten() {
-            let mut request = scope.clone();
-            request["PolicyName"] = policy["PolicyName"].clone();
-            request["ScalableDimension"] = policy["ScalableDimension"].clone();
-            self.autoscaling("DeleteScalingPolicy", request).await;
-        }
-        let actions = self
-            .autoscaling("DescribeScheduledActions", scope.clone())
-            .await;
-        for action in actions["ScheduledActions"].as_array().into_iter().flatten() {
-            let mut request = scope.clone();
-            request["ScheduledActionName"] = action["ScheduledActionName"].clone();
-            request["ScalableDimension"] = action["ScalableDimension"].clone();
-            self.autoscaling("DeleteScheduledAction", request).await;
-        }
     }
 
     async fn alarms(&self, names: &[String]) -> Vec<Value> {
