@@ -96,8 +96,10 @@ pub mod alarm {
     pub const NAMESPACE: &str = "AWS/SageMaker";
     /// The metric is published per endpoint only.
     pub const DIMENSION: &str = "EndpointName";
+    pub const STATISTIC: &str = "Average";
     pub const PERIOD_SECONDS: i32 = 60;
     pub const EVALUATION_PERIODS: i32 = 2;
+    pub const COMPARISON_OPERATOR: &str = "GreaterThanOrEqualToThreshold";
     pub const THRESHOLD: f64 = 1.0;
     pub const TREAT_MISSING_DATA: &str = "missing";
 }

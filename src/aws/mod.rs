@@ -12,7 +12,7 @@ pub use call::Steps;
 pub use clients::{AwsClients, retry_config};
 pub use error::{AwsError, Retried};
 
-use crate::contract::{STEP_POLICY_NAME, Tags, VariantId, alarm};
+use crate::contract::{STEP_POLICY_NAME, Tags, VariantId};
 use crate::properties::{ScalingProperties, ScheduledAction};
 use aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder;
 use aws_sdk_applicationautoscaling::primitives::DateTime;
@@ -26,22 +26,51 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use call::Budget;
 use tokio::time::Instant;
 
+/// What RegisterScalableTarget sets on a variant's target, and DescribeScalableTargets shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetSettings {
+    pub min_capacity: i32,
+    pub max_capacity: i32,
+    pub suspended: crate::properties::SuspendedState,
+}
+
 /// A scalable target that is registered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisteredTarget {
     /// Absent only from an endpoint that predates scalable target ARNs.
     pub arn: Option<String>,
+    /// Absent when DescribeScalableTargets leaves its suspended state out.
+    pub settings: Option<TargetSettings>,
 }
 
-/// A metric alarm as DescribeAlarms shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExistingAlarm {
-    pub name: String,
-    pub arn: String,
+/// A metric alarm's definition: what PutMetricAlarm sets and DescribeAlarms shows. A put
+/// replaces the whole definition, so what it leaves out is cleared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmDefinition {
+    pub description: String,
     pub namespace: String,
     pub metric_name: String,
     pub dimensions: Vec<(String, String)>,
-    pub actions: Vec<String>,
+    pub statistic: String,
+    pub period: i32,
+    pub evaluation_periods: i32,
+    pub datapoints_to_alarm: i32,
+    pub threshold: f64,
+    pub comparison_operator: String,
+    pub treat_missing_data: String,
+    pub alarm_actions: Vec<String>,
+    /// Whether it has a setting this resource never puts: OK or INSUFFICIENT_DATA actions,
+    /// disabled actions, an extended statistic, a unit, metric math, a threshold metric or a
+    /// low-sample percentile rule.
+    pub other_settings: bool,
+}
+
+/// A metric alarm as DescribeAlarms shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExistingAlarm {
+    pub name: String,
+    pub arn: String,
+    pub definition: AlarmDefinition,
 }
 
 /// Every Application Auto Scaling request about a variant names it the same way: the SageMaker
@@ -130,6 +159,16 @@ impl ScalingApi {
             .find(|t| t.resource_id() == resource_id)
             .map(|t| RegisteredTarget {
                 arn: t.scalable_target_arn().map(str::to_owned),
+                settings: t.suspended_state().map(|suspended| TargetSettings {
+                    min_capacity: t.min_capacity(),
+                    max_capacity: t.max_capacity(),
+                    suspended: crate::properties::SuspendedState {
+                        dynamic_scaling_in: suspended.dynamic_scaling_in_suspended() == Some(true),
+                        dynamic_scaling_out: suspended.dynamic_scaling_out_suspended()
+                            == Some(true),
+                        scheduled_scaling: suspended.scheduled_scaling_suspended() == Some(true),
+                    },
+                }),
             }))
     }
 
@@ -151,14 +190,14 @@ impl ScalingApi {
     /// always sent, so that properties that drop it resume scaling.
     pub async fn register_target(
         &self,
-        props: &ScalingProperties,
+        variant: &VariantId,
+        settings: &TargetSettings,
         tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
-        let variant = props.variant();
         let suspended = SuspendedState::builder()
-            .dynamic_scaling_in_suspended(props.suspended_state.dynamic_scaling_in)
-            .dynamic_scaling_out_suspended(props.suspended_state.dynamic_scaling_out)
-            .scheduled_scaling_suspended(props.suspended_state.scheduled_scaling)
+            .dynamic_scaling_in_suspended(settings.suspended.dynamic_scaling_in)
+            .dynamic_scaling_out_suspended(settings.suspended.dynamic_scaling_out)
+            .scheduled_scaling_suspended(settings.suspended.scheduled_scaling)
             .build();
         call::call(
             &self.budget(),
@@ -168,9 +207,9 @@ impl ScalingApi {
                 self.clients
                     .autoscaling
                     .register_scalable_target()
-                    .on_variant(&variant)
-                    .min_capacity(props.min_capacity)
-                    .max_capacity(props.max_capacity)
+                    .on_variant(variant)
+                    .min_capacity(settings.min_capacity)
+                    .max_capacity(settings.max_capacity)
                     .suspended_state(suspended.clone())
                     .set_tags(tags.map(|t| t.clone().into_iter().collect()))
                     .send()
@@ -385,14 +424,38 @@ impl ScalingApi {
             .map(|a| ExistingAlarm {
                 name: text(a.alarm_name()),
                 arn: text(a.alarm_arn()),
-                namespace: text(a.namespace()),
-                metric_name: text(a.metric_name()),
-                dimensions: a
-                    .dimensions()
-                    .iter()
-                    .map(|d| (text(d.name()), text(d.value())))
-                    .collect(),
-                actions: a.alarm_actions().to_vec(),
+                definition: AlarmDefinition {
+                    description: text(a.alarm_description()),
+                    namespace: text(a.namespace()),
+                    metric_name: text(a.metric_name()),
+                    dimensions: a
+                        .dimensions()
+                        .iter()
+                        .map(|d| (text(d.name()), text(d.value())))
+                        .collect(),
+                    statistic: text(a.statistic().map(Statistic::as_str)),
+                    period: a.period().unwrap_or_default(),
+                    evaluation_periods: a.evaluation_periods().unwrap_or_default(),
+                    // Left out, it equals EvaluationPeriods.
+                    datapoints_to_alarm: a
+                        .datapoints_to_alarm()
+                        .or(a.evaluation_periods())
+                        .unwrap_or_default(),
+                    threshold: a.threshold().unwrap_or(f64::NAN),
+                    comparison_operator: text(
+                        a.comparison_operator().map(ComparisonOperator::as_str),
+                    ),
+                    treat_missing_data: text(a.treat_missing_data()),
+                    alarm_actions: a.alarm_actions().to_vec(),
+                    other_settings: !a.ok_actions().is_empty()
+                        || !a.insufficient_data_actions().is_empty()
+                        || a.actions_enabled() == Some(false)
+                        || a.extended_statistic().is_some()
+                        || a.unit().is_some()
+                        || !a.metrics().is_empty()
+                        || a.threshold_metric_id().is_some()
+                        || a.evaluate_low_sample_count_percentile().is_some(),
+                },
             })
             .collect())
     }
@@ -419,33 +482,35 @@ impl ScalingApi {
     /// `tags` are given only when the alarm is new: AWS ignores them on an existing alarm.
     pub async fn put_alarm(
         &self,
-        props: &ScalingProperties,
-        step_policy_arn: &str,
-        description: &str,
+        name: &str,
+        definition: &AlarmDefinition,
         tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
-        let dimension = Dimension::builder()
-            .name(alarm::DIMENSION)
-            .value(&props.endpoint_name)
-            .build();
+        let dimensions: Vec<Dimension> = definition
+            .dimensions
+            .iter()
+            .map(|(name, value)| Dimension::builder().name(name).value(value).build())
+            .collect();
         let tags = tags.map(cloudwatch_tags);
-        call::call(&self.budget(), "PutMetricAlarm", &props.alarm_name, || {
+        call::call(&self.budget(), "PutMetricAlarm", name, || {
             self.clients
                 .cloudwatch
                 .put_metric_alarm()
-                .alarm_name(&props.alarm_name)
-                .alarm_description(description)
-                .metric_name(alarm::METRIC_NAME)
-                .namespace(alarm::NAMESPACE)
-                .dimensions(dimension.clone())
-                .statistic(Statistic::Average)
-                .period(alarm::PERIOD_SECONDS)
-                .evaluation_periods(props.alarm_evaluation_periods)
-                .datapoints_to_alarm(props.alarm_evaluation_periods)
-                .threshold(alarm::THRESHOLD)
-                .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-                .treat_missing_data(alarm::TREAT_MISSING_DATA)
-                .alarm_actions(step_policy_arn)
+                .alarm_name(name)
+                .alarm_description(&definition.description)
+                .metric_name(&definition.metric_name)
+                .namespace(&definition.namespace)
+                .set_dimensions(Some(dimensions.clone()))
+                .statistic(Statistic::from(definition.statistic.as_str()))
+                .period(definition.period)
+                .evaluation_periods(definition.evaluation_periods)
+                .datapoints_to_alarm(definition.datapoints_to_alarm)
+                .threshold(definition.threshold)
+                .comparison_operator(ComparisonOperator::from(
+                    definition.comparison_operator.as_str(),
+                ))
+                .treat_missing_data(&definition.treat_missing_data)
+                .set_alarm_actions(Some(definition.alarm_actions.clone()))
                 .set_tags(tags.clone())
                 .send()
         })

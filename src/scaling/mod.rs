@@ -10,7 +10,7 @@ pub mod rollback;
 pub use plan::Owner;
 
 use crate::aws::{AwsError, ScalingApi};
-use crate::contract::{STEP_POLICY_NAME, Tags, VariantId, data};
+use crate::contract::{Tags, VariantId, data};
 use crate::properties::ScalingProperties;
 use futures_util::future::try_join_all;
 use plan::{
@@ -152,6 +152,7 @@ async fn observe(
             // Only a target registered before ARNs existed has none; its tags cannot be asked.
             return Some(FoundTarget {
                 arn: String::new(),
+                settings: target.settings,
                 ownership: Ownership::Unknown("it has no ARN".to_owned()),
                 tags: None,
             });
@@ -160,6 +161,7 @@ async fn observe(
         let (ownership, tags) = read_ownership(tags, owner);
         Some(FoundTarget {
             arn,
+            settings: target.settings,
             ownership,
             tags,
         })
@@ -167,10 +169,9 @@ async fn observe(
     let alarms = futures_util::future::join_all(alarms.into_iter().map(|found| async move {
         let (ownership, tags) = read_ownership(api.alarm_tags(&found.arn).await, owner);
         FoundAlarm {
-            watches: plan::describe_metric(&found.namespace, &found.metric_name, &found.dimensions),
             name: found.name,
             arn: found.arn,
-            actions: found.actions,
+            definition: found.definition,
             ownership,
             tags,
         }
@@ -224,12 +225,21 @@ async fn apply(
     // The target, and the tags of what exists already.
     let target = async {
         match &plan.target {
-            TargetWrite::Create { tags } => api.register_target(props, Some(tags)).await,
-            TargetWrite::Update { arn, tags } => {
-                tokio::try_join!(
-                    api.register_target(props, None),
-                    retag(api, arn, tags, Object::Target),
-                )?;
+            TargetWrite::Create { settings, tags } => {
+                api.register_target(&variant, settings, Some(tags)).await
+            }
+            TargetWrite::Update {
+                arn,
+                settings,
+                tags,
+            } => {
+                let register = async {
+                    match settings {
+                        Some(settings) => api.register_target(&variant, settings, None).await,
+                        None => Ok(()),
+                    }
+                };
+                tokio::try_join!(register, retag(api, arn, tags, Object::Target))?;
                 Ok(())
             }
         }
@@ -273,20 +283,21 @@ async fn apply(
         removals
     )?;
 
-    // The alarm, which fires the step policy; alarms no longer used go.
+    // The alarm, which fires the step policy, unless it is as asked already; alarms no longer
+    // used go.
     let alarm = async {
-        match (&plan.alarm, &step_policy_arn) {
-            (Some(write), Some(step_policy_arn)) => {
-                let tags = match write {
-                    AlarmWrite::Create { tags, .. } => Some(tags),
-                    AlarmWrite::Update { .. } => None,
-                };
-                let description = alarm_description(props, owner);
-                api.put_alarm(props, step_policy_arn, &description, tags)
-                    .await
-            }
-            _ => Ok(()),
+        let (Some(write), Some(step_policy_arn)) = (&plan.alarm, &step_policy_arn) else {
+            return Ok(());
+        };
+        let definition = plan::alarm_definition(props, owner, step_policy_arn);
+        if !write.needs_put(&definition) {
+            return Ok(());
         }
+        let tags = match write {
+            AlarmWrite::Create { tags, .. } => Some(tags),
+            AlarmWrite::Update { .. } => None,
+        };
+        api.put_alarm(write.name(), &definition, tags).await
     };
     let old_alarms = async {
         match plan.remove_alarms.as_slice() {
@@ -404,18 +415,6 @@ fn alarm_arn(step_policy_arn: &str, alarm_name: &str) -> String {
         }
         _ => String::new(),
     }
-}
-
-fn alarm_description(props: &ScalingProperties, owner: &Owner) -> String {
-    let description = format!(
-        "Adds an instance to {} ({STEP_POLICY_NAME}) when requests wait and none runs. \
-         Managed by CloudFormation resource {} of stack {}.",
-        props.resource_id(),
-        owner.logical_resource_id,
-        owner.stack_id
-    );
-    // CloudWatch's limit is 1024 characters.
-    description.chars().take(1024).collect()
 }
 
 #[cfg(test)]

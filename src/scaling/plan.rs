@@ -8,8 +8,9 @@
 //! carries this resource's tags, or `AdoptExisting` says to take it over; objects under the
 //! target (policies, scheduled actions) belong to whoever owns the target.
 
+use crate::aws::{AlarmDefinition, TargetSettings};
 use crate::contract::{
-    OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, TAG_PREFIX, Tags, VariantId,
+    OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, TAG_PREFIX, Tags, VariantId, alarm,
     default_alarm_name, legacy_alarm_name,
 };
 use crate::properties::{ScalingProperties, ScheduledAction};
@@ -76,25 +77,35 @@ impl Ownership {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoundTarget {
     pub arn: String,
+    /// Its capacity and suspended state, when AWS showed them.
+    pub settings: Option<TargetSettings>,
     pub ownership: Ownership,
     /// Its tags, when they could be read.
     pub tags: Option<Tags>,
 }
 
 /// An alarm that exists under a name this resource uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FoundAlarm {
     pub name: String,
     pub arn: String,
-    /// What it watches, for a Reason: namespace, metric and dimensions.
-    pub watches: String,
-    pub actions: Vec<String>,
+    pub definition: AlarmDefinition,
     pub ownership: Ownership,
     /// Its tags, when they could be read.
     pub tags: Option<Tags>,
 }
 
 impl FoundAlarm {
+    /// What it watches, for a Reason: namespace, metric and dimensions.
+    fn watches(&self) -> String {
+        let definition = &self.definition;
+        describe_metric(
+            &definition.namespace,
+            &definition.metric_name,
+            &definition.dimensions,
+        )
+    }
+
     /// Whether it fires this variant's step policy: then this resource put it (under this
     /// name, or an earlier default), even if it carries no ownership tags yet.
     fn fires_step_policy_of(&self, variant: &VariantId) -> bool {
@@ -102,7 +113,8 @@ impl FoundAlarm {
             ":resource/sagemaker/{}:policyName/{STEP_POLICY_NAME}",
             variant.resource_id()
         );
-        self.actions.iter().any(|arn| arn.ends_with(&suffix))
+        let actions = &self.definition.alarm_actions;
+        actions.iter().any(|arn| arn.ends_with(&suffix))
     }
 
     /// This alarm may be removed when `variant`'s scaling goes: it fires the variant's step
@@ -114,7 +126,7 @@ impl FoundAlarm {
 }
 
 /// What AWS holds for a variant: its target, and the alarms under the names this resource uses.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observed {
     pub target: Option<FoundTarget>,
     pub alarms: Vec<FoundAlarm>,
@@ -148,13 +160,21 @@ impl TagChanges {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TargetWrite {
     /// Nothing is registered: register it, with these tags (this resource's and the user's).
-    Create { tags: Tags },
-    /// Registered already: update its settings, and its tags through the tagging API.
-    Update { arn: String, tags: TagChanges },
+    Create {
+        settings: TargetSettings,
+        tags: Tags,
+    },
+    /// Registered already: register it again when its settings differ (`None`: they are as
+    /// asked), and change its tags through the tagging API.
+    Update {
+        arn: String,
+        settings: Option<TargetSettings>,
+        tags: TagChanges,
+    },
 }
 
 /// How the alarm is written.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum AlarmWrite {
     Create {
         name: String,
@@ -163,6 +183,8 @@ pub enum AlarmWrite {
     Update {
         name: String,
         arn: String,
+        /// Its definition now: put again only when it differs from the one asked for.
+        current: Box<AlarmDefinition>,
         tags: TagChanges,
     },
 }
@@ -173,11 +195,61 @@ impl AlarmWrite {
             AlarmWrite::Create { name, .. } | AlarmWrite::Update { name, .. } => name,
         }
     }
+
+    /// Whether PutMetricAlarm is needed for the alarm to have the `desired` definition. Only
+    /// known once the step policy is put: the alarm's action is that policy's ARN.
+    pub fn needs_put(&self, desired: &AlarmDefinition) -> bool {
+        match self {
+            AlarmWrite::Create { .. } => true,
+            AlarmWrite::Update { current, .. } => **current != *desired,
+        }
+    }
+}
+
+/// What the variant's scalable target is registered with.
+pub fn target_settings(desired: &ScalingProperties) -> TargetSettings {
+    TargetSettings {
+        min_capacity: desired.min_capacity,
+        max_capacity: desired.max_capacity,
+        suspended: desired.suspended_state,
+    }
+}
+
+/// The alarm that fires the step policy: the endpoint has requests waiting and no instance
+/// (the design's HasBacklogWithoutCapacity metric, averaged per minute, at least 1).
+pub fn alarm_definition(
+    desired: &ScalingProperties,
+    owner: &Owner,
+    step_policy_arn: &str,
+) -> AlarmDefinition {
+    let description = format!(
+        "Adds an instance to {} ({STEP_POLICY_NAME}) when requests wait and none runs. \
+         Managed by CloudFormation resource {} of stack {}.",
+        desired.resource_id(),
+        owner.logical_resource_id,
+        owner.stack_id
+    );
+    AlarmDefinition {
+        // CloudWatch's limit is 1024 characters.
+        description: description.chars().take(1024).collect(),
+        namespace: alarm::NAMESPACE.to_owned(),
+        metric_name: alarm::METRIC_NAME.to_owned(),
+        dimensions: vec![(alarm::DIMENSION.to_owned(), desired.endpoint_name.clone())],
+        statistic: alarm::STATISTIC.to_owned(),
+        period: alarm::PERIOD_SECONDS,
+        evaluation_periods: desired.alarm_evaluation_periods,
+        datapoints_to_alarm: desired.alarm_evaluation_periods,
+        threshold: alarm::THRESHOLD,
+        comparison_operator: alarm::COMPARISON_OPERATOR.to_owned(),
+        treat_missing_data: alarm::TREAT_MISSING_DATA.to_owned(),
+        alarm_actions: vec![step_policy_arn.to_owned()],
+        other_settings: false,
+    }
 }
 
 /// Everything a Create or an Update does, in the order it is carried out: the target first,
 /// then what hangs on it, then the alarm (which needs the step policy's ARN), then removals.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConfigurePlan {
     pub target: TargetWrite,
     pub remove_policies: Vec<&'static str>,
@@ -289,6 +361,7 @@ pub fn plan_configure(
         None => {
             rollback.target = Some(variant.clone());
             TargetWrite::Create {
+                settings: target_settings(desired),
                 tags: desired_tags(),
             }
         }
@@ -297,8 +370,10 @@ pub fn plan_configure(
             if let Some(note) = claim.note() {
                 notes.push(note);
             }
+            let settings = target_settings(desired);
             TargetWrite::Update {
                 arn: found.arn.clone(),
+                settings: (found.settings != Some(settings)).then_some(settings),
                 tags: claim.tag_changes(owner, &desired.tags, previous_tags, found.tags.as_ref()),
             }
         }
@@ -326,6 +401,7 @@ pub fn plan_configure(
                     AlarmWrite::Update {
                         name,
                         arn: found.arn.clone(),
+                        current: Box::new(found.definition.clone()),
                         tags,
                     }
                 }
@@ -512,17 +588,17 @@ fn claim_alarm(
         Ownership::Other(other) => format!(
             "An alarm named {name} already exists and {} manages it (it watches {}).",
             other.describe(),
-            found.watches
+            found.watches()
         ),
         Ownership::Untagged => format!(
             "An alarm named {name} already exists and this resource did not create it (it \
              watches {}).",
-            found.watches
+            found.watches()
         ),
         Ownership::Unknown(why) => format!(
             "An alarm named {name} already exists (it watches {}) and whose it is is unknown, \
              because its tags could not be read ({why}).",
-            found.watches
+            found.watches()
         ),
     };
     Err(Refusal(format!(
@@ -643,6 +719,7 @@ mod tests {
     fn target(ownership: Ownership) -> FoundTarget {
         FoundTarget {
             arn: "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0f".into(),
+            settings: None,
             tags: match &ownership {
                 Ownership::Ours => Some(owner().tags()),
                 Ownership::Other(other) => Some(other.tags()),
@@ -664,8 +741,21 @@ mod tests {
         FoundAlarm {
             name: name.into(),
             arn: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"),
-            watches: "AWS/SageMaker Invocation5XXErrors (EndpointName=esd)".into(),
-            actions: actions.to_vec(),
+            definition: AlarmDefinition {
+                description: String::new(),
+                namespace: "AWS/SageMaker".into(),
+                metric_name: "Invocation5XXErrors".into(),
+                dimensions: vec![("EndpointName".into(), "esd".into())],
+                statistic: "Sum".into(),
+                period: 60,
+                evaluation_periods: 1,
+                datapoints_to_alarm: 1,
+                threshold: 1.0,
+                comparison_operator: "GreaterThanThreshold".into(),
+                treat_missing_data: "notBreaching".into(),
+                alarm_actions: actions.to_vec(),
+                other_settings: false,
+            },
             tags: None,
             ownership,
         }
@@ -722,6 +812,7 @@ mod tests {
         assert_eq!(
             plan.target,
             TargetWrite::Create {
+                settings: target_settings(&props(json!({}))),
                 tags: owner().tags()
             }
         );
@@ -1169,6 +1260,7 @@ mod tests {
         assert_eq!(
             plan.target,
             TargetWrite::Create {
+                settings: target_settings(&desired),
                 tags: expected.clone()
             }
         );
@@ -1282,5 +1374,119 @@ mod tests {
             assert_eq!(plan.recreate_schedules, ["night"]);
             assert!(plan.remove_schedules.is_empty());
         }
+    }
+
+    #[test]
+    fn an_update_registers_the_target_again_only_when_its_settings_differ() {
+        let desired = props(json!({"MinCapacity": 1, "MaxCapacity": 4}));
+        let settings_of = |observed_settings| {
+            let observed = Observed {
+                target: Some(FoundTarget {
+                    settings: observed_settings,
+                    ..target(Ownership::Ours)
+                }),
+                ..Observed::default()
+            };
+            match reconfigure(&desired, &desired, &observed).unwrap().target {
+                TargetWrite::Update { settings, .. } => settings,
+                other => panic!("{other:?}"),
+            }
+        };
+        let asked = target_settings(&desired);
+        assert_eq!(
+            settings_of(Some(asked)),
+            None,
+            "as asked: not registered again"
+        );
+        let drifted = TargetSettings {
+            max_capacity: 9,
+            ..asked
+        };
+        assert_eq!(settings_of(Some(drifted)), Some(asked));
+        let suspended = TargetSettings {
+            suspended: crate::properties::SuspendedState {
+                scheduled_scaling: true,
+                ..asked.suspended
+            },
+            ..asked
+        };
+        assert_eq!(settings_of(Some(suspended)), Some(asked));
+        assert_eq!(
+            settings_of(None),
+            Some(asked),
+            "unknown settings are written"
+        );
+    }
+
+    #[test]
+    fn an_alarm_is_put_again_only_when_its_definition_differs() {
+        let desired = props(json!({}));
+        let step = step_policy_of("prod");
+        let asked = alarm_definition(&desired, &owner(), &step);
+        let update = |current: AlarmDefinition| AlarmWrite::Update {
+            name: ALARM.into(),
+            arn: String::new(),
+            current: Box::new(current),
+            tags: TagChanges::default(),
+        };
+        assert!(!update(asked.clone()).needs_put(&asked));
+        let changes: [fn(&mut AlarmDefinition); 7] = [
+            |d| d.threshold = 2.0,
+            |d| d.evaluation_periods = 3,
+            |d| d.alarm_actions = vec![step_policy_of("blue")],
+            |d| d.description.push('!'),
+            |d| d.treat_missing_data = "breaching".into(),
+            |d| d.dimensions.clear(),
+            |d| d.other_settings = true,
+        ];
+        for change in changes {
+            let mut current = asked.clone();
+            change(&mut current);
+            assert!(update(current).needs_put(&asked));
+        }
+        let create = AlarmWrite::Create {
+            name: ALARM.into(),
+            tags: Tags::new(),
+        };
+        assert!(create.needs_put(&asked));
+    }
+
+    #[test]
+    fn the_alarm_watches_the_endpoints_backlog_without_capacity_and_fires_the_step_policy() {
+        let desired = props(json!({"AlarmEvaluationPeriods": 3}));
+        let step = step_policy_of("prod");
+        let definition = alarm_definition(&desired, &owner(), &step);
+        assert_eq!(
+            describe_metric(
+                &definition.namespace,
+                &definition.metric_name,
+                &definition.dimensions
+            ),
+            "AWS/SageMaker HasBacklogWithoutCapacity (EndpointName=esd)"
+        );
+        assert_eq!(
+            (definition.statistic.as_str(), definition.period),
+            ("Average", 60)
+        );
+        assert_eq!(
+            (
+                definition.evaluation_periods,
+                definition.datapoints_to_alarm
+            ),
+            (3, 3)
+        );
+        assert_eq!(definition.threshold, 1.0);
+        assert_eq!(
+            definition.comparison_operator,
+            "GreaterThanOrEqualToThreshold"
+        );
+        assert_eq!(definition.treat_missing_data, "missing");
+        assert_eq!(definition.alarm_actions, [step]);
+        assert!(
+            definition
+                .description
+                .contains("Managed by CloudFormation resource Scaling")
+        );
+        assert!(definition.description.contains(STACK));
     }
 }

@@ -189,6 +189,36 @@ on_both_emulators! {
 }
 
 on_both_emulators! {
+    async fn update_rewrites_only_what_differs_from_the_properties(f) {
+        let endpoint = f.endpoint("unchanged");
+        let props = design_properties(&endpoint);
+        let id = create(&f, props.clone()).await;
+        let writes = |f: &Fixture| -> Vec<String> {
+            let operations = f.aws.operations();
+            let written = ["RegisterScalableTarget", "PutMetricAlarm"];
+            operations.into_iter().filter(|o| written.contains(&o.as_str())).collect()
+        };
+
+        f.aws.clear_calls();
+        assert_success(&f.stack.update(&id, props.clone(), props.clone()).await);
+        assert_eq!(writes(&f), Vec::<String>::new(), "target and alarm are as asked already");
+
+        // Changed out of band: both are written again, as the properties say.
+        f.emulator.register_target(&id, 1, 3).await;
+        let step = f.emulator.policies(&id).await[1].policy_arn().to_owned();
+        f.emulator.put_users_alarm(&alarm_name(&endpoint), &endpoint, &[&step]).await;
+        f.aws.clear_calls();
+        assert_success(&f.stack.update(&id, props.clone(), props).await);
+        assert_eq!(writes(&f), ["RegisterScalableTarget", "PutMetricAlarm"]);
+        let target = f.emulator.target(&id).await.unwrap();
+        assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
+        let alarm = f.emulator.alarm(&alarm_name(&endpoint)).await.unwrap();
+        assert_eq!(alarm.metric_name(), Some("HasBacklogWithoutCapacity"));
+        assert_eq!(alarm.alarm_actions(), [step.as_str()]);
+    }
+}
+
+on_both_emulators! {
     async fn scale_from_zero_off_removes_step_policy_and_alarm_and_on_brings_them_back(f) {
         let endpoint = f.endpoint("from-zero");
         let on = design_properties(&endpoint);
