@@ -13,7 +13,7 @@ pub use clients::{AwsClients, retry_config};
 pub use error::{AwsError, Retried};
 
 use crate::contract::{STEP_POLICY_NAME, Tags, VariantId};
-use crate::properties::{ScalingProperties, ScheduledAction};
+use crate::properties::{ScalingProperties, ScheduledAction, SuspendedState as Suspended};
 use aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder;
 use aws_sdk_applicationautoscaling::primitives::DateTime;
 use aws_sdk_applicationautoscaling::types::{
@@ -31,7 +31,7 @@ use tokio::time::Instant;
 pub struct TargetSettings {
     pub min_capacity: i32,
     pub max_capacity: i32,
-    pub suspended: crate::properties::SuspendedState,
+    pub suspended: Suspended,
 }
 
 /// A scalable target that is registered.
@@ -162,7 +162,7 @@ impl ScalingApi {
                 settings: t.suspended_state().map(|suspended| TargetSettings {
                     min_capacity: t.min_capacity(),
                     max_capacity: t.max_capacity(),
-                    suspended: crate::properties::SuspendedState {
+                    suspended: Suspended {
                         dynamic_scaling_in: suspended.dynamic_scaling_in_suspended() == Some(true),
                         dynamic_scaling_out: suspended.dynamic_scaling_out_suspended()
                             == Some(true),
@@ -441,6 +441,7 @@ impl ScalingApi {
                         .datapoints_to_alarm()
                         .or(a.evaluation_periods())
                         .unwrap_or_default(),
+                    // Missing, it equals nothing: the alarm is put again.
                     threshold: a.threshold().unwrap_or(f64::NAN),
                     comparison_operator: text(
                         a.comparison_operator().map(ComparisonOperator::as_str),
