@@ -402,11 +402,28 @@ async fn throttled_calls_are_retried_and_the_lifecycle_succeeds() {
     assert_eq!(count("PutMetricAlarm"), 2, "{operations:?}");
 
     let id = created["PhysicalResourceId"].as_str().unwrap();
+    aws.clear_calls();
     aws.throttle("RegisterScalableTarget", 1);
-    assert_success(&stack.update(id, props.clone(), props.clone()).await);
+    let bigger = json!({"EndpointName": "esd-throttled", "VariantName": "prod", "MaxCapacity": 3});
+    assert_success(&stack.update(id, bigger.clone(), props).await);
+    assert_eq!(
+        aws.operations()
+            .iter()
+            .filter(|o| *o == "RegisterScalableTarget")
+            .count(),
+        2
+    );
+    aws.clear_calls();
     aws.throttle("DeregisterScalableTarget", 2);
     aws.throttle("DeleteAlarms", 1);
-    assert_success(&stack.delete(id, props).await);
+    assert_success(&stack.delete(id, bigger).await);
+    let operations = aws.operations();
+    let count = |name: &str| operations.iter().filter(|o| *o == name).count();
+    assert_eq!(
+        (count("DeregisterScalableTarget"), count("DeleteAlarms")),
+        (3, 2),
+        "{operations:?}"
+    );
     Emulator::connect()
         .await
         .assert_nothing_left(id, "esd-throttled-prod-HasBacklogWithoutCapacity")
