@@ -2,7 +2,7 @@
 //! AWS-like mode does what AWS does where moto does not. If these fail, the other tests prove
 //! less than they claim.
 
-use crate::support::aws::{Aws, Mode};
+use crate::support::aws::{Aws, Mode, Service};
 use aws_sdk_applicationautoscaling::error::ProvideErrorMetadata;
 use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalableTargetAction,
@@ -255,4 +255,34 @@ async fn aws_like_mode_keeps_an_alarms_tags_on_put_and_drops_them_with_the_alarm
         [],
         "a new alarm of the name starts without tags"
     );
+}
+
+#[tokio::test]
+async fn a_fault_for_one_services_operation_leaves_the_other_services_alone() {
+    let aws = Aws::start().await;
+    let clients = aws.clients().await;
+    aws.fail_in(
+        Service::CloudWatch,
+        "ListTagsForResource",
+        1,
+        "AccessDenied",
+        "injected",
+    );
+    let target = "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/none";
+    let autoscaling = clients
+        .autoscaling
+        .list_tags_for_resource()
+        .resource_arn(target)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(autoscaling.code(), Some("ResourceNotFoundException"));
+    let cloudwatch = clients
+        .cloudwatch
+        .list_tags_for_resource()
+        .resource_arn("arn:aws:cloudwatch:us-east-1:123456789012:alarm:none")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(cloudwatch.code(), Some("AccessDenied"));
 }

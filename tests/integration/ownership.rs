@@ -2,6 +2,7 @@
 //! alarm, a target another stack took over, and objects whose ownership cannot be read. Each
 //! scenario runs on plain moto and on AWS-like moto, reading the answer and the state back.
 
+use crate::support::aws::Service;
 use crate::support::{Fixture, assert_failed, assert_success};
 use serde_json::{Value, json};
 
@@ -112,7 +113,8 @@ on_both_emulators! {
         let endpoint = f.endpoint("unreadable");
         let resource_id = format!("endpoint/{endpoint}/variant/prod");
         f.emulator.register_target(&resource_id, 1, 3).await;
-        f.aws.fail(
+        f.aws.fail_in(
+            Service::AutoScaling,
             "ListTagsForResource",
             1,
             "AccessDeniedException",

@@ -106,6 +106,9 @@ pub struct Call {
 }
 
 struct Fault {
+    /// `None`: the operation in either service (ListTagsForResource, TagResource and
+    /// UntagResource exist in both).
+    service: Option<Service>,
     operation: String,
     remaining: usize,
     answer: FaultAnswer,
@@ -177,7 +180,31 @@ impl Aws {
 
     /// The next `times` calls of `operation` fail with this error code and message.
     pub fn fail(&self, operation: &str, times: usize, code: &str, message: &str) {
+        self.push_failure(None, operation, times, code, message);
+    }
+
+    /// As [`Aws::fail`], for the operation of one service only.
+    pub fn fail_in(
+        &self,
+        service: Service,
+        operation: &str,
+        times: usize,
+        code: &str,
+        message: &str,
+    ) {
+        self.push_failure(Some(service), operation, times, code, message);
+    }
+
+    fn push_failure(
+        &self,
+        service: Option<Service>,
+        operation: &str,
+        times: usize,
+        code: &str,
+        message: &str,
+    ) {
         self.state.faults.lock().unwrap().push(Fault {
+            service,
             operation: operation.to_owned(),
             remaining: times,
             answer: FaultAnswer::Error(code.to_owned(), message.to_owned()),
@@ -187,6 +214,7 @@ impl Aws {
     /// The next call of `operation` is read and never answered.
     pub fn hang(&self, operation: &str) {
         self.state.faults.lock().unwrap().push(Fault {
+            service: None,
             operation: operation.to_owned(),
             remaining: 1,
             answer: FaultAnswer::Hang,
@@ -196,6 +224,7 @@ impl Aws {
     /// The next `times` calls of `operation` are throttled, as its service says it.
     pub fn throttle(&self, operation: &str, times: usize) {
         self.state.faults.lock().unwrap().push(Fault {
+            service: None,
             operation: operation.to_owned(),
             remaining: times,
             answer: FaultAnswer::Throttling,
@@ -350,9 +379,9 @@ fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Opti
         return Some(throttling(service));
     }
     let mut faults = state.faults.lock().unwrap();
-    let fault = faults
-        .iter_mut()
-        .find(|f| f.operation == operation && f.remaining > 0)?;
+    let fault = faults.iter_mut().find(|f| {
+        f.operation == operation && f.service.is_none_or(|s| s == service) && f.remaining > 0
+    })?;
     fault.remaining -= 1;
     Some(match &fault.answer {
         FaultAnswer::Hang => Reply::Hang,
