@@ -449,7 +449,7 @@ on_both_emulators! {
 }
 
 on_both_emulators! {
-    async fn a_create_that_fails_midway_removes_what_it_created(f) {
+    async fn a_create_that_fails_midway_removes_what_it_created_scheduled_actions_included(f) {
         let endpoint = f.endpoint("fails-midway");
         f.aws.fail(
             "PutMetricAlarm",
@@ -458,7 +458,10 @@ on_both_emulators! {
             "The maximum number of alarms has been reached",
         );
 
-        let answer = f.stack.create(design_properties(&endpoint)).await;
+        let mut props = design_properties(&endpoint);
+        props["ScheduledActions"] = json!([{"ScheduledActionName": "night-off",
+            "Schedule": "cron(0 20 * * ? *)", "MinCapacity": 0, "MaxCapacity": 0}]);
+        let answer = f.stack.create(props).await;
         assert_failed(
             &answer,
             &[
