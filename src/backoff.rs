@@ -17,7 +17,7 @@ pub fn ceiling(retry: u32, base: Duration, cap: Duration) -> Duration {
 
 /// A fraction in [0, 1). `RandomState` is seeded randomly by the standard library, which is
 /// all the randomness jitter needs; no extra dependency.
-fn random_fraction() -> f64 {
+pub fn random_fraction() -> f64 {
     let bits = RandomState::new().build_hasher().finish() >> 11;
     bits as f64 / (1u64 << 53) as f64
 }

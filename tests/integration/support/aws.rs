@@ -15,6 +15,7 @@
 
 use super::http::{BoxReply, Reply, Request, Server};
 use sagemaker_async_autoscaling::aws::AwsClients;
+use sagemaker_async_autoscaling::backoff;
 use sagemaker_async_autoscaling::http::Http;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -375,7 +376,7 @@ async fn answer(
 
 fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Option<Reply> {
     let share = *state.throttle_share.lock().unwrap();
-    if share > 0.0 && random_fraction() < share {
+    if share > 0.0 && backoff::random_fraction() < share {
         return Some(throttling(service));
     }
     let mut faults = state.faults.lock().unwrap();
@@ -388,15 +389,6 @@ fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Opti
         FaultAnswer::Throttling => throttling(service),
         FaultAnswer::Error(code, message) => error_reply(service, code, message),
     })
-}
-
-fn random_fraction() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let bits = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
-        >> 11;
-    bits as f64 / (1u64 << 53) as f64
 }
 
 /// Application Auto Scaling: moto and, in AWS-like mode, AWS's rules.
