@@ -12,7 +12,7 @@ use crate::contract::FAILED_CREATE_ID_PREFIX;
 use crate::http::Http;
 use crate::properties::ScalingProperties;
 use crate::scaling::rollback::Rollback;
-use crate::scaling::{self, Failure, Owner};
+use crate::scaling::{self, Configured, Failure, Owner};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -255,11 +255,7 @@ async fn run(
         Request::Create { properties } => {
             let props = parse(&properties)?;
             let configured = scaling::create(&api, &props, &owner, &rollback).await?;
-            Ok(Answer::success(
-                configured.physical_resource_id,
-                configured.data,
-                configured.summary,
-            ))
+            Ok(configured_answer(configured))
         }
         Request::Update {
             physical_resource_id,
@@ -276,11 +272,7 @@ async fn run(
                 &rollback,
             )
             .await?;
-            Ok(Answer::success(
-                configured.physical_resource_id,
-                configured.data,
-                configured.summary,
-            ))
+            Ok(configured_answer(configured))
         }
         Request::Delete {
             physical_resource_id,
@@ -294,6 +286,15 @@ async fn run(
             ))
         }
     }
+}
+
+/// Create's and Update's SUCCESS answer: the variant's id, its Data and a summary.
+fn configured_answer(configured: Configured) -> Answer {
+    Answer::success(
+        configured.physical_resource_id,
+        configured.data,
+        configured.summary,
+    )
 }
 
 fn parse(properties: &Value) -> Result<ScalingProperties, Failure> {
