@@ -42,6 +42,19 @@ async fn create(f: &Fixture, properties: Value) -> String {
     answer["PhysicalResourceId"].as_str().unwrap().to_owned()
 }
 
+/// Creates the variant, renames it to "blue" with an Update, and sends the Delete of the old
+/// variant that CloudFormation sends after a replacement. Answers the old id and the Update's
+/// answer.
+async fn rename_variant_to_blue(f: &Fixture, old: Value) -> (String, Value) {
+    let mut new = old.clone();
+    new["VariantName"] = "blue".into();
+    let old_id = create(f, old.clone()).await;
+    let answer = f.stack.update(&old_id, new, old.clone()).await;
+    assert_success(&answer);
+    assert_success(&f.stack.delete(&old_id, old).await);
+    (old_id, answer)
+}
+
 on_both_emulators! {
     async fn create_configures_target_policies_and_alarm_as_the_design_specifies(f) {
         let endpoint = f.endpoint("design");
@@ -325,14 +338,7 @@ on_both_emulators! {
 on_both_emulators! {
     async fn renaming_the_variant_gives_the_new_variant_its_own_alarm_and_removes_the_old(f) {
         let endpoint = f.endpoint("variant-rename");
-        let old = design_properties(&endpoint);
-        let mut new = old.clone();
-        new["VariantName"] = "blue".into();
-        let old_id = create(&f, old.clone()).await;
-
-        let answer = f.stack.update(&old_id, new, old.clone()).await;
-        assert_success(&answer);
-        assert_success(&f.stack.delete(&old_id, old).await);
+        let (old_id, answer) = rename_variant_to_blue(&f, design_properties(&endpoint)).await;
 
         f.emulator.assert_nothing_left(&old_id, &alarm_name(&endpoint)).await;
         let alarm = f
@@ -353,13 +359,7 @@ on_both_emulators! {
         let wake_up = format!("{endpoint}-wake-up");
         let mut old = design_properties(&endpoint);
         old["AlarmName"] = wake_up.clone().into();
-        let mut new = old.clone();
-        new["VariantName"] = "blue".into();
-        let old_id = create(&f, old.clone()).await;
-
-        let answer = f.stack.update(&old_id, new, old.clone()).await;
-        assert_success(&answer);
-        assert_success(&f.stack.delete(&old_id, old).await);
+        let (old_id, answer) = rename_variant_to_blue(&f, old).await;
 
         // The alarm now fires the new variant's step policy, so the old one's Delete left it.
         let alarm = f.emulator.alarm(&wake_up).await.expect("alarm kept for the new variant");
