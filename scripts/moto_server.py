@@ -506,6 +506,9 @@ class ScalableTargetTags:
         self.app = app
         self.tags = {}  # scalable target ARN -> {key: value}
         self.lock = threading.Lock()
+        # A registration reads whether the target exists, lets moto write it and files its
+        # tags: one step on AWS, so one at a time here (the server serves requests on threads).
+        self.registering = threading.Lock()
 
     @staticmethod
     def _targets():
@@ -530,6 +533,10 @@ class ScalableTargetTags:
             return self._tagging(operation, request, start_response)
         if operation not in ("RegisterScalableTarget", "DeregisterScalableTarget"):
             return self.app(environ, start_response)
+        with self.registering:
+            return self._register_or_deregister(operation, request, environ, start_response)
+
+    def _register_or_deregister(self, operation, request, environ, start_response):
         before = self._target(request.get("ResourceId"), request.get("ScalableDimension"))
         answer = {}
 
@@ -574,13 +581,24 @@ def imitate_aws_scaling():
 
     On AWS, DeregisterScalableTarget "deletes the scaling policies and the scheduled actions
     that are associated with it"; moto keeps both. On AWS, a policy's ARN names the policy for
-    its whole life (an alarm's action points at it); moto makes a new ARN on every update.
+    its whole life (an alarm's action points at it); moto makes a new ARN on every update. Each
+    patched call is one step, as on AWS, also when two requests race (the server serves
+    requests on threads).
     """
     from moto.applicationautoscaling import models
 
     backend = models.ApplicationAutoscalingBackend
     deregister, put_policy = backend.deregister_scalable_target, backend.put_scaling_policy
+    one_at_a_time = threading.Lock()
 
+    def serialised(method):
+        @functools.wraps(method)
+        def call(*args, **kwargs):
+            with one_at_a_time:
+                return method(*args, **kwargs)
+        return call
+
+    @serialised
     def deregister_scalable_target(self, namespace, r_id, dimension):
         deregister(self, namespace, r_id, dimension)
         on_target = lambda o: (o.service_namespace, o.resource_id, o.scalable_dimension) == (
@@ -591,6 +609,7 @@ def imitate_aws_scaling():
                 del self.policies[key]
         self.scheduled_actions = [a for a in self.scheduled_actions if not on_target(a)]
 
+    @serialised
     def put_scaling_policy(self, policy_name, service_namespace, resource_id, scalable_dimension,
                            policy_body, policy_type):
         key = models.FakeApplicationAutoscalingPolicy.formulate_key(

@@ -10,8 +10,9 @@
 //!   RegisterScalableTarget for a target that exists are refused; a missing object is
 //!   ObjectNotFoundException; an update of a scheduled action keeps the capacity bounds it leaves
 //!   out; Tags on PutMetricAlarm for an alarm that exists are ignored; a deleted alarm's tags go
-//!   with it;
-//! - injects faults (errors, calls that never answer, throttling), delays, and records calls.
+//!   with it (each check and its write as one step, as on AWS, also when requests race);
+//! - injects faults (errors, calls that never answer, calls carried out whose answer is lost,
+//!   throttling), delays, and records calls.
 
 use super::http::{BoxReply, Reply, Request, Server};
 use sagemaker_async_autoscaling::aws::AwsClients;
@@ -103,6 +104,8 @@ pub struct Call {
     pub service: Service,
     pub operation: String,
     pub started: Instant,
+    /// When the proxy passed it on to moto, after its delay: when AWS carried it out.
+    pub served: Instant,
     pub ended: Instant,
 }
 
@@ -122,7 +125,22 @@ enum FaultAnswer {
     Throttling,
     /// Nothing at all: the call is read and never answered.
     Hang,
+    /// The call is carried out, but its answer never comes back.
+    AnswerLost,
 }
+
+/// What an injected fault does to a call.
+enum Injected {
+    /// This reply instead of the service's.
+    Instead(Reply),
+    /// The service carries the call out; the caller never hears of it.
+    AnswerLost,
+}
+
+/// AWS checks whether an object exists and writes it as one step; the proxy's AWS-like rules
+/// check in one request to moto and write in another. Held across both, for every proxy of the
+/// test binary, so that two requests racing for one object see what AWS would let them see.
+static CHECK_AND_WRITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[derive(Default)]
 struct ProxyState {
@@ -219,6 +237,17 @@ impl Aws {
             operation: operation.to_owned(),
             remaining: 1,
             answer: FaultAnswer::Hang,
+        });
+    }
+
+    /// The next call of `operation` is carried out, but its answer never comes back: the call
+    /// took effect and the caller cannot know it.
+    pub fn lose_answer(&self, operation: &str) {
+        self.state.faults.lock().unwrap().push(Fault {
+            service: None,
+            operation: operation.to_owned(),
+            remaining: 1,
+            answer: FaultAnswer::AnswerLost,
         });
     }
 
@@ -335,11 +364,12 @@ fn throttling(service: Service) -> Reply {
 async fn proxy(state: &ProxyState, moto: &Moto, mode: Mode, request: Request) -> Reply {
     let started = Instant::now();
     let (service, operation) = identify(&request);
-    let reply = answer(state, moto, mode, service, &operation, request).await;
+    let (reply, served) = answer(state, moto, mode, service, &operation, request).await;
     state.calls.lock().unwrap().push(Call {
         service,
         operation,
         started,
+        served,
         ended: Instant::now(),
     });
     reply
@@ -352,7 +382,7 @@ async fn answer(
     service: Service,
     operation: &str,
     request: Request,
-) -> Reply {
+) -> (Reply, Instant) {
     let violations = moto.validate(&request).await;
     if !violations.is_empty() {
         let message = format!(
@@ -361,23 +391,30 @@ async fn answer(
             violations.join("; ")
         );
         state.violations.lock().unwrap().extend(violations);
-        return error_reply(service, "ValidationException", &message);
+        let reply = error_reply(service, "ValidationException", &message);
+        return (reply, Instant::now());
     }
     let delay = *state.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
-    if let Some(reply) = injected_fault(state, service, operation) {
-        return reply;
+    let served = Instant::now();
+    let injected = injected_fault(state, service, operation);
+    if let Some(Injected::Instead(reply)) = injected {
+        return (reply, served);
     }
-    match service {
+    let reply = match service {
         Service::AutoScaling => autoscaling(moto, mode, operation, request).await,
         Service::CloudWatch => cloudwatch(moto, mode, operation, request).await,
+    };
+    match injected {
+        Some(Injected::AnswerLost) => (Reply::Hang, served),
+        _ => (reply, served),
     }
 }
 
-fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Option<Reply> {
+fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Option<Injected> {
     let share = *state.throttle_share.lock().unwrap();
     if share > 0.0 && backoff::random_fraction() < share {
-        return Some(throttling(service));
+        return Some(Injected::Instead(throttling(service)));
     }
     let mut faults = state.faults.lock().unwrap();
     let fault = faults.iter_mut().find(|f| {
@@ -385,9 +422,10 @@ fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Opti
     })?;
     fault.remaining -= 1;
     Some(match &fault.answer {
-        FaultAnswer::Hang => Reply::Hang,
-        FaultAnswer::Throttling => throttling(service),
-        FaultAnswer::Error(code, message) => error_reply(service, code, message),
+        FaultAnswer::Hang => Injected::Instead(Reply::Hang),
+        FaultAnswer::Throttling => Injected::Instead(throttling(service)),
+        FaultAnswer::Error(code, message) => Injected::Instead(error_reply(service, code, message)),
+        FaultAnswer::AnswerLost => Injected::AnswerLost,
     })
 }
 
@@ -395,6 +433,10 @@ fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Opti
 async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
     let body = request.json();
     let mut request = request;
+    let _serial = match (mode, operation) {
+        (Mode::AwsLike, "RegisterScalableTarget") => Some(CHECK_AND_WRITE.lock().await),
+        _ => None,
+    };
     if mode == Mode::AwsLike {
         if let Some(refusal) = refused_as_aws_would(moto, operation, &body).await {
             return refusal;
@@ -490,6 +532,10 @@ async fn refused_as_aws_would(moto: &Moto, operation: &str, body: &Value) -> Opt
 /// CloudWatch (query protocol): moto, with AWS's rules on tags in AWS-like mode.
 async fn cloudwatch(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
     let mut request = request;
+    let _serial = match (mode, operation) {
+        (Mode::AwsLike, "PutMetricAlarm" | "DeleteAlarms") => Some(CHECK_AND_WRITE.lock().await),
+        _ => None,
+    };
     if mode == Mode::AwsLike {
         let pairs = form(&request.body);
         let names = |prefix: &str| -> Vec<String> {
