@@ -169,25 +169,29 @@ impl Handler {
             logical_resource_id: envelope.logical_resource_id.clone(),
         };
 
-        let reason =
-            match guarded(run(request, api.clone(), owner, rollback.clone()), stop_at).await {
-                Ok(Ok(answer)) => return answer,
-                Ok(Err(failure)) => failure.0,
-                Err(Stopped::Panicked(detail)) => {
-                    error!(panic = %detail, "operation panicked");
-                    format!("Internal error: the function panicked ({detail})")
-                }
-                Err(Stopped::TimedOut) => {
-                    let reason = format!(
-                        "Timed out: stopped {} with {}s left before the Lambda deadline, \
+        let reason = match guarded(
+            run(request, api.clone(), owner.clone(), rollback.clone()),
+            stop_at,
+        )
+        .await
+        {
+            Ok(Ok(answer)) => return answer,
+            Ok(Err(failure)) => failure.0,
+            Err(Stopped::Panicked(detail)) => {
+                error!(panic = %detail, "operation panicked");
+                format!("Internal error: the function panicked ({detail})")
+            }
+            Err(Stopped::TimedOut) => {
+                let reason = format!(
+                    "Timed out: stopped {} with {}s left before the Lambda deadline, \
                      kept for answering CloudFormation",
-                        steps.describe(),
-                        (DELIVERY_RESERVE + CLEANUP_RESERVE).as_secs()
-                    );
-                    warn!(%reason, "operation stopped at the deadline");
-                    reason
-                }
-            };
+                    steps.describe(),
+                    (DELIVERY_RESERVE + CLEANUP_RESERVE).as_secs()
+                );
+                warn!(%reason, "operation stopped at the deadline");
+                reason
+            }
+        };
         let Some(created) = rollback.take() else {
             return Answer::failed(failure_id, reason);
         };
@@ -195,9 +199,9 @@ impl Handler {
         let resource_id = created.describe();
         let cleanup_deadline = deadline.checked_sub(DELIVERY_RESERVE).unwrap_or(stop_at);
         let cleanup_api = api.until(cleanup_deadline);
-        let cleanup = async move { scaling::remove_created(&cleanup_api, &created).await };
+        let cleanup = async move { scaling::remove_created(&cleanup_api, &created, &owner).await };
         let outcome = match guarded(cleanup, cleanup_deadline).await {
-            Ok(Ok(())) => format!("Removed what this request had set up for {resource_id}."),
+            Ok(Ok(outcome)) => outcome,
             Ok(Err(failure)) => {
                 format!(
                     "Could not remove what this request had set up for {resource_id}: {failure}"

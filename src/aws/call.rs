@@ -97,6 +97,9 @@ where
     let _step = budget.steps.begin(format!("{operation} ({subject})"));
     let first_started = Instant::now();
     let mut attempt = 1;
+    // Whether an earlier attempt may have been carried out: then so may the call, whatever
+    // the last attempt was told.
+    let mut maybe_carried_out = false;
     loop {
         let started = Instant::now();
         // Boxed: the SDK's futures nest deep enough to overflow the compiler's layout depth
@@ -121,6 +124,8 @@ where
             Ok(Err(error)) => AwsError::from_sdk(operation, &error),
             Err(_) => AwsError::no_answer(operation, ATTEMPT_TIMEOUT),
         };
+        maybe_carried_out |= error.outcome_unknown;
+        error.outcome_unknown = maybe_carried_out;
         // The wait is cut short rather than skipped when little time is left, so that the
         // last attempt still starts with time to be answered.
         let room = budget

@@ -58,6 +58,10 @@ pub struct AwsError {
     pub transient: bool,
     /// How long the call was retried before it gave up, when it was.
     pub retried: Option<Retried>,
+    /// Whether the call may have taken effect all the same: some attempt got no answer, an
+    /// answer that could not be read, or a server-side error (5xx). Only a refusal (4xx) on
+    /// every attempt says for certain that AWS did not carry the request out.
+    pub outcome_unknown: bool,
 }
 
 /// The retries behind a failure.
@@ -152,6 +156,8 @@ impl AwsError {
             detail,
             transient,
             retried: None,
+            // A 4xx answer is a refusal; anything else may have been carried out.
+            outcome_unknown: !status.is_some_and(|s| (400..500).contains(&s)),
         }
     }
 
@@ -161,10 +167,13 @@ impl AwsError {
         AwsError::without_answer(operation, message, true)
     }
 
-    /// A request the SDK refused to build (a required field missing).
+    /// A request the SDK refused to build (a required field missing): never sent.
     pub(super) fn build(operation: &'static str, error: impl fmt::Display) -> Self {
         let message = format!("could not build the request: {error}");
-        AwsError::without_answer(operation, message, false)
+        AwsError {
+            outcome_unknown: false,
+            ..AwsError::without_answer(operation, message, false)
+        }
     }
 
     fn without_answer(operation: &'static str, message: String, transient: bool) -> Self {
@@ -175,6 +184,7 @@ impl AwsError {
             message,
             transient,
             retried: None,
+            outcome_unknown: true,
         }
     }
 
@@ -238,6 +248,7 @@ mod tests {
             detail: String::new(),
             transient: false,
             retried: None,
+            outcome_unknown: false,
         }
     }
 

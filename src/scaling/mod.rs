@@ -9,13 +9,13 @@ pub mod rollback;
 
 pub use plan::Owner;
 
-use crate::aws::{AwsError, ScalingApi};
+use crate::aws::{AlarmDefinition, AwsError, ScalingApi};
 use crate::contract::{Tags, VariantId, data};
 use crate::properties::ScalingProperties;
 use futures_util::future::try_join_all;
 use plan::{
-    AlarmWrite, ConfigurePlan, DeletePlan, FoundAlarm, FoundTarget, Intent, Observed, Ownership,
-    Refusal, TargetWrite,
+    AlarmWrite, ConfigurePlan, DeletePlan, FoundAlarm, FoundTarget, Intent, Made, Observed,
+    Ownership, Refusal, TargetWrite,
 };
 use rollback::Rollback;
 use serde_json::Value;
@@ -117,7 +117,7 @@ pub async fn delete(
         _ => None,
     };
     let alarm_names = plan::alarm_names_to_delete(&variant, alarm_name);
-    let observed = observe(api, &variant, &alarm_names, owner).await?;
+    let observed = observe(api, Some(&variant), &alarm_names, owner).await?;
     let plan = plan::plan_delete(&variant, &observed);
     remove(api, &plan).await?;
     let mut summary = format!("Removed the auto scaling of {}", variant.resource_id());
@@ -130,22 +130,61 @@ pub async fn delete(
     Ok(summary)
 }
 
-/// Removes what a failed request created, as its rollback record says.
-pub async fn remove_created(api: &ScalingApi, created: &plan::Created) -> Result<(), Failure> {
-    remove(api, &plan::plan_rollback(created)).await
+/// Removes what a failed request made, as its rollback record says, reading again first what
+/// it may have made; answers what was done, for the Reason.
+pub async fn remove_created(
+    api: &ScalingApi,
+    created: &plan::Created,
+    owner: &Owner,
+) -> Result<String, Failure> {
+    let (target, alarms) = created.to_verify();
+    let observed = match (target, alarms.is_empty()) {
+        (None, true) => Observed::default(),
+        _ => observe(api, target, &alarms, owner).await?,
+    };
+    let plan = plan::plan_rollback(created, &observed);
+    remove(api, &plan).await?;
+    let removed = match (&plan.target, plan.alarms.as_slice()) {
+        (Some(variant), _) => Some(variant.resource_id()),
+        (None, [alarm, ..]) => Some(format!("the alarm {alarm}")),
+        (None, []) => None,
+    };
+    let mut outcome = match removed {
+        Some(what) => format!("Removed what this request had set up for {what}."),
+        None => format!(
+            "Nothing to remove: what this request tried to create for {} is not there or not \
+             its own.",
+            created.describe()
+        ),
+    };
+    if !plan.left.is_empty() {
+        outcome = format!("{outcome} Left {}.", plan.left.join("; and "));
+    }
+    Ok(outcome)
 }
 
-/// Reads what AWS holds for the variant and under the alarm names: one round trip for the
-/// target and the alarms, one for their tags. Tags that cannot be read leave the ownership
-/// unknown, for the plan to weigh; that is not an error.
+/// Reads what AWS holds for the variant (when given) and under the alarm names: one round trip
+/// for the target and the alarms, one for their tags. Tags that cannot be read leave the
+/// ownership unknown, for the plan to weigh; that is not an error.
 async fn observe(
     api: &ScalingApi,
-    variant: &VariantId,
+    variant: Option<&VariantId>,
     alarm_names: &[String],
     owner: &Owner,
 ) -> Result<Observed, Failure> {
-    let (target, alarms) =
-        tokio::try_join!(api.find_target(variant), api.find_alarms(alarm_names))?;
+    let target = async {
+        match variant {
+            Some(variant) => api.find_target(variant).await,
+            None => Ok(None),
+        }
+    };
+    let alarms = async {
+        match alarm_names {
+            [] => Ok(Vec::new()),
+            names => api.find_alarms(names).await,
+        }
+    };
+    let (target, alarms) = tokio::try_join!(target, alarms)?;
     let target = async {
         let target = target?;
         let Some(arn) = target.arn else {
@@ -177,7 +216,11 @@ async fn observe(
         }
     }));
     let (target, alarms) = tokio::join!(target, alarms);
-    Ok(Observed { target, alarms })
+    Ok(Observed {
+        target,
+        alarms,
+        just_put_alarm: None,
+    })
 }
 
 fn read_ownership(tags: Result<Tags, AwsError>, owner: &Owner) -> (Ownership, Option<Tags>) {
@@ -190,7 +233,15 @@ fn read_ownership(tags: Result<Tags, AwsError>, owner: &Owner) -> (Ownership, Op
     }
 }
 
-/// Create and Update: observe, plan, and carry the plan out.
+/// How often a request observes and plans again after another writer got between its read
+/// and its write: once for the target and once for the alarm, each of which can race only
+/// while it is being created.
+const REPLANS: usize = 2;
+
+/// Create and Update: observe, plan, and carry the plan out. When another request creates the
+/// target or the alarm between this request's read and its write, it observes again and plans
+/// again: with its own objects (a copy of this request) it carries on as an Update; with
+/// another owner's it is refused as it would have been had it read them in the first place.
 async fn configure(
     api: &ScalingApi,
     props: &ScalingProperties,
@@ -200,33 +251,158 @@ async fn configure(
 ) -> Result<Configured, Failure> {
     let variant = props.variant();
     let alarm_names = plan::alarm_names_to_observe(props, intent.previous());
-    let observed = observe(api, &variant, &alarm_names, owner).await?;
-    let plan = plan::plan_configure(props, intent, owner, &observed)?;
-    for note in &plan.notes {
-        info!(resource_id = %variant.resource_id(), "{note}");
+    let mut observed = observe(api, Some(&variant), &alarm_names, owner).await?;
+    let (mut replans, mut raced) = (0, Vec::new());
+    loop {
+        let plan =
+            plan::plan_configure(props, intent, owner, &observed).map_err(
+                |refusal| match &observed.just_put_alarm {
+                    Some(_) => Failure(format!(
+                        "{} It was created at the same moment as this request put it, so this \
+                     request's definition may have replaced its owner's until the owner's next \
+                     Update.",
+                        refusal.0
+                    )),
+                    None => refusal.into(),
+                },
+            )?;
+        for note in &plan.notes {
+            info!(resource_id = %variant.resource_id(), "{note}");
+        }
+        let race = match apply(api, props, owner, &plan, rollback).await {
+            Ok(mut configured) => {
+                if !raced.is_empty() {
+                    configured.summary = format!("{}; {}", configured.summary, raced.join("; "));
+                }
+                return Ok(configured);
+            }
+            Err(Interrupted::Failed(failure)) => return Err(failure),
+            Err(Interrupted::Raced(race)) => race,
+        };
+        let again = replans < REPLANS;
+        replans += 1;
+        info!(resource_id = %variant.resource_id(), race = %race.describe(), again, "another writer got between the read and the write");
+        if !again {
+            return Err(race.into_failure());
+        }
+        observed = match observe(api, Some(&variant), &alarm_names, owner).await {
+            Ok(observed) => observed,
+            Err(failure) => return Err(race.failure_or(failure)),
+        };
+        match &race {
+            Race::Target(error) => {
+                let Some(found) = &observed.target else {
+                    // Still not registered: the registration failed for its own reasons.
+                    return Err(error.clone().into());
+                };
+                // AWS refused the registration and the target carries this resource's tags:
+                // a copy of this request registered it.
+                if !error.outcome_unknown && found.ownership == Ownership::Ours {
+                    rollback.stand_down();
+                    raced.push(
+                        "found the scalable target registered by another copy of this request \
+                         and carried on as an Update"
+                            .to_owned(),
+                    );
+                }
+            }
+            Race::Alarm { name, put } => {
+                if *put {
+                    observed.just_put_alarm = Some(name.clone());
+                }
+            }
+        }
     }
-    // Recorded before the first call that creates anything, so that a failure at any later
-    // point removes it.
-    if !plan.rollback.is_empty() {
-        rollback.record(plan.rollback.clone());
-    }
-    apply(api, props, owner, &plan).await
 }
 
-/// Carries out a Create's or an Update's plan, stage by stage.
+/// Why applying a plan stopped.
+enum Interrupted {
+    Failed(Failure),
+    /// Another writer got between this request's read and its write: observe and plan again.
+    Raced(Race),
+}
+
+impl From<AwsError> for Interrupted {
+    fn from(error: AwsError) -> Self {
+        Interrupted::Failed(error.into())
+    }
+}
+
+impl From<Failure> for Interrupted {
+    fn from(failure: Failure) -> Self {
+        Interrupted::Failed(failure)
+    }
+}
+
+/// What another writer may have created between this request's read and its write.
+enum Race {
+    /// Registering a target that was not registered failed: perhaps it is now.
+    Target(AwsError),
+    /// An alarm appeared under the name that was free; `put`: after this request's put, which
+    /// replaced its definition.
+    Alarm { name: String, put: bool },
+}
+
+impl Race {
+    fn describe(&self) -> String {
+        match self {
+            Race::Target(error) => format!("registering the target: {error}"),
+            Race::Alarm { name, put: false } => format!("the alarm {name} appeared before the put"),
+            Race::Alarm { name, put: true } => {
+                format!("the alarm {name} turned out to be another owner's after the put")
+            }
+        }
+    }
+
+    /// The failure to report when there is no planning again.
+    fn into_failure(self) -> Failure {
+        match self {
+            Race::Target(error) => error.into(),
+            Race::Alarm { name, .. } => Failure(format!(
+                "The alarm {name} was created by another request at the same moment as this \
+                 one; refusing to write over it."
+            )),
+        }
+    }
+
+    /// A registration's own error says more than the failure to read after it.
+    fn failure_or(self, failure: Failure) -> Failure {
+        match self {
+            Race::Target(error) => error.into(),
+            Race::Alarm { .. } => failure,
+        }
+    }
+}
+
+/// Carries out a Create's or an Update's plan, stage by stage, recording each creating call in
+/// the rollback record before it is sent and settling it when it is answered.
 async fn apply(
     api: &ScalingApi,
     props: &ScalingProperties,
     owner: &Owner,
     plan: &ConfigurePlan,
-) -> Result<Configured, Failure> {
+    rollback: &Rollback,
+) -> Result<Configured, Interrupted> {
     let variant = props.variant();
 
     // The target, and the tags of what exists already.
     let target = async {
         match &plan.target {
             TargetWrite::Create { settings, tags } => {
-                api.register_target(&variant, settings, Some(tags)).await
+                rollback.creating_target(&variant);
+                match api.register_target(&variant, settings, Some(tags)).await {
+                    Ok(()) => {
+                        rollback.target_made(Made::Yes);
+                        Ok(())
+                    }
+                    Err(error) => {
+                        rollback.target_made(match error.outcome_unknown {
+                            true => Made::Unknown,
+                            false => Made::No,
+                        });
+                        Err(Interrupted::Raced(Race::Target(error)))
+                    }
+                }
             }
             TargetWrite::Update {
                 arn,
@@ -247,7 +423,7 @@ async fn apply(
     let alarm_tags = async {
         match &plan.alarm {
             Some(AlarmWrite::Update { arn, tags, .. }) => {
-                retag(api, arn, tags, Object::Alarm).await
+                Ok(retag(api, arn, tags, Object::Alarm).await?)
             }
             _ => Ok(()),
         }
@@ -255,7 +431,8 @@ async fn apply(
     tokio::try_join!(target, alarm_tags)?;
 
     // What hangs on the target: the policies, the scheduled actions, and what the old
-    // properties had that goes.
+    // properties had that goes. An alarm to create under a free name is looked for again: one
+    // that appeared since the first read is another request's, and is not written over.
     let step_policy = async {
         match props.scale_from_zero {
             true => api.put_step_policy(props).await.map(Some),
@@ -276,12 +453,26 @@ async fn apply(
             try_join_all(schedules.map(|name| api.delete_scheduled_action(&variant, name))),
         )
     };
-    let (target_tracking_arn, step_policy_arn, _, _) = tokio::try_join!(
+    let alarm_appeared = async {
+        match &plan.alarm {
+            Some(AlarmWrite::Create { name, .. }) => {
+                let found = api.find_alarms(std::slice::from_ref(name)).await?;
+                Ok(!found.is_empty())
+            }
+            _ => Ok(false),
+        }
+    };
+    let (target_tracking_arn, step_policy_arn, _, _, alarm_appeared) = tokio::try_join!(
         api.put_target_tracking_policy(props),
         step_policy,
         schedules,
-        removals
+        removals,
+        alarm_appeared,
     )?;
+    if let (true, Some(write)) = (alarm_appeared, &plan.alarm) {
+        let name = write.name().to_owned();
+        return Err(Interrupted::Raced(Race::Alarm { name, put: false }));
+    }
 
     // The alarm, which fires the step policy, unless it is as asked already; alarms no longer
     // used go.
@@ -290,19 +481,19 @@ async fn apply(
             return Ok(());
         };
         let definition = plan::alarm_definition(props, owner, step_policy_arn);
-        if !write.needs_put(&definition) {
-            return Ok(());
+        match write {
+            AlarmWrite::Update { .. } if !write.needs_put(&definition) => Ok(()),
+            AlarmWrite::Update { name, .. } => Ok(api.put_alarm(name, &definition, None).await?),
+            AlarmWrite::Create { name, tags } => {
+                let arn = alarm_arn(step_policy_arn, name);
+                create_alarm(api, name, &arn, &definition, tags, owner, rollback).await
+            }
         }
-        let tags = match write {
-            AlarmWrite::Create { tags, .. } => Some(tags),
-            AlarmWrite::Update { .. } => None,
-        };
-        api.put_alarm(write.name(), &definition, tags).await
     };
     let old_alarms = async {
         match plan.remove_alarms.as_slice() {
             [] => Ok(()),
-            names => api.delete_alarms(names).await,
+            names => api.delete_alarms(names).await.map_err(Interrupted::from),
         }
     };
     tokio::try_join!(alarm, old_alarms)?;
@@ -353,6 +544,60 @@ async fn apply(
         data,
         summary,
     })
+}
+
+/// Puts an alarm under a name that was free, then reads its tags to learn whether this request
+/// created it. CloudWatch has no conditional create: a put under a name that exists replaces
+/// the alarm's definition, and AWS applies the put's tags only when it creates the alarm. So
+/// the tags tell the creator. Carrying another owner's tags, the alarm is that owner's: this
+/// request plans again (and is refused). Carrying this resource's, it is this request's (or a
+/// copy's); if another owner's put replaced the definition since, this one puts it back.
+async fn create_alarm(
+    api: &ScalingApi,
+    name: &str,
+    arn: &str,
+    definition: &AlarmDefinition,
+    tags: &Tags,
+    owner: &Owner,
+    rollback: &Rollback,
+) -> Result<(), Interrupted> {
+    rollback.creating_alarm(name);
+    if let Err(error) = api.put_alarm(name, definition, Some(tags)).await {
+        if !error.outcome_unknown {
+            rollback.alarm_made(Made::No);
+        }
+        return Err(error.into());
+    }
+    if arn.is_empty() {
+        return Ok(());
+    }
+    let names = [name.to_owned()];
+    let (tags, now) = tokio::join!(api.alarm_tags(arn), api.find_alarms(&names));
+    let tags = match tags {
+        Ok(tags) => tags,
+        Err(error) => {
+            // The put succeeded; whose the alarm is stays unknown, as it was before tags.
+            warn!(error = %error, alarm = name, "could not read the tags of the alarm just put");
+            return Ok(());
+        }
+    };
+    if Ownership::from_tags(&tags, owner) != Ownership::Ours {
+        rollback.alarm_made(Made::No);
+        let name = name.to_owned();
+        return Err(Interrupted::Raced(Race::Alarm { name, put: true }));
+    }
+    rollback.alarm_made(Made::Yes);
+    let replaced = now?
+        .into_iter()
+        .any(|alarm| alarm.name == name && alarm.definition != *definition);
+    if replaced {
+        info!(
+            alarm = name,
+            "another owner's put replaced the alarm's definition: putting it back"
+        );
+        api.put_alarm(name, definition, None).await?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy)]

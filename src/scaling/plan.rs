@@ -130,6 +130,9 @@ impl FoundAlarm {
 pub struct Observed {
     pub target: Option<FoundTarget>,
     pub alarms: Vec<FoundAlarm>,
+    /// An alarm this request has just put, observed again because it turned out to carry
+    /// another owner's tags: the step policy it fires is this request's doing.
+    pub just_put_alarm: Option<String>,
 }
 
 impl Observed {
@@ -264,34 +267,57 @@ pub struct ConfigurePlan {
     pub alarm: Option<AlarmWrite>,
     /// Alarms this resource put under names it no longer uses.
     pub remove_alarms: Vec<String>,
-    /// What a failure must remove: only what this request creates.
-    pub rollback: Created,
     /// What was decided beyond the properties, for the log and the answer.
     pub notes: Vec<String>,
 }
 
-/// What a request creates from nothing, and a failure therefore removes.
+/// What a creating call's outcome says about the object it was to create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Made {
+    /// This request made it: AWS registered the target with this request's tags (it refuses
+    /// tags for a target that exists), or the alarm this request put carries its tags.
+    Yes,
+    /// Not this request: AWS refused the creating call (the target had appeared meanwhile), or
+    /// the alarm it put carries another owner's tags (it existed by then).
+    No,
+    /// No telling: the call got no answer, a server error, or was stopped by a panic or the
+    /// deadline before it had one. It may have taken effect.
+    Unknown,
+}
+
+/// What a request set out to create from nothing, and how each creating call ended: what a
+/// failure of the request may remove.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Created {
     /// The variant whose target this request registers (its policies and scheduled actions go
     /// with it).
-    pub target: Option<VariantId>,
-    /// The alarm this request puts under a free name.
-    pub alarm: Option<String>,
+    pub target: Option<(VariantId, Made)>,
+    /// The alarm this request puts under a name that was free.
+    pub alarm: Option<(String, Made)>,
 }
 
 impl Created {
-    pub fn is_empty(&self) -> bool {
-        self.target.is_none() && self.alarm.is_none()
-    }
-
-    /// What was created, for a Reason: the variant, or only its alarm.
+    /// What it set out to create, for a Reason: the variant, or only its alarm.
     pub fn describe(&self) -> String {
         match (&self.target, &self.alarm) {
-            (Some(variant), _) => variant.resource_id(),
-            (None, Some(alarm)) => format!("the alarm {alarm}"),
+            (Some((variant, _)), _) => variant.resource_id(),
+            (None, Some((alarm, _))) => format!("the alarm {alarm}"),
             (None, None) => "nothing".to_owned(),
         }
+    }
+
+    /// What must be read again before it is removed: the objects whose creating call has an
+    /// unknown outcome.
+    pub fn to_verify(&self) -> (Option<&VariantId>, Vec<String>) {
+        let target = match &self.target {
+            Some((variant, Made::Unknown)) => Some(variant),
+            _ => None,
+        };
+        let alarms = match &self.alarm {
+            Some((name, Made::Unknown)) => vec![name.clone()],
+            _ => Vec::new(),
+        };
+        (target, alarms)
     }
 }
 
@@ -348,7 +374,6 @@ pub fn plan_configure(
     let variant = desired.variant();
     let previous = intent.previous();
     let mut notes = Vec::new();
-    let mut rollback = Created::default();
 
     let desired_tags = || {
         let mut tags = desired.tags.clone();
@@ -358,13 +383,10 @@ pub fn plan_configure(
     let previous_tags = previous.map(|p| &p.tags);
 
     let target = match &observed.target {
-        None => {
-            rollback.target = Some(variant.clone());
-            TargetWrite::Create {
-                settings: target_settings(desired),
-                tags: desired_tags(),
-            }
-        }
+        None => TargetWrite::Create {
+            settings: target_settings(desired),
+            tags: desired_tags(),
+        },
         Some(found) => {
             let claim = claim_target(&variant, found, intent, desired.adopt_existing)?;
             if let Some(note) = claim.note() {
@@ -384,15 +406,19 @@ pub fn plan_configure(
         true => {
             let name = desired.alarm_name.clone();
             Some(match observed.alarm(&name) {
-                None => {
-                    rollback.alarm = Some(name.clone());
-                    AlarmWrite::Create {
-                        name,
-                        tags: desired_tags(),
-                    }
-                }
+                None => AlarmWrite::Create {
+                    name,
+                    tags: desired_tags(),
+                },
                 Some(found) => {
-                    let claim = claim_alarm(&variant, found, desired.adopt_existing)?;
+                    let actions_prove_authorship =
+                        observed.just_put_alarm.as_deref() != Some(found.name.as_str());
+                    let claim = claim_alarm(
+                        &variant,
+                        found,
+                        desired.adopt_existing,
+                        actions_prove_authorship,
+                    )?;
                     if let Some(note) = claim.note() {
                         notes.push(note);
                     }
@@ -452,7 +478,6 @@ pub fn plan_configure(
         remove_schedules,
         alarm,
         remove_alarms,
-        rollback,
         notes,
     })
 }
@@ -560,21 +585,25 @@ fn claim_target(
     )))
 }
 
+/// `actions_prove_authorship` is false for an alarm this request has just put: its actions are
+/// then this request's own doing and say nothing of who made the alarm.
 fn claim_alarm(
     variant: &VariantId,
     found: &FoundAlarm,
     adopt_existing: bool,
+    actions_prove_authorship: bool,
 ) -> Result<Claim, Refusal> {
     let name = &found.name;
+    let fires_this_variant = actions_prove_authorship && found.fires_step_policy_of(variant);
     let refusal = match &found.ownership {
         Ownership::Ours => return Ok(Claim::Tagged),
-        Ownership::Untagged if found.fires_step_policy_of(variant) => {
+        Ownership::Untagged if fires_this_variant => {
             return Ok(Claim::Untagged(format!(
                 "tagged the alarm {name}, which fires this variant's step policy, as this \
                  resource's"
             )));
         }
-        Ownership::Unknown(why) if found.fires_step_policy_of(variant) => {
+        Ownership::Unknown(why) if fires_this_variant => {
             return Ok(Claim::Unreadable(format!(
                 "could not read the tags of the alarm {name} ({why}); it fires this variant's \
                  step policy, so it was updated as this resource's"
@@ -663,13 +692,40 @@ pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
     plan
 }
 
-/// What removing what a failed request created deletes.
-pub fn plan_rollback(created: &Created) -> DeletePlan {
-    DeletePlan {
-        target: created.target.clone(),
-        alarms: created.alarm.iter().cloned().collect(),
-        left: Vec::new(),
+/// What a failed request removes of what it set out to create: what it made, and what it may
+/// have made (an unknown outcome) while `observed` shows it with this resource's tags. What
+/// AWS refused to create was made by someone else and stays; so does what now carries another
+/// owner's tags, which `left` names.
+pub fn plan_rollback(created: &Created, observed: &Observed) -> DeletePlan {
+    let mut plan = DeletePlan::default();
+    let mut leave = |what: String, ownership: Option<&Ownership>| {
+        if let Some(Ownership::Other(other)) = ownership {
+            plan.left
+                .push(format!("{what}, which {} manages", other.describe()));
+        }
+    };
+    match &created.target {
+        Some((variant, Made::Yes)) => plan.target = Some(variant.clone()),
+        Some((variant, Made::Unknown)) => match &observed.target {
+            Some(found) if found.ownership == Ownership::Ours => {
+                plan.target = Some(variant.clone())
+            }
+            found => leave(
+                format!("the scalable target of {}", variant.resource_id()),
+                found.as_ref().map(|f| &f.ownership),
+            ),
+        },
+        Some((_, Made::No)) | None => {}
     }
+    match &created.alarm {
+        Some((name, Made::Yes)) => plan.alarms.push(name.clone()),
+        Some((name, Made::Unknown)) => match observed.alarm(name) {
+            Some(found) if found.ownership == Ownership::Ours => plan.alarms.push(name.clone()),
+            found => leave(format!("the alarm {name}"), found.map(|f| &f.ownership)),
+        },
+        Some((_, Made::No)) | None => {}
+    }
+    plan
 }
 
 /// Describes an alarm's metric for a Reason: `AWS/SageMaker Invocation5XXErrors
@@ -807,7 +863,7 @@ mod tests {
     }
 
     #[test]
-    fn a_create_on_nothing_creates_both_with_ownership_tags_and_would_roll_both_back() {
+    fn a_create_on_nothing_creates_both_with_ownership_tags() {
         let plan = configure(&props(json!({})), &Observed::default()).unwrap();
         assert_eq!(
             plan.target,
@@ -823,27 +879,20 @@ mod tests {
                 tags: owner().tags()
             })
         );
-        assert_eq!(
-            plan.rollback,
-            Created {
-                target: Some(variant()),
-                alarm: Some(ALARM.into())
-            }
-        );
         assert!(plan.remove_policies.is_empty() && plan.remove_alarms.is_empty());
         assert!(plan.notes.is_empty());
     }
 
     #[test]
-    fn a_repeated_create_reuses_its_own_objects_and_rolls_nothing_back() {
+    fn a_repeated_create_reuses_its_own_objects() {
         let observed = Observed {
             target: Some(target(Ownership::Ours)),
             alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
+            ..Observed::default()
         };
         let plan = configure(&props(json!({})), &observed).unwrap();
         assert!(matches!(plan.target, TargetWrite::Update { ref tags, .. } if tags.is_empty()));
         assert!(matches!(plan.alarm, Some(AlarmWrite::Update { ref tags, .. }) if tags.is_empty()));
-        assert!(plan.rollback.is_empty());
     }
 
     #[test]
@@ -883,7 +932,7 @@ mod tests {
     }
 
     #[test]
-    fn adopt_existing_takes_a_target_over_and_tags_it_but_never_rolls_it_back() {
+    fn adopt_existing_takes_a_target_over_and_tags_it() {
         for ownership in [
             Ownership::Untagged,
             Ownership::Other(other_owner()),
@@ -905,7 +954,6 @@ mod tests {
                 Ownership::Ours,
                 "the newest owner's tags win"
             );
-            assert_eq!(plan.rollback.target, None);
             assert!(
                 plan.notes
                     .iter()
@@ -988,10 +1036,6 @@ mod tests {
             panic!("{:?}", plan.alarm);
         };
         assert_eq!(tags.set, owner().tags());
-        assert_eq!(
-            plan.rollback.alarm, None,
-            "an adopted alarm is never rolled back"
-        );
         assert!(
             plan.notes
                 .iter()
@@ -1037,6 +1081,7 @@ mod tests {
         let observed = Observed {
             target: Some(target(Ownership::Ours)),
             alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
+            ..Observed::default()
         };
         let plan = reconfigure(&same, &same, &observed).unwrap();
         assert!(plan.remove_policies.is_empty() && plan.remove_alarms.is_empty());
@@ -1057,6 +1102,7 @@ mod tests {
         let observed = Observed {
             target: Some(target(Ownership::Ours)),
             alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
+            ..Observed::default()
         };
         let plan = reconfigure(&desired, &previous, &observed).unwrap();
         assert_eq!(
@@ -1157,6 +1203,7 @@ mod tests {
             let observed = Observed {
                 target: Some(target(ownership.clone())),
                 alarms: vec![alarm(ALARM, ownership, &[step_policy_of("prod")])],
+                ..Observed::default()
             };
             let plan = plan_delete(&variant(), &observed);
             assert_eq!(plan.target, Some(variant()));
@@ -1174,6 +1221,7 @@ mod tests {
                 Ownership::Other(other_owner()),
                 &[step_policy_of("prod")],
             )],
+            ..Observed::default()
         };
         let plan = plan_delete(&variant(), &observed);
         assert_eq!(plan.target, None);
@@ -1214,20 +1262,93 @@ mod tests {
     }
 
     #[test]
-    fn a_rollback_removes_exactly_what_the_request_created() {
-        let both = plan_rollback(&Created {
-            target: Some(variant()),
-            alarm: Some(ALARM.into()),
-        });
+    fn a_rollback_removes_what_the_request_made_and_never_what_aws_refused_to_create() {
+        let made = |target, alarm| Created {
+            target: Some((variant(), target)),
+            alarm: Some((ALARM.into(), alarm)),
+        };
+        let nothing_read = Observed::default();
+
+        let both = plan_rollback(&made(Made::Yes, Made::Yes), &nothing_read);
         assert_eq!(both.target, Some(variant()));
         assert_eq!(both.alarms, [ALARM]);
 
-        let alarm_only = plan_rollback(&Created {
-            target: None,
-            alarm: Some(ALARM.into()),
-        });
+        // The target appeared between the read and the registration: someone else's.
+        let refused = plan_rollback(&made(Made::No, Made::No), &nothing_read);
+        assert_eq!(refused, DeletePlan::default());
+
+        let alarm_only = plan_rollback(
+            &Created {
+                target: None,
+                alarm: Some((ALARM.into(), Made::Yes)),
+            },
+            &nothing_read,
+        );
         assert_eq!(alarm_only.target, None);
         assert_eq!(alarm_only.alarms, [ALARM]);
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_rolled_back_only_while_it_carries_this_resources_tags() {
+        let unknown = Created {
+            target: Some((variant(), Made::Unknown)),
+            alarm: Some((ALARM.into(), Made::Unknown)),
+        };
+        assert_eq!(
+            unknown.to_verify(),
+            (Some(&variant()), vec![ALARM.to_owned()])
+        );
+        let ours = Observed {
+            target: Some(target(Ownership::Ours)),
+            alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
+            ..Observed::default()
+        };
+        let plan = plan_rollback(&unknown, &ours);
+        assert_eq!(plan.target, Some(variant()));
+        assert_eq!(plan.alarms, [ALARM]);
+        assert!(plan.left.is_empty());
+
+        // The call never took effect: nothing to remove, nothing to say.
+        let plan = plan_rollback(&unknown, &Observed::default());
+        assert_eq!(plan, DeletePlan::default());
+
+        // Another stack's by now, or of unknown ownership: left alone.
+        for ownership in [
+            Ownership::Other(other_owner()),
+            Ownership::Untagged,
+            Ownership::Unknown("denied".into()),
+        ] {
+            let theirs = Observed {
+                target: Some(target(ownership.clone())),
+                alarms: vec![alarm(ALARM, ownership.clone(), &[step_policy_of("prod")])],
+                ..Observed::default()
+            };
+            let plan = plan_rollback(&unknown, &theirs);
+            assert_eq!((plan.target, plan.alarms), (None, vec![]));
+            let named = matches!(ownership, Ownership::Other(_));
+            assert_eq!(
+                plan.left.len(),
+                if named { 2 } else { 0 },
+                "{:?}",
+                plan.left
+            );
+            assert!(plan.left.iter().all(|l| l.contains("stack/b/2")));
+        }
+    }
+
+    #[test]
+    fn an_alarm_this_request_just_put_is_not_its_own_for_firing_its_step_policy() {
+        // The alarm appeared between the read and the put, untagged: the put pointed it at
+        // this variant's step policy, which proves nothing about who made it.
+        let observed = Observed {
+            alarms: vec![alarm(ALARM, Ownership::Untagged, &[step_policy_of("prod")])],
+            just_put_alarm: Some(ALARM.into()),
+            ..Observed::default()
+        };
+        let reason = refusal(configure(&props(json!({})), &observed));
+        assert!(reason.contains(&format!("An alarm named {ALARM} already exists")));
+        let adopted = configure(&props(json!({"AdoptExisting": true})), &observed).unwrap();
+        assert!(matches!(adopted.alarm, Some(AlarmWrite::Update { .. })));
     }
 
     #[test]
@@ -1287,6 +1408,7 @@ mod tests {
                 tags: Some(current),
                 ..alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])
             }],
+            ..Observed::default()
         };
         let plan = reconfigure(&desired, &previous, &observed).unwrap();
         let expected = TagChanges {

@@ -1,30 +1,133 @@
-//! What a failing request must remove: the record a request keeps of what it made from
-//! nothing.
+//! What a failing request must remove: the record a request keeps of what it set out to create
+//! from nothing, and of how each creating call ended.
 //!
-//! The operation writes it before its first call that creates anything; the handler reads it
-//! when the operation failed, panicked or was stopped at the deadline, when the operation
-//! itself is gone. Only what this request created is ever removed: a target or an alarm that
-//! existed before (adopted, or made by an earlier run of the same request) is never torn down.
+//! The operation writes an entry right before each creating call (RegisterScalableTarget for a
+//! target that was not registered, PutMetricAlarm under a name that was free) and settles it
+//! when the call is answered. The handler reads the record when the operation failed,
+//! panicked or was stopped at the deadline, when the operation itself is gone, and removes
+//! ([`super::plan::plan_rollback`]):
+//!
+//! - what this request made ([`Made::Yes`]);
+//! - never what AWS refused to create ([`Made::No`]): it appeared meanwhile, made by another
+//!   request, and is that request's;
+//! - what may have been made ([`Made::Unknown`]: no answer, a server error, a panic or the
+//!   deadline during the call) only after reading it again, and only while it carries this
+//!   resource's ownership tags.
+//!
+//! Ownership tags name a resource, not a request: two copies of one request (an invocation
+//! delivered twice) carry the same ones. When a copy finds that its target was registered by
+//! the other copy in the meantime, it [stands down](Rollback::stand_down): it carries on as an
+//! Update and removes nothing whatever happens next, since everything it would remove is the
+//! other copy's too. When both copies reach the unknown case (each stopped, say, by the
+//! deadline while its registration was in flight), each reads this resource's tags and removes
+//! what it finds: both answer FAILED, so CloudFormation fails the Create whichever answer it
+//! reads, and nothing of that failed Create is left. The one case that loses a setup: the copy
+//! that registered the target (or whose registration got no answer) fails afterwards while the
+//! other, standing down, answers SUCCESS. The failing copy removes the target, and with it what
+//! the other reported; nothing AWS keeps tells the two copies apart. The README says so.
 
-use super::plan::Created;
-use std::sync::{Arc, Mutex, PoisonError};
+use super::plan::{Created, Made};
+use crate::contract::VariantId;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 #[derive(Clone, Debug, Default)]
 pub struct Rollback {
-    created: Arc<Mutex<Option<Created>>>,
+    record: Arc<Mutex<Record>>,
+}
+
+#[derive(Debug, Default)]
+struct Record {
+    created: Created,
+    /// A copy of this request is at work on the same objects: nothing is removed.
+    stood_down: bool,
 }
 
 impl Rollback {
-    pub fn record(&self, created: Created) {
-        *self.created.lock().unwrap_or_else(PoisonError::into_inner) = Some(created);
+    fn record(&self) -> MutexGuard<'_, Record> {
+        // A panic while holding this lock leaves plain data behind; it is still worth reading.
+        self.record.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// What to remove, taken so that it is removed once.
+    /// Before RegisterScalableTarget for a target that was not registered: from here until
+    /// the answer, the outcome is unknown.
+    pub fn creating_target(&self, variant: &VariantId) {
+        self.record().created.target = Some((variant.clone(), Made::Unknown));
+    }
+
+    pub fn target_made(&self, made: Made) {
+        if let Some((_, outcome)) = &mut self.record().created.target {
+            *outcome = made;
+        }
+    }
+
+    /// Before PutMetricAlarm under a name that was free.
+    pub fn creating_alarm(&self, name: &str) {
+        self.record().created.alarm = Some((name.to_owned(), Made::Unknown));
+    }
+
+    pub fn alarm_made(&self, made: Made) {
+        if let Some((_, outcome)) = &mut self.record().created.alarm {
+            *outcome = made;
+        }
+    }
+
+    /// Another copy of this request registered the target: from now on nothing is removed.
+    pub fn stand_down(&self) {
+        let mut record = self.record();
+        record.stood_down = true;
+        record.created = Created::default();
+    }
+
+    /// What to remove, taken so that it is removed once: `None` when there is nothing this
+    /// request made or may have made.
     pub fn take(&self) -> Option<Created> {
-        // A panic while holding this lock leaves plain data behind; it is still worth reading.
-        self.created
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        let mut record = self.record();
+        if record.stood_down {
+            return None;
+        }
+        let created = std::mem::take(&mut record.created);
+        let may_remove = |made: Option<&Made>| matches!(made, Some(Made::Yes | Made::Unknown));
+        let something = may_remove(created.target.as_ref().map(|(_, made)| made))
+            || may_remove(created.alarm.as_ref().map(|(_, made)| made));
+        something.then_some(created)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant() -> VariantId {
+        VariantId::new("esd", "prod")
+    }
+
+    #[test]
+    fn a_call_in_flight_is_an_unknown_outcome_until_it_is_answered() {
+        let rollback = Rollback::default();
+        rollback.creating_target(&variant());
+        assert_eq!(
+            rollback.take().unwrap().target,
+            Some((variant(), Made::Unknown))
+        );
+        assert_eq!(rollback.take(), None, "taken once");
+    }
+
+    #[test]
+    fn what_aws_refused_to_create_leaves_nothing_to_remove() {
+        let rollback = Rollback::default();
+        rollback.creating_target(&variant());
+        rollback.target_made(Made::No);
+        assert_eq!(rollback.take(), None);
+    }
+
+    #[test]
+    fn a_request_that_stood_down_removes_nothing_it_records_afterwards() {
+        let rollback = Rollback::default();
+        rollback.creating_target(&variant());
+        rollback.target_made(Made::No);
+        rollback.stand_down();
+        rollback.creating_alarm("alarm");
+        rollback.alarm_made(Made::Yes);
+        assert_eq!(rollback.take(), None);
     }
 }

@@ -11,4 +11,5 @@ mod features;
 mod lifecycle;
 mod load;
 mod ownership;
+mod races;
 mod scripted;

@@ -14,6 +14,7 @@ use aws_sdk_applicationautoscaling::operation::{
 use aws_sdk_cloudwatch as cloudwatch;
 use aws_sdk_cloudwatch::operation::{
     delete_alarms::DeleteAlarmsOutput, describe_alarms::DescribeAlarmsOutput,
+    list_tags_for_resource::ListTagsForResourceOutput as ListTagsOutput,
     put_metric_alarm::PutMetricAlarmOutput,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
@@ -56,18 +57,27 @@ fn deregister_ok() -> Rule {
         .then_output(|| DeregisterScalableTargetOutput::builder().build())
 }
 
-/// CloudWatch that accepts everything and holds no alarm.
-fn cloudwatch_ok() -> cloudwatch::Client {
+/// CloudWatch that accepts everything and shows no alarm; an alarm's tags, asked for after it
+/// is put, are those that the resource of the stack called `stack` gives what it creates.
+fn cloudwatch_ok(stack: &str) -> cloudwatch::Client {
     let put = mock!(cloudwatch::Client::put_metric_alarm)
         .then_output(|| PutMetricAlarmOutput::builder().build());
     let describe = mock!(cloudwatch::Client::describe_alarms)
         .then_output(|| DescribeAlarmsOutput::builder().build());
     let delete = mock!(cloudwatch::Client::delete_alarms)
         .then_output(|| DeleteAlarmsOutput::builder().build());
+    let tags = Stack::ownership_tags_of(stack);
+    let list_tags = mock!(cloudwatch::Client::list_tags_for_resource).then_output(move || {
+        let tag =
+            |(k, v): (&String, &String)| cloudwatch::types::Tag::builder().key(k).value(v).build();
+        ListTagsOutput::builder()
+            .set_tags(Some(tags.iter().map(tag).collect()))
+            .build()
+    });
     mock_client!(
         cloudwatch,
         RuleMode::MatchAny,
-        [&put, &describe, &delete],
+        [&put, &describe, &delete, &list_tags],
         |c| c.retry_config(retry_config())
     )
 }
@@ -84,27 +94,14 @@ fn variant_e_v() -> serde_json::Value {
 }
 
 async fn stack(name: &str, autoscaling: autoscaling::Client) -> Stack {
-    Stack::new(AwsClients::new(autoscaling, cloudwatch_ok()), name).await
+    Stack::new(AwsClients::new(autoscaling, cloudwatch_ok(name)), name).await
 }
 
 #[tokio::test]
 async fn delete_counts_object_not_found_as_already_gone() {
     let describe = mock!(autoscaling::Client::describe_scalable_targets).then_output(|| {
-        let target = aws_sdk_applicationautoscaling::types::ScalableTarget::builder()
-            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Sagemaker)
-            .resource_id("endpoint/e/variant/v")
-            .scalable_dimension(
-                aws_sdk_applicationautoscaling::types::ScalableDimension::SageMakerVariantDesiredInstanceCount,
-            )
-            .min_capacity(0)
-            .max_capacity(1)
-            .role_arn("arn:aws:iam::123456789012:role/r")
-            .creation_time(aws_sdk_applicationautoscaling::primitives::DateTime::from_secs(0))
-            .scalable_target_arn(TARGET_ARN)
-            .build()
-            .unwrap();
         DescribeScalableTargetsOutput::builder()
-            .scalable_targets(target)
+            .scalable_targets(registered_target())
             .build()
     });
     let tags = mock!(autoscaling::Client::list_tags_for_resource)
@@ -273,4 +270,157 @@ async fn a_panic_in_the_middle_of_a_create_is_answered_failed_and_so_is_a_panick
             .unwrap()
             .starts_with("create-failed/")
     );
+}
+
+/// The variant's target as DescribeScalableTargets shows it once it is registered.
+fn registered_target() -> aws_sdk_applicationautoscaling::types::ScalableTarget {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    aws_sdk_applicationautoscaling::types::ScalableTarget::builder()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id("endpoint/e/variant/v")
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .min_capacity(0)
+        .max_capacity(1)
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .creation_time(aws_sdk_applicationautoscaling::primitives::DateTime::from_secs(0))
+        .scalable_target_arn(TARGET_ARN)
+        .build()
+        .unwrap()
+}
+
+/// A registration whose first attempt gets no usable answer (a 503) but is carried out all the
+/// same, so that the retry is told the target exists: what AWS answers then. Afterwards the
+/// target is there, with the tags of the resource of the stack called `owner`.
+fn registration_with_unknown_outcome(owner: &str) -> [Rule; 3] {
+    let register = mock!(autoscaling::Client::register_scalable_target)
+        .sequence()
+        .http_status(503, wire_error("ServiceUnavailable", "Service unavailable"))
+        .http_status(
+            400,
+            wire_error(
+                "ValidationException",
+                "The scalable target that you tried to tag already exists. To update tags on an \
+                 existing scalable target, use the TagResource API.",
+            ),
+        )
+        .output(|| RegisterScalableTargetOutput::builder().build())
+        .repeatedly()
+        .build();
+    let describe = mock!(autoscaling::Client::describe_scalable_targets)
+        .sequence()
+        .output(|| DescribeScalableTargetsOutput::builder().build())
+        .output(|| {
+            DescribeScalableTargetsOutput::builder()
+                .scalable_targets(registered_target())
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let tags = Stack::ownership_tags_of(owner);
+    let list_tags = mock!(autoscaling::Client::list_tags_for_resource).then_output(move || {
+        ListTagsForResourceOutput::builder()
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .build()
+    });
+    [register, describe, list_tags]
+}
+
+#[tokio::test]
+async fn a_registration_with_an_unknown_outcome_is_rolled_back_while_it_carries_this_resources_tags()
+ {
+    let [register, describe, list_tags] = registration_with_unknown_outcome("scripted-unknown");
+    // The Create then fails for good further on.
+    let put = mock!(autoscaling::Client::put_scaling_policy)
+        .sequence()
+        .http_status(400, wire_error("ValidationException", "Bad policy"))
+        .repeatedly()
+        .build();
+    let deregister = deregister_ok();
+    let stack = stack(
+        "scripted-unknown",
+        autoscaling_with(&[&register, &describe, &list_tags, &put, &deregister]),
+    )
+    .await;
+
+    let answer = stack.create(variant_e_v()).await;
+    assert_failed(
+        &answer,
+        &[
+            "PutScalingPolicy failed: ValidationException: Bad policy",
+            "Removed what this request had set up for endpoint/e/variant/v",
+        ],
+    );
+    assert_eq!(
+        deregister.num_calls(),
+        1,
+        "the target it may have registered carries its tags: removed"
+    );
+}
+
+#[tokio::test]
+async fn a_registration_with_an_unknown_outcome_is_left_when_it_carries_another_stacks_tags() {
+    let [register, describe, list_tags] = registration_with_unknown_outcome("scripted-other-owner");
+    let deregister = deregister_ok();
+    let stack = stack(
+        "scripted-unknown-theirs",
+        autoscaling_with(&[&register, &describe, &list_tags, &deregister]),
+    )
+    .await;
+
+    let answer = stack.create(variant_e_v()).await;
+    let other = Stack::id_of("scripted-other-owner");
+    assert_failed(
+        &answer,
+        &[
+            &format!(
+                "A scalable target is already registered for endpoint/e/variant/v and resource \
+                 EndpointAutoScaling of stack {other} manages it"
+            ),
+            "Nothing to remove",
+            &format!(
+                "Left the scalable target of endpoint/e/variant/v, which resource \
+                 EndpointAutoScaling of stack {other} manages"
+            ),
+        ],
+    );
+    assert_eq!(deregister.num_calls(), 0, "another stack's target stays");
+}
+
+#[tokio::test]
+async fn a_registration_aws_refused_because_the_target_appeared_removes_nothing() {
+    let register = mock!(autoscaling::Client::register_scalable_target)
+        .sequence()
+        .http_status(
+            400,
+            wire_error(
+                "ValidationException",
+                "The scalable target that you tried to tag already exists. To update tags on an \
+                 existing scalable target, use the TagResource API.",
+            ),
+        )
+        .repeatedly()
+        .build();
+    let [_, describe, list_tags] = registration_with_unknown_outcome("scripted-winner");
+    let deregister = deregister_ok();
+    let stack = stack(
+        "scripted-refused",
+        autoscaling_with(&[&register, &describe, &list_tags, &deregister]),
+    )
+    .await;
+
+    let answer = stack.create(variant_e_v()).await;
+    assert_failed(
+        &answer,
+        &[&format!(
+            "stack {} manages it: refusing to take it over",
+            Stack::id_of("scripted-winner")
+        )],
+    );
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(
+        !reason.contains("Removed") && !reason.contains("Left"),
+        "{reason}"
+    );
+    assert_eq!(deregister.num_calls(), 0);
+    assert_eq!(register.num_calls(), 1, "a refusal is not retried");
 }

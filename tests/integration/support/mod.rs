@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 pub const SIGNATURE: &str = "X-Amz-Signature=0b4d1c7e5ecre7sig";
+/// The logical id of the resource in every test stack.
+pub const LOGICAL_RESOURCE_ID: &str = "EndpointAutoScaling";
 pub const SERVICE_TOKEN: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-async-autoscaling";
 
@@ -116,13 +118,32 @@ impl Stack {
         Stack {
             handler: Handler::new(clients, Responder::new(aws::http().client().clone())),
             cfn,
-            stack_id: format!(
-                "arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/5b8d3e10-0000-4000-8000-{:012}",
-                name.len()
-            ),
-            logical_resource_id: "EndpointAutoScaling".to_owned(),
+            stack_id: Stack::id_of(name),
+            logical_resource_id: LOGICAL_RESOURCE_ID.to_owned(),
             sent: AtomicUsize::new(0),
         }
+    }
+
+    /// The StackId of the stack called `name`.
+    pub fn id_of(name: &str) -> String {
+        format!(
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/5b8d3e10-0000-4000-8000-{:012}",
+            name.len()
+        )
+    }
+
+    /// The ownership tags this resource of the stack called `name` puts on what it creates.
+    pub fn ownership_tags_of(name: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (
+                "sagemaker-async-autoscaling:stack-id".to_owned(),
+                Stack::id_of(name),
+            ),
+            (
+                "sagemaker-async-autoscaling:logical-resource-id".to_owned(),
+                LOGICAL_RESOURCE_ID.to_owned(),
+            ),
+        ])
     }
 
     /// A stack on the emulator, with the proxy that the test can inspect.
@@ -347,6 +368,20 @@ impl Emulator {
             .resource_id(resource_id)
             .min_capacity(min)
             .max_capacity(max)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Tags a variant's scalable target as something other than this stack would (another
+    /// stack taking it over, say).
+    pub async fn tag_target(&self, resource_id: &str, tags: BTreeMap<String, String>) {
+        let target = self.target(resource_id).await.expect("a target");
+        self.clients
+            .autoscaling
+            .tag_resource()
+            .resource_arn(target.scalable_target_arn().unwrap())
+            .set_tags(Some(tags.into_iter().collect()))
             .send()
             .await
             .unwrap();
