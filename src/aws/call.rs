@@ -186,3 +186,44 @@ where
         Err(error) => Err(error),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_applicationautoscaling::error::ErrorMetadata;
+    use aws_sdk_applicationautoscaling::operation::register_scalable_target::RegisterScalableTargetError as E;
+    use aws_smithy_types::body::SdkBody;
+    use std::cell::Cell;
+
+    fn refused() -> SdkError<E, HttpResponse> {
+        let metadata = ErrorMetadata::builder()
+            .code("ValidationException")
+            .message("The scalable target that you tried to tag already exists.")
+            .build();
+        let raw = HttpResponse::new(400.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(E::generic(metadata), raw)
+    }
+
+    async fn outcome_unknown(first_attempt: SdkError<E, HttpResponse>) -> bool {
+        let steps = Steps::default();
+        let budget = Budget {
+            steps: &steps,
+            until: Instant::now() + Duration::from_secs(30),
+        };
+        let first = Cell::new(Some(first_attempt));
+        let result: Result<(), AwsError> = call(&budget, "RegisterScalableTarget", "t", || {
+            let answer = first.take().unwrap_or_else(refused);
+            async move { Err(answer) }
+        })
+        .await;
+        result.unwrap_err().outcome_unknown
+    }
+
+    #[tokio::test]
+    async fn a_refusal_after_an_attempt_without_answer_leaves_the_outcome_unknown() {
+        // The first attempt may have been carried out: its retry is refused because of it.
+        assert!(outcome_unknown(SdkError::timeout_error("no answer")).await);
+        // Refused every time: nothing was carried out.
+        assert!(!outcome_unknown(refused()).await);
+    }
+}

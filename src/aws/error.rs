@@ -149,6 +149,12 @@ impl AwsError {
             },
             _ => (None, "the request could not be built".to_owned(), false),
         };
+        // A 4xx answer is a refusal, and a request that was never built was never sent;
+        // anything else may have been carried out.
+        let outcome_unknown = match error {
+            SdkError::ConstructionFailure(_) => false,
+            _ => !status.is_some_and(|s| (400..500).contains(&s)),
+        };
         AwsError {
             operation,
             code,
@@ -156,8 +162,7 @@ impl AwsError {
             detail,
             transient,
             retried: None,
-            // A 4xx answer is a refusal; anything else may have been carried out.
-            outcome_unknown: !status.is_some_and(|s| (400..500).contains(&s)),
+            outcome_unknown,
         }
     }
 
@@ -289,6 +294,31 @@ mod tests {
             error.to_string(),
             "PutMetricAlarm failed: ValidationException: Bad value (after 3 attempts over 1.5 s)"
         );
+    }
+
+    #[test]
+    fn only_a_refusal_or_a_request_never_sent_says_the_call_was_not_carried_out() {
+        use aws_sdk_applicationautoscaling::error::ErrorMetadata;
+        use aws_sdk_applicationautoscaling::operation::register_scalable_target::RegisterScalableTargetError as E;
+        use aws_smithy_types::body::SdkBody;
+        let answered = |status: u16, code: &str| -> SdkError<E, HttpResponse> {
+            let metadata = ErrorMetadata::builder().code(code).message("m").build();
+            let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+            SdkError::service_error(E::generic(metadata), raw)
+        };
+        let unknown = |error: SdkError<E, HttpResponse>| {
+            AwsError::from_sdk("RegisterScalableTarget", &error).outcome_unknown
+        };
+        assert!(!unknown(answered(400, "ValidationException")));
+        assert!(!unknown(answered(400, "ThrottlingException")));
+        assert!(unknown(answered(500, "InternalFailure")));
+        assert!(unknown(answered(503, "ServiceUnavailable")));
+        assert!(unknown(SdkError::timeout_error("slow")));
+        assert!(!unknown(SdkError::construction_failure("no ResourceId")));
+        assert!(
+            AwsError::no_answer("RegisterScalableTarget", Duration::from_secs(10)).outcome_unknown
+        );
+        assert!(!AwsError::build("RegisterScalableTarget", "missing").outcome_unknown);
     }
 
     #[test]
