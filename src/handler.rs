@@ -157,6 +157,7 @@ impl Handler {
             Err(reason) => return Answer::failed(physical_id_on_failure(envelope, None), reason),
         };
         let failure_id = physical_id_on_failure(envelope, Some(&request));
+        let is_create = matches!(request, Request::Create { .. });
         let steps = Steps::default();
         let rollback = Rollback::default();
         // The operation's own time, which is also how long its AWS calls may retry.
@@ -191,6 +192,12 @@ impl Handler {
                 warn!(%reason, "operation stopped at the deadline");
                 reason
             }
+        };
+        // Stood down for another copy of this Create: answer with the variant's id, so that
+        // CloudFormation's rollback Delete, should it act on this answer, removes the setup.
+        let failure_id = match (rollback.stood_down(), is_create) {
+            (Some(variant), true) => variant.resource_id(),
+            _ => failure_id,
         };
         let Some(created) = rollback.take() else {
             return Answer::failed(failure_id, reason);

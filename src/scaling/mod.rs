@@ -15,7 +15,7 @@ use crate::properties::ScalingProperties;
 use futures_util::future::try_join_all;
 use plan::{
     AlarmWrite, ConfigurePlan, DeletePlan, FoundAlarm, FoundTarget, Intent, Made, Observed,
-    Ownership, Refusal, TargetWrite,
+    Ownership, Refusal, Refused, TargetWrite,
 };
 use rollback::Rollback;
 use serde_json::Value;
@@ -49,7 +49,7 @@ impl From<AwsError> for Failure {
 
 impl From<Refusal> for Failure {
     fn from(refusal: Refusal) -> Self {
-        Failure(refusal.0)
+        Failure(refusal.reason)
     }
 }
 
@@ -216,11 +216,7 @@ async fn observe(
         }
     }));
     let (target, alarms) = tokio::join!(target, alarms);
-    Ok(Observed {
-        target,
-        alarms,
-        just_put_alarm: None,
-    })
+    Ok(Observed { target, alarms })
 }
 
 fn read_ownership(tags: Result<Tags, AwsError>, owner: &Owner) -> (Ownership, Option<Tags>) {
@@ -242,6 +238,10 @@ const REPLANS: usize = 2;
 /// target or the alarm between this request's read and its write, it observes again and plans
 /// again: with its own objects (a copy of this request) it carries on as an Update; with
 /// another owner's it is refused as it would have been had it read them in the first place.
+///
+/// Only a request that configures a variant it does not manage yet (`Intent::Configure`)
+/// keeps a rollback record: a failed Update is rolled back by CloudFormation's own Update with
+/// the old properties, which removes what the new ones added.
 async fn configure(
     api: &ScalingApi,
     props: &ScalingProperties,
@@ -250,29 +250,20 @@ async fn configure(
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
     let variant = props.variant();
+    let rollback = matches!(intent, Intent::Configure).then_some(rollback);
     let alarm_names = plan::alarm_names_to_observe(props, intent.previous());
     let mut observed = observe(api, Some(&variant), &alarm_names, owner).await?;
-    let (mut replans, mut raced) = (0, Vec::new());
+    let (mut replans, mut notes, mut last_race) = (0, Vec::new(), None);
     loop {
-        let plan =
-            plan::plan_configure(props, intent, owner, &observed).map_err(
-                |refusal| match &observed.just_put_alarm {
-                    Some(_) => Failure(format!(
-                        "{} It was created at the same moment as this request put it, so this \
-                     request's definition may have replaced its owner's until the owner's next \
-                     Update.",
-                        refusal.0
-                    )),
-                    None => refusal.into(),
-                },
-            )?;
+        let plan = plan::plan_configure(props, intent, owner, &observed)
+            .map_err(|refusal| refused_after(refusal, last_race.as_ref()))?;
         for note in &plan.notes {
             info!(resource_id = %variant.resource_id(), "{note}");
         }
         let race = match apply(api, props, owner, &plan, rollback).await {
             Ok(mut configured) => {
-                if !raced.is_empty() {
-                    configured.summary = format!("{}; {}", configured.summary, raced.join("; "));
+                if !notes.is_empty() {
+                    configured.summary = format!("{}; {}", configured.summary, notes.join("; "));
                 }
                 return Ok(configured);
             }
@@ -281,7 +272,12 @@ async fn configure(
         };
         let again = replans < REPLANS;
         replans += 1;
-        info!(resource_id = %variant.resource_id(), race = %race.describe(), again, "another writer got between the read and the write");
+        info!(
+            resource_id = %variant.resource_id(),
+            race = %race.describe(),
+            again,
+            "another writer got between the read and the write"
+        );
         if !again {
             return Err(race.into_failure());
         }
@@ -289,29 +285,37 @@ async fn configure(
             Ok(observed) => observed,
             Err(failure) => return Err(race.failure_or(failure)),
         };
-        match &race {
-            Race::Target(error) => {
-                let Some(found) = &observed.target else {
-                    // Still not registered: the registration failed for its own reasons.
-                    return Err(error.clone().into());
-                };
-                // AWS refused the registration and the target carries this resource's tags:
-                // a copy of this request registered it.
-                if !error.outcome_unknown && found.ownership == Ownership::Ours {
-                    rollback.stand_down();
-                    raced.push(
-                        "found the scalable target registered by another copy of this request \
-                         and carried on as an Update"
-                            .to_owned(),
-                    );
+        if let Race::Target(error) = &race {
+            let Some(found) = &observed.target else {
+                // Still not registered: the registration failed for its own reasons.
+                return Err(error.clone().into());
+            };
+            // AWS refused the registration and the target carries this resource's tags: a
+            // copy of this request registered it.
+            if !error.outcome_unknown && found.ownership == Ownership::Ours {
+                if let Some(rollback) = rollback {
+                    rollback.stand_down(&variant);
                 }
-            }
-            Race::Alarm { name, put } => {
-                if *put {
-                    observed.just_put_alarm = Some(name.clone());
-                }
+                notes.push(
+                    "found the scalable target registered by another copy of this request and \
+                     carried on as an Update"
+                        .to_owned(),
+                );
             }
         }
+        last_race = Some(race);
+    }
+}
+
+/// A refusal when planning again, with what a race may have done to the alarm first.
+fn refused_after(refusal: Refusal, race: Option<&Race>) -> Failure {
+    match (refusal.object, race) {
+        (Refused::Alarm, Some(Race::AlarmTakenAtPut(_))) => Failure(format!(
+            "{} It was created at the same moment as this request put it, so this request's \
+             definition may have replaced its owner's until the owner's next Update.",
+            refusal.reason
+        )),
+        _ => refusal.into(),
     }
 }
 
@@ -338,18 +342,20 @@ impl From<Failure> for Interrupted {
 enum Race {
     /// Registering a target that was not registered failed: perhaps it is now.
     Target(AwsError),
-    /// An alarm appeared under the name that was free; `put`: after this request's put, which
-    /// replaced its definition.
-    Alarm { name: String, put: bool },
+    /// An alarm appeared under the name that was free, before this request's put.
+    AlarmAppeared(String),
+    /// The alarm this request put under a free name carries another resource's tags: that
+    /// resource created it first, and this request's put replaced its definition.
+    AlarmTakenAtPut(String),
 }
 
 impl Race {
     fn describe(&self) -> String {
         match self {
             Race::Target(error) => format!("registering the target: {error}"),
-            Race::Alarm { name, put: false } => format!("the alarm {name} appeared before the put"),
-            Race::Alarm { name, put: true } => {
-                format!("the alarm {name} turned out to be another owner's after the put")
+            Race::AlarmAppeared(name) => format!("the alarm {name} appeared before the put"),
+            Race::AlarmTakenAtPut(name) => {
+                format!("the alarm {name} turned out to be another resource's after the put")
             }
         }
     }
@@ -358,7 +364,7 @@ impl Race {
     fn into_failure(self) -> Failure {
         match self {
             Race::Target(error) => error.into(),
-            Race::Alarm { name, .. } => Failure(format!(
+            Race::AlarmAppeared(name) | Race::AlarmTakenAtPut(name) => Failure(format!(
                 "The alarm {name} was created by another request at the same moment as this \
                  one; refusing to write over it."
             )),
@@ -369,19 +375,20 @@ impl Race {
     fn failure_or(self, failure: Failure) -> Failure {
         match self {
             Race::Target(error) => error.into(),
-            Race::Alarm { .. } => failure,
+            Race::AlarmAppeared(_) | Race::AlarmTakenAtPut(_) => failure,
         }
     }
 }
 
 /// Carries out a Create's or an Update's plan, stage by stage, recording each creating call in
-/// the rollback record before it is sent and settling it when it is answered.
+/// the rollback record (when there is one) before it is sent and settling it when its outcome
+/// is known.
 async fn apply(
     api: &ScalingApi,
     props: &ScalingProperties,
     owner: &Owner,
     plan: &ConfigurePlan,
-    rollback: &Rollback,
+    rollback: Option<&Rollback>,
 ) -> Result<Configured, Interrupted> {
     let variant = props.variant();
 
@@ -389,18 +396,29 @@ async fn apply(
     let target = async {
         match &plan.target {
             TargetWrite::Create { settings, tags } => {
-                rollback.creating_target(&variant);
+                let settle = |made| {
+                    if let Some(rollback) = rollback {
+                        rollback.target_made(made);
+                    }
+                };
+                if let Some(rollback) = rollback {
+                    rollback.creating_target(&variant);
+                }
                 match api.register_target(&variant, settings, Some(tags)).await {
                     Ok(()) => {
-                        rollback.target_made(Made::Yes);
+                        settle(Made::Yes);
                         Ok(())
                     }
                     Err(error) => {
-                        rollback.target_made(match error.outcome_unknown {
+                        settle(match error.outcome_unknown {
                             true => Made::Unknown,
                             false => Made::No,
                         });
-                        Err(Interrupted::Raced(Race::Target(error)))
+                        // Retried until the time was up: no time to read again either.
+                        match error.retried.is_some_and(|r| r.out_of_time) {
+                            true => Err(error.into()),
+                            false => Err(Interrupted::Raced(Race::Target(error))),
+                        }
                     }
                 }
             }
@@ -455,7 +473,11 @@ async fn apply(
     };
     let alarm_appeared = async {
         match &plan.alarm {
-            Some(AlarmWrite::Create { name, .. }) => {
+            Some(AlarmWrite::Create {
+                name,
+                contested: true,
+                ..
+            }) => {
                 let found = api.find_alarms(std::slice::from_ref(name)).await?;
                 Ok(!found.is_empty())
             }
@@ -471,7 +493,7 @@ async fn apply(
     )?;
     if let (true, Some(write)) = (alarm_appeared, &plan.alarm) {
         let name = write.name().to_owned();
-        return Err(Interrupted::Raced(Race::Alarm { name, put: false }));
+        return Err(Interrupted::Raced(Race::AlarmAppeared(name)));
     }
 
     // The alarm, which fires the step policy, unless it is as asked already; alarms no longer
@@ -484,9 +506,20 @@ async fn apply(
         match write {
             AlarmWrite::Update { .. } if !write.needs_put(&definition) => Ok(()),
             AlarmWrite::Update { name, .. } => Ok(api.put_alarm(name, &definition, None).await?),
-            AlarmWrite::Create { name, tags } => {
+            AlarmWrite::Create {
+                name,
+                tags,
+                contested,
+            } => {
                 let arn = alarm_arn(step_policy_arn, name);
-                create_alarm(api, name, &arn, &definition, tags, owner, rollback).await
+                let alarm = NewAlarm {
+                    name,
+                    arn: &arn,
+                    definition: &definition,
+                    tags,
+                    contested: *contested,
+                };
+                create_alarm(api, &alarm, owner, rollback).await
             }
         }
     };
@@ -546,54 +579,93 @@ async fn apply(
     })
 }
 
-/// Puts an alarm under a name that was free, then reads its tags to learn whether this request
-/// created it. CloudWatch has no conditional create: a put under a name that exists replaces
-/// the alarm's definition, and AWS applies the put's tags only when it creates the alarm. So
-/// the tags tell the creator. Carrying another owner's tags, the alarm is that owner's: this
-/// request plans again (and is refused). Carrying this resource's, it is this request's (or a
-/// copy's); if another owner's put replaced the definition since, this one puts it back.
+/// An alarm to put under a name that was free.
+struct NewAlarm<'a> {
+    name: &'a str,
+    arn: &'a str,
+    definition: &'a AlarmDefinition,
+    tags: &'a Tags,
+    /// Another resource could create it at the same moment (see [`AlarmWrite::Create`]).
+    contested: bool,
+}
+
+/// Puts an alarm under a name that was free. Under a contested name it then reads the alarm's
+/// tags to learn whether this request created it. CloudWatch has no conditional create: a put
+/// under a name that exists replaces the alarm's definition, and AWS applies the put's tags
+/// only when it creates the alarm. So the tags name the creator. Carrying another resource's,
+/// the alarm is that resource's: this request plans again (and is refused). Carrying this
+/// resource's, it is this request's (or a copy's); if another resource's put replaced the
+/// definition since, this one puts it back. Without ownership tags (or unreadable ones) the
+/// outcome stays unknown, and the request carries on as before tags were read back.
 async fn create_alarm(
     api: &ScalingApi,
-    name: &str,
-    arn: &str,
-    definition: &AlarmDefinition,
-    tags: &Tags,
+    alarm: &NewAlarm<'_>,
     owner: &Owner,
-    rollback: &Rollback,
+    rollback: Option<&Rollback>,
 ) -> Result<(), Interrupted> {
-    rollback.creating_alarm(name);
+    let NewAlarm {
+        name,
+        arn,
+        definition,
+        tags,
+        contested,
+    } = *alarm;
+    let settle = |made| {
+        if let Some(rollback) = rollback {
+            rollback.alarm_made(made);
+        }
+    };
+    if let Some(rollback) = rollback {
+        rollback.creating_alarm(name);
+    }
     if let Err(error) = api.put_alarm(name, definition, Some(tags)).await {
         if !error.outcome_unknown {
-            rollback.alarm_made(Made::No);
+            settle(Made::No);
         }
         return Err(error.into());
+    }
+    if !contested {
+        // The variant's own name, written by the target's holder only: this request's.
+        settle(Made::Yes);
+        return Ok(());
     }
     if arn.is_empty() {
         return Ok(());
     }
     let names = [name.to_owned()];
     let (tags, now) = tokio::join!(api.alarm_tags(arn), api.find_alarms(&names));
-    let tags = match tags {
-        Ok(tags) => tags,
+    match tags.map(|tags| Ownership::from_tags(&tags, owner)) {
+        Ok(Ownership::Ours) => settle(Made::Yes),
+        Ok(Ownership::Other(_)) => {
+            settle(Made::No);
+            return Err(Interrupted::Raced(Race::AlarmTakenAtPut(name.to_owned())));
+        }
+        Ok(Ownership::Untagged) => {
+            warn!(
+                alarm = name,
+                "the alarm just put shows no ownership tags yet"
+            );
+            return Ok(());
+        }
+        Ok(Ownership::Unknown(_)) => return Ok(()),
         Err(error) => {
-            // The put succeeded; whose the alarm is stays unknown, as it was before tags.
             warn!(error = %error, alarm = name, "could not read the tags of the alarm just put");
             return Ok(());
         }
-    };
-    if Ownership::from_tags(&tags, owner) != Ownership::Ours {
-        rollback.alarm_made(Made::No);
-        let name = name.to_owned();
-        return Err(Interrupted::Raced(Race::Alarm { name, put: true }));
     }
-    rollback.alarm_made(Made::Yes);
-    let replaced = now?
-        .into_iter()
-        .any(|alarm| alarm.name == name && alarm.definition != *definition);
+    let replaced = match now {
+        Ok(alarms) => alarms
+            .into_iter()
+            .any(|alarm| alarm.name == name && alarm.definition != *definition),
+        Err(error) => {
+            warn!(error = %error, alarm = name, "could not read back the alarm just put");
+            false
+        }
+    };
     if replaced {
         info!(
             alarm = name,
-            "another owner's put replaced the alarm's definition: putting it back"
+            "another resource's put replaced the alarm's definition: putting it back"
         );
         api.put_alarm(name, definition, None).await?;
     }

@@ -130,9 +130,6 @@ impl FoundAlarm {
 pub struct Observed {
     pub target: Option<FoundTarget>,
     pub alarms: Vec<FoundAlarm>,
-    /// An alarm this request has just put, observed again because it turned out to carry
-    /// another owner's tags: the step policy it fires is this request's doing.
-    pub just_put_alarm: Option<String>,
 }
 
 impl Observed {
@@ -143,7 +140,18 @@ impl Observed {
 
 /// Why a request was refused before anything was changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal(pub String);
+pub struct Refusal {
+    /// The object that is not this resource's to write.
+    pub object: Refused,
+    pub reason: String,
+}
+
+/// The kinds of object a request can be refused over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    Target,
+    Alarm,
+}
 
 /// Tags to set and tags to remove on an object that already exists (AWS takes tags with the
 /// request that creates an object, and only then).
@@ -182,6 +190,10 @@ pub enum AlarmWrite {
     Create {
         name: String,
         tags: Tags,
+        /// Whether another resource could create an alarm under this name at the same moment:
+        /// an explicit AlarmName. The variant's default name is written only by the resource
+        /// that holds the variant's target, which AWS registers for one request at a time.
+        contested: bool,
     },
     Update {
         name: String,
@@ -277,8 +289,9 @@ pub enum Made {
     /// This request made it: AWS registered the target with this request's tags (it refuses
     /// tags for a target that exists), or the alarm this request put carries its tags.
     Yes,
-    /// Not this request: AWS refused the creating call (the target had appeared meanwhile), or
-    /// the alarm it put carries another owner's tags (it existed by then).
+    /// Not this request: AWS refused the creating call (a target that had appeared meanwhile,
+    /// or nothing was created), or the alarm it put carries another resource's ownership tags
+    /// (that resource created it first).
     No,
     /// No telling: the call got no answer, a server error, or was stopped by a panic or the
     /// deadline before it had one. It may have taken effect.
@@ -407,18 +420,12 @@ pub fn plan_configure(
             let name = desired.alarm_name.clone();
             Some(match observed.alarm(&name) {
                 None => AlarmWrite::Create {
+                    contested: name != default_alarm_name(&variant),
                     name,
                     tags: desired_tags(),
                 },
                 Some(found) => {
-                    let actions_prove_authorship =
-                        observed.just_put_alarm.as_deref() != Some(found.name.as_str());
-                    let claim = claim_alarm(
-                        &variant,
-                        found,
-                        desired.adopt_existing,
-                        actions_prove_authorship,
-                    )?;
+                    let claim = claim_alarm(&variant, found, desired.adopt_existing)?;
                     if let Some(note) = claim.note() {
                         notes.push(note);
                     }
@@ -579,22 +586,22 @@ fn claim_target(
              unknown, because its tags could not be read ({why}): refusing to take it over."
         ),
     };
-    Err(Refusal(format!(
-        "{refusal} Deregister it first, or set AdoptExisting to true to manage it from this \
-         stack."
-    )))
+    Err(Refusal {
+        object: Refused::Target,
+        reason: format!(
+            "{refusal} Deregister it first, or set AdoptExisting to true to manage it from \
+             this stack."
+        ),
+    })
 }
 
-/// `actions_prove_authorship` is false for an alarm this request has just put: its actions are
-/// then this request's own doing and say nothing of who made the alarm.
 fn claim_alarm(
     variant: &VariantId,
     found: &FoundAlarm,
     adopt_existing: bool,
-    actions_prove_authorship: bool,
 ) -> Result<Claim, Refusal> {
     let name = &found.name;
-    let fires_this_variant = actions_prove_authorship && found.fires_step_policy_of(variant);
+    let fires_this_variant = found.fires_step_policy_of(variant);
     let refusal = match &found.ownership {
         Ownership::Ours => return Ok(Claim::Tagged),
         Ownership::Untagged if fires_this_variant => {
@@ -630,10 +637,13 @@ fn claim_alarm(
             found.watches()
         ),
     };
-    Err(Refusal(format!(
-        "{refusal} Refusing to replace it: set AlarmName to another name, or set \
-         AdoptExisting to true to manage it from this stack."
-    )))
+    Err(Refusal {
+        object: Refused::Alarm,
+        reason: format!(
+            "{refusal} Refusing to replace it: set AlarmName to another name, or set \
+             AdoptExisting to true to manage it from this stack."
+        ),
+    })
 }
 
 /// What a Delete removes, and what it leaves to another owner.
@@ -694,8 +704,8 @@ pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
 
 /// What a failed request removes of what it set out to create: what it made, and what it may
 /// have made (an unknown outcome) while `observed` shows it with this resource's tags. What
-/// AWS refused to create was made by someone else and stays; so does what now carries another
-/// owner's tags, which `left` names.
+/// AWS refused to create was made by someone else and stays; so does what may have been made
+/// but does not carry this resource's tags, which `left` names.
 pub fn plan_rollback(created: &Created, observed: &Observed) -> DeletePlan {
     let mut plan = DeletePlan::default();
     let mut leave = |what: String, ownership: Option<&Ownership>| {
@@ -839,7 +849,7 @@ mod tests {
     }
 
     fn refusal(result: Result<ConfigurePlan, Refusal>) -> String {
-        result.expect_err("a refusal").0
+        result.expect_err("a refusal").reason
     }
 
     #[test]
@@ -876,7 +886,8 @@ mod tests {
             plan.alarm,
             Some(AlarmWrite::Create {
                 name: ALARM.into(),
-                tags: owner().tags()
+                tags: owner().tags(),
+                contested: false,
             })
         );
         assert!(plan.remove_policies.is_empty() && plan.remove_alarms.is_empty());
@@ -884,11 +895,24 @@ mod tests {
     }
 
     #[test]
+    fn only_an_explicit_alarm_name_can_be_created_by_another_resource_at_the_same_moment() {
+        let contested = |extra| match configure(&props(extra), &Observed::default()) {
+            Ok(ConfigurePlan {
+                alarm: Some(AlarmWrite::Create { contested, .. }),
+                ..
+            }) => contested,
+            other => panic!("{other:?}"),
+        };
+        assert!(!contested(json!({})));
+        assert!(!contested(json!({"AlarmName": ALARM})));
+        assert!(contested(json!({"AlarmName": "wake-up"})));
+    }
+
+    #[test]
     fn a_repeated_create_reuses_its_own_objects() {
         let observed = Observed {
             target: Some(target(Ownership::Ours)),
             alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
-            ..Observed::default()
         };
         let plan = configure(&props(json!({})), &observed).unwrap();
         assert!(matches!(plan.target, TargetWrite::Update { ref tags, .. } if tags.is_empty()));
@@ -1081,7 +1105,6 @@ mod tests {
         let observed = Observed {
             target: Some(target(Ownership::Ours)),
             alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
-            ..Observed::default()
         };
         let plan = reconfigure(&same, &same, &observed).unwrap();
         assert!(plan.remove_policies.is_empty() && plan.remove_alarms.is_empty());
@@ -1102,7 +1125,6 @@ mod tests {
         let observed = Observed {
             target: Some(target(Ownership::Ours)),
             alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
-            ..Observed::default()
         };
         let plan = reconfigure(&desired, &previous, &observed).unwrap();
         assert_eq!(
@@ -1203,7 +1225,6 @@ mod tests {
             let observed = Observed {
                 target: Some(target(ownership.clone())),
                 alarms: vec![alarm(ALARM, ownership, &[step_policy_of("prod")])],
-                ..Observed::default()
             };
             let plan = plan_delete(&variant(), &observed);
             assert_eq!(plan.target, Some(variant()));
@@ -1221,7 +1242,6 @@ mod tests {
                 Ownership::Other(other_owner()),
                 &[step_policy_of("prod")],
             )],
-            ..Observed::default()
         };
         let plan = plan_delete(&variant(), &observed);
         assert_eq!(plan.target, None);
@@ -1301,7 +1321,6 @@ mod tests {
         let ours = Observed {
             target: Some(target(Ownership::Ours)),
             alarms: vec![alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])],
-            ..Observed::default()
         };
         let plan = plan_rollback(&unknown, &ours);
         assert_eq!(plan.target, Some(variant()));
@@ -1321,7 +1340,6 @@ mod tests {
             let theirs = Observed {
                 target: Some(target(ownership.clone())),
                 alarms: vec![alarm(ALARM, ownership.clone(), &[step_policy_of("prod")])],
-                ..Observed::default()
             };
             let plan = plan_rollback(&unknown, &theirs);
             assert_eq!((plan.target, plan.alarms), (None, vec![]));
@@ -1334,21 +1352,6 @@ mod tests {
             );
             assert!(plan.left.iter().all(|l| l.contains("stack/b/2")));
         }
-    }
-
-    #[test]
-    fn an_alarm_this_request_just_put_is_not_its_own_for_firing_its_step_policy() {
-        // The alarm appeared between the read and the put, untagged: the put pointed it at
-        // this variant's step policy, which proves nothing about who made it.
-        let observed = Observed {
-            alarms: vec![alarm(ALARM, Ownership::Untagged, &[step_policy_of("prod")])],
-            just_put_alarm: Some(ALARM.into()),
-            ..Observed::default()
-        };
-        let reason = refusal(configure(&props(json!({})), &observed));
-        assert!(reason.contains(&format!("An alarm named {ALARM} already exists")));
-        let adopted = configure(&props(json!({"AdoptExisting": true})), &observed).unwrap();
-        assert!(matches!(adopted.alarm, Some(AlarmWrite::Update { .. })));
     }
 
     #[test]
@@ -1408,7 +1411,6 @@ mod tests {
                 tags: Some(current),
                 ..alarm(ALARM, Ownership::Ours, &[step_policy_of("prod")])
             }],
-            ..Observed::default()
         };
         let plan = reconfigure(&desired, &previous, &observed).unwrap();
         let expected = TagChanges {
@@ -1569,6 +1571,7 @@ mod tests {
         let create = AlarmWrite::Create {
             name: ALARM.into(),
             tags: Tags::new(),
+            contested: false,
         };
         assert!(create.needs_put(&asked));
     }

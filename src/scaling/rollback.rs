@@ -1,11 +1,14 @@
 //! What a failing request must remove: the record a request keeps of what it set out to create
 //! from nothing, and of how each creating call ended.
 //!
-//! The operation writes an entry right before each creating call (RegisterScalableTarget for a
-//! target that was not registered, PutMetricAlarm under a name that was free) and settles it
-//! when the call is answered. The handler reads the record when the operation failed,
-//! panicked or was stopped at the deadline, when the operation itself is gone, and removes
-//! ([`super::plan::plan_rollback`]):
+//! Only a request that configures a variant this resource does not manage yet (a Create, or
+//! an Update to another variant) keeps one; a failed Update of its own variant is rolled back by
+//! CloudFormation's next Update. The operation writes an entry right before each creating call
+//! (RegisterScalableTarget for a target that was not registered; PutMetricAlarm under a name
+//! that was free, beside a target it made) and settles it once the outcome is known (for an
+//! alarm, once its tags are read back). The handler reads the record when the operation
+//! failed, panicked or was stopped at the deadline, when the operation itself is gone, and
+//! removes ([`super::plan::plan_rollback`]):
 //!
 //! - what this request made ([`Made::Yes`]);
 //! - never what AWS refused to create ([`Made::No`]): it appeared meanwhile, made by another
@@ -21,10 +24,11 @@
 //! other copy's too. When both copies reach the unknown case (each stopped, say, by the
 //! deadline while its registration was in flight), each reads this resource's tags and removes
 //! what it finds: both answer FAILED, so CloudFormation fails the Create whichever answer it
-//! reads, and nothing of that failed Create is left. The one case that loses a setup: the copy
-//! that registered the target (or whose registration got no answer) fails afterwards while the
-//! other, standing down, answers SUCCESS. The failing copy removes the target, and with it what
-//! the other reported; nothing AWS keeps tells the two copies apart. The README says so.
+//! reads, and what they made goes (unless a call the deadline cut short is carried out by AWS
+//! after the read). The one case that loses a setup: the copy that registered the target (or
+//! whose registration got no answer) fails afterwards while the other, standing down, answers
+//! SUCCESS. The failing copy removes the target, and with it what the other reported; nothing
+//! AWS keeps tells the two copies apart. The README says so.
 
 use super::plan::{Created, Made};
 use crate::contract::VariantId;
@@ -38,8 +42,8 @@ pub struct Rollback {
 #[derive(Debug, Default)]
 struct Record {
     created: Created,
-    /// A copy of this request is at work on the same objects: nothing is removed.
-    stood_down: bool,
+    /// A copy of this request is at work on this variant's objects: nothing is removed.
+    stood_down: Option<VariantId>,
 }
 
 impl Rollback {
@@ -60,9 +64,15 @@ impl Rollback {
         }
     }
 
-    /// Before PutMetricAlarm under a name that was free.
+    /// Before PutMetricAlarm under a name that was free. Recorded only while this request is
+    /// building the variant's setup from nothing (it made the target, or may have): next to a
+    /// target that was there already, a new alarm is part of a setup that stays.
     pub fn creating_alarm(&self, name: &str) {
-        self.record().created.alarm = Some((name.to_owned(), Made::Unknown));
+        let mut record = self.record();
+        let building = matches!(record.created.target, Some((_, Made::Yes | Made::Unknown)));
+        if building {
+            record.created.alarm = Some((name.to_owned(), Made::Unknown));
+        }
     }
 
     pub fn alarm_made(&self, made: Made) {
@@ -72,17 +82,25 @@ impl Rollback {
     }
 
     /// Another copy of this request registered the target: from now on nothing is removed.
-    pub fn stand_down(&self) {
+    pub fn stand_down(&self, variant: &VariantId) {
         let mut record = self.record();
-        record.stood_down = true;
+        record.stood_down = Some(variant.clone());
         record.created = Created::default();
+    }
+
+    /// The variant whose setup another copy of this request is building, if this request stood
+    /// down. A Create that then fails answers with that variant's id rather than a failed
+    /// Create's: should CloudFormation act on this answer, its rollback Delete removes the
+    /// setup, which carries this resource's tags, instead of leaving it to nobody.
+    pub fn stood_down(&self) -> Option<VariantId> {
+        self.record().stood_down.clone()
     }
 
     /// What to remove, taken so that it is removed once: `None` when there is nothing this
     /// request made or may have made.
     pub fn take(&self) -> Option<Created> {
         let mut record = self.record();
-        if record.stood_down {
+        if record.stood_down.is_some() {
             return None;
         }
         let created = std::mem::take(&mut record.created);
@@ -125,9 +143,24 @@ mod tests {
         let rollback = Rollback::default();
         rollback.creating_target(&variant());
         rollback.target_made(Made::No);
-        rollback.stand_down();
+        rollback.stand_down(&variant());
+        rollback.creating_target(&variant());
+        rollback.target_made(Made::Yes);
+        assert_eq!(rollback.take(), None);
+        assert_eq!(rollback.stood_down(), Some(variant()));
+    }
+
+    #[test]
+    fn an_alarm_is_recorded_only_beside_a_target_this_request_made_or_may_have() {
+        let rollback = Rollback::default();
+        rollback.creating_alarm("beside-an-existing-target");
+        assert_eq!(rollback.take(), None);
+
+        rollback.creating_target(&variant());
+        rollback.target_made(Made::Yes);
         rollback.creating_alarm("alarm");
         rollback.alarm_made(Made::Yes);
-        assert_eq!(rollback.take(), None);
+        let created = rollback.take().unwrap();
+        assert_eq!(created.alarm, Some(("alarm".to_owned(), Made::Yes)));
     }
 }

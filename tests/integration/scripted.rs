@@ -288,24 +288,50 @@ fn registered_target() -> aws_sdk_applicationautoscaling::types::ScalableTarget 
         .unwrap()
 }
 
+/// PutScalingPolicy refused for good, every time.
+fn put_policy_refused() -> Rule {
+    mock!(autoscaling::Client::put_scaling_policy)
+        .sequence()
+        .http_status(400, wire_error("ValidationException", "Bad policy"))
+        .repeatedly()
+        .build()
+}
+
 /// A registration whose first attempt gets no usable answer (a 503) but is carried out all the
-/// same, so that the retry is told the target exists: what AWS answers then. Afterwards the
-/// target is there, with the tags of the resource of the stack called `owner`.
-fn registration_with_unknown_outcome(owner: &str) -> [Rule; 3] {
-    let register = mock!(autoscaling::Client::register_scalable_target)
+/// same, so that its retry is told the target exists: what AWS answers then.
+fn registration_with_unknown_outcome() -> Rule {
+    mock!(autoscaling::Client::register_scalable_target)
         .sequence()
         .http_status(503, wire_error("ServiceUnavailable", "Service unavailable"))
-        .http_status(
-            400,
-            wire_error(
-                "ValidationException",
-                "The scalable target that you tried to tag already exists. To update tags on an \
-                 existing scalable target, use the TagResource API.",
-            ),
-        )
+        .http_status(400, target_exists())
         .output(|| RegisterScalableTargetOutput::builder().build())
         .repeatedly()
-        .build();
+        .build()
+}
+
+/// A registration refused because the target was registered meanwhile; once it exists,
+/// registering it again (without tags) succeeds.
+fn registration_refused() -> Rule {
+    mock!(autoscaling::Client::register_scalable_target)
+        .sequence()
+        .http_status(400, target_exists())
+        .output(|| RegisterScalableTargetOutput::builder().build())
+        .repeatedly()
+        .build()
+}
+
+/// What AWS answers RegisterScalableTarget with tags for a target that exists.
+fn target_exists() -> Option<String> {
+    wire_error(
+        "ValidationException",
+        "The scalable target that you tried to tag already exists. To update tags on an existing \
+         scalable target, use the TagResource API.",
+    )
+}
+
+/// The variant's target: not registered at the first look, registered from then on, with the
+/// tags of the resource of the stack called `owner`.
+fn target_that_appears(owner: &str) -> [Rule; 2] {
     let describe = mock!(autoscaling::Client::describe_scalable_targets)
         .sequence()
         .output(|| DescribeScalableTargetsOutput::builder().build())
@@ -322,19 +348,16 @@ fn registration_with_unknown_outcome(owner: &str) -> [Rule; 3] {
             .set_tags(Some(tags.clone().into_iter().collect()))
             .build()
     });
-    [register, describe, list_tags]
+    [describe, list_tags]
 }
 
 #[tokio::test]
 async fn a_registration_with_an_unknown_outcome_is_rolled_back_while_it_carries_this_resources_tags()
  {
-    let [register, describe, list_tags] = registration_with_unknown_outcome("scripted-unknown");
+    let register = registration_with_unknown_outcome();
+    let [describe, list_tags] = target_that_appears("scripted-unknown");
     // The Create then fails for good further on.
-    let put = mock!(autoscaling::Client::put_scaling_policy)
-        .sequence()
-        .http_status(400, wire_error("ValidationException", "Bad policy"))
-        .repeatedly()
-        .build();
+    let put = put_policy_refused();
     let deregister = deregister_ok();
     let stack = stack(
         "scripted-unknown",
@@ -359,7 +382,8 @@ async fn a_registration_with_an_unknown_outcome_is_rolled_back_while_it_carries_
 
 #[tokio::test]
 async fn a_registration_with_an_unknown_outcome_is_left_when_it_carries_another_stacks_tags() {
-    let [register, describe, list_tags] = registration_with_unknown_outcome("scripted-other-owner");
+    let register = registration_with_unknown_outcome();
+    let [describe, list_tags] = target_that_appears("scripted-other-owner");
     let deregister = deregister_ok();
     let stack = stack(
         "scripted-unknown-theirs",
@@ -388,19 +412,8 @@ async fn a_registration_with_an_unknown_outcome_is_left_when_it_carries_another_
 
 #[tokio::test]
 async fn a_registration_aws_refused_because_the_target_appeared_removes_nothing() {
-    let register = mock!(autoscaling::Client::register_scalable_target)
-        .sequence()
-        .http_status(
-            400,
-            wire_error(
-                "ValidationException",
-                "The scalable target that you tried to tag already exists. To update tags on an \
-                 existing scalable target, use the TagResource API.",
-            ),
-        )
-        .repeatedly()
-        .build();
-    let [_, describe, list_tags] = registration_with_unknown_outcome("scripted-winner");
+    let register = registration_refused();
+    let [describe, list_tags] = target_that_appears("scripted-winner");
     let deregister = deregister_ok();
     let stack = stack(
         "scripted-refused",
@@ -422,5 +435,33 @@ async fn a_registration_aws_refused_because_the_target_appeared_removes_nothing(
         "{reason}"
     );
     assert_eq!(deregister.num_calls(), 0);
-    assert_eq!(register.num_calls(), 1, "a refusal is not retried");
+    assert_eq!(
+        register.num_calls(),
+        1,
+        "a refusal is not retried, nor registered over"
+    );
+}
+
+#[tokio::test]
+async fn a_copy_that_stood_down_and_then_fails_answers_with_the_variants_id_and_removes_nothing() {
+    // The other copy registered the target first (refused here), with this resource's tags.
+    let register = registration_refused();
+    let [describe, list_tags] = target_that_appears("scripted-stood-down");
+    let put = put_policy_refused();
+    let deregister = deregister_ok();
+    let stack = stack(
+        "scripted-stood-down",
+        autoscaling_with(&[&register, &describe, &list_tags, &put, &deregister]),
+    )
+    .await;
+
+    let answer = stack.create(variant_e_v()).await;
+    assert_failed(
+        &answer,
+        &["PutScalingPolicy failed: ValidationException: Bad policy"],
+    );
+    // CloudFormation's rollback Delete of this id then removes the setup, which is this
+    // resource's; a failed Create's id would leave it to nobody.
+    assert_eq!(answer["PhysicalResourceId"], "endpoint/e/variant/v");
+    assert_eq!(deregister.num_calls(), 0, "the other copy's setup stays");
 }
