@@ -104,7 +104,8 @@ pub struct Call {
     pub service: Service,
     pub operation: String,
     pub started: Instant,
-    /// When the proxy passed it on to moto, after its delay: when AWS carried it out.
+    /// When the proxy's delay ended and it passed the call on (to its AWS-like rules and
+    /// moto): when AWS carried it out.
     pub served: Instant,
     pub ended: Instant,
 }
