@@ -473,11 +473,7 @@ async fn apply(
     };
     let alarm_appeared = async {
         match &plan.alarm {
-            Some(AlarmWrite::Create {
-                name,
-                contested: true,
-                ..
-            }) => {
+            Some(AlarmWrite::Create { name, .. }) => {
                 let found = api.find_alarms(std::slice::from_ref(name)).await?;
                 Ok(!found.is_empty())
             }
@@ -506,18 +502,13 @@ async fn apply(
         match write {
             AlarmWrite::Update { .. } if !write.needs_put(&definition) => Ok(()),
             AlarmWrite::Update { name, .. } => Ok(api.put_alarm(name, &definition, None).await?),
-            AlarmWrite::Create {
-                name,
-                tags,
-                contested,
-            } => {
+            AlarmWrite::Create { name, tags } => {
                 let arn = alarm_arn(step_policy_arn, name);
                 let alarm = NewAlarm {
                     name,
                     arn: &arn,
                     definition: &definition,
                     tags,
-                    contested: *contested,
                 };
                 create_alarm(api, &alarm, owner, rollback).await
             }
@@ -585,18 +576,16 @@ struct NewAlarm<'a> {
     arn: &'a str,
     definition: &'a AlarmDefinition,
     tags: &'a Tags,
-    /// Another resource could create it at the same moment (see [`AlarmWrite::Create`]).
-    contested: bool,
 }
 
-/// Puts an alarm under a name that was free. Under a contested name it then reads the alarm's
-/// tags to learn whether this request created it. CloudWatch has no conditional create: a put
-/// under a name that exists replaces the alarm's definition, and AWS applies the put's tags
-/// only when it creates the alarm. So the tags name the creator. Carrying another resource's,
-/// the alarm is that resource's: this request plans again (and is refused). Carrying this
-/// resource's, it is this request's (or a copy's); if another resource's put replaced the
-/// definition since, this one puts it back. Without ownership tags (or unreadable ones) the
-/// outcome stays unknown, and the request carries on as before tags were read back.
+/// Puts an alarm under a name that was free, then reads its tags to learn whether this request
+/// created it. CloudWatch has no conditional create: a put under a name that exists replaces
+/// the alarm's definition, and AWS applies the put's tags only when it creates the alarm. So
+/// the tags name the creator. Carrying another resource's, the alarm is that resource's: this
+/// request plans again (and is refused). Carrying this resource's, it is this request's (or a
+/// copy's); if another resource's put replaced the definition since, this one puts it back.
+/// Without ownership tags (AWS not showing them yet) or with unreadable ones, the request
+/// carries on, and its outcome stays unknown to a rollback, which reads the alarm again.
 async fn create_alarm(
     api: &ScalingApi,
     alarm: &NewAlarm<'_>,
@@ -608,7 +597,6 @@ async fn create_alarm(
         arn,
         definition,
         tags,
-        contested,
     } = *alarm;
     let settle = |made| {
         if let Some(rollback) = rollback {
@@ -624,11 +612,6 @@ async fn create_alarm(
         }
         return Err(error.into());
     }
-    if !contested {
-        // The variant's own name, written by the target's holder only: this request's.
-        settle(Made::Yes);
-        return Ok(());
-    }
     if arn.is_empty() {
         return Ok(());
     }
@@ -640,14 +623,14 @@ async fn create_alarm(
             settle(Made::No);
             return Err(Interrupted::Raced(Race::AlarmTakenAtPut(name.to_owned())));
         }
-        Ok(Ownership::Untagged) => {
+        // `from_tags` reads tags it was given: never Unknown.
+        Ok(Ownership::Untagged | Ownership::Unknown(_)) => {
             warn!(
                 alarm = name,
                 "the alarm just put shows no ownership tags yet"
             );
             return Ok(());
         }
-        Ok(Ownership::Unknown(_)) => return Ok(()),
         Err(error) => {
             warn!(error = %error, alarm = name, "could not read the tags of the alarm just put");
             return Ok(());

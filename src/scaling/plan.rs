@@ -190,10 +190,6 @@ pub enum AlarmWrite {
     Create {
         name: String,
         tags: Tags,
-        /// Whether another resource could create an alarm under this name at the same moment:
-        /// an explicit AlarmName. The variant's default name is written only by the resource
-        /// that holds the variant's target, which AWS registers for one request at a time.
-        contested: bool,
     },
     Update {
         name: String,
@@ -420,7 +416,6 @@ pub fn plan_configure(
             let name = desired.alarm_name.clone();
             Some(match observed.alarm(&name) {
                 None => AlarmWrite::Create {
-                    contested: name != default_alarm_name(&variant),
                     name,
                     tags: desired_tags(),
                 },
@@ -709,10 +704,14 @@ pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
 pub fn plan_rollback(created: &Created, observed: &Observed) -> DeletePlan {
     let mut plan = DeletePlan::default();
     let mut leave = |what: String, ownership: Option<&Ownership>| {
-        if let Some(Ownership::Other(other)) = ownership {
-            plan.left
-                .push(format!("{what}, which {} manages", other.describe()));
-        }
+        let whose = match ownership {
+            // Not there: the call never took effect.
+            None | Some(Ownership::Ours) => return,
+            Some(Ownership::Other(other)) => format!("which {} manages", other.describe()),
+            Some(Ownership::Untagged) => "which carries no ownership tags".to_owned(),
+            Some(Ownership::Unknown(why)) => format!("whose tags could not be read ({why})"),
+        };
+        plan.left.push(format!("{what}, {whose}"));
     };
     match &created.target {
         Some((variant, Made::Yes)) => plan.target = Some(variant.clone()),
@@ -887,25 +886,10 @@ mod tests {
             Some(AlarmWrite::Create {
                 name: ALARM.into(),
                 tags: owner().tags(),
-                contested: false,
             })
         );
         assert!(plan.remove_policies.is_empty() && plan.remove_alarms.is_empty());
         assert!(plan.notes.is_empty());
-    }
-
-    #[test]
-    fn only_an_explicit_alarm_name_can_be_created_by_another_resource_at_the_same_moment() {
-        let contested = |extra| match configure(&props(extra), &Observed::default()) {
-            Ok(ConfigurePlan {
-                alarm: Some(AlarmWrite::Create { contested, .. }),
-                ..
-            }) => contested,
-            other => panic!("{other:?}"),
-        };
-        assert!(!contested(json!({})));
-        assert!(!contested(json!({"AlarmName": ALARM})));
-        assert!(contested(json!({"AlarmName": "wake-up"})));
     }
 
     #[test]
@@ -1343,14 +1327,20 @@ mod tests {
             };
             let plan = plan_rollback(&unknown, &theirs);
             assert_eq!((plan.target, plan.alarms), (None, vec![]));
-            let named = matches!(ownership, Ownership::Other(_));
+            let why = match ownership {
+                Ownership::Other(_) => {
+                    "which resource Scaling of stack arn:aws:cloudformation:us-east-1:123456789012:stack/b/2 manages"
+                }
+                Ownership::Untagged => "which carries no ownership tags",
+                _ => "whose tags could not be read (denied)",
+            };
             assert_eq!(
-                plan.left.len(),
-                if named { 2 } else { 0 },
-                "{:?}",
-                plan.left
+                plan.left,
+                [
+                    format!("the scalable target of endpoint/esd/variant/prod, {why}"),
+                    format!("the alarm {ALARM}, {why}"),
+                ]
             );
-            assert!(plan.left.iter().all(|l| l.contains("stack/b/2")));
         }
     }
 
@@ -1571,7 +1561,6 @@ mod tests {
         let create = AlarmWrite::Create {
             name: ALARM.into(),
             tags: Tags::new(),
-            contested: false,
         };
         assert!(create.needs_put(&asked));
     }
