@@ -19,6 +19,7 @@ use sagemaker_async_autoscaling::aws::AwsClients;
 use sagemaker_async_autoscaling::backoff;
 use sagemaker_async_autoscaling::http::Http;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -104,8 +105,8 @@ pub struct Call {
     pub service: Service,
     pub operation: String,
     pub started: Instant,
-    /// When the proxy's delay ended and it passed the call on (to its AWS-like rules and
-    /// moto): when AWS carried it out.
+    /// When the proxy passed the call on (to its AWS-like rules and moto), after its delay and
+    /// with its object's lock held: when AWS carried it out.
     pub served: Instant,
     pub ended: Instant,
 }
@@ -139,9 +140,45 @@ enum Injected {
 }
 
 /// AWS checks whether an object exists and writes it as one step; the proxy's AWS-like rules
-/// check in one request to moto and write in another. Held across both, for every proxy of the
-/// test binary, so that two requests racing for one object see what AWS would let them see.
-static CHECK_AND_WRITE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// check in one request to moto and write in another. So a write whose AWS-like rule depends
+/// on whether its object exists holds that object's lock across both, for every proxy of the
+/// test binary, and two requests racing for one object see what AWS would let them see. One
+/// lock per object, so that unrelated tests never wait for each other.
+async fn lock_objects(
+    mode: Mode,
+    service: Service,
+    operation: &str,
+    request: &Request,
+) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    if mode != Mode::AwsLike {
+        return Vec::new();
+    }
+    let mut keys: Vec<String> = match (service, operation) {
+        (Service::AutoScaling, "RegisterScalableTarget") => {
+            let resource_id = &request.json()["ResourceId"];
+            vec![format!("target {resource_id}")]
+        }
+        (Service::CloudWatch, "PutMetricAlarm" | "DeleteAlarms") => form(&request.body)
+            .into_iter()
+            .filter(|(k, _)| k == "AlarmName" || k.starts_with("AlarmNames.member."))
+            .map(|(_, name)| format!("alarm {name}"))
+            .collect(),
+        _ => Vec::new(),
+    };
+    // Always in the same order, so that two requests never wait for each other's locks.
+    keys.sort();
+    keys.dedup();
+    let mut held = Vec::new();
+    for key in keys {
+        let lock = {
+            let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap();
+            locks.entry(key).or_default().clone()
+        };
+        held.push(lock.lock_owned().await);
+    }
+    held
+}
 
 #[derive(Default)]
 struct ProxyState {
@@ -397,6 +434,7 @@ async fn answer(
     }
     let delay = *state.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
+    let _held = lock_objects(mode, service, operation, &request).await;
     let served = Instant::now();
     let injected = injected_fault(state, service, operation);
     if let Some(Injected::Instead(reply)) = injected {
@@ -434,10 +472,6 @@ fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Opti
 async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
     let body = request.json();
     let mut request = request;
-    let _serial = match (mode, operation) {
-        (Mode::AwsLike, "RegisterScalableTarget") => Some(CHECK_AND_WRITE.lock().await),
-        _ => None,
-    };
     if mode == Mode::AwsLike {
         if let Some(refusal) = refused_as_aws_would(moto, operation, &body).await {
             return refusal;
@@ -533,10 +567,6 @@ async fn refused_as_aws_would(moto: &Moto, operation: &str, body: &Value) -> Opt
 /// CloudWatch (query protocol): moto, with AWS's rules on tags in AWS-like mode.
 async fn cloudwatch(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
     let mut request = request;
-    let _serial = match (mode, operation) {
-        (Mode::AwsLike, "PutMetricAlarm" | "DeleteAlarms") => Some(CHECK_AND_WRITE.lock().await),
-        _ => None,
-    };
     if mode == Mode::AwsLike {
         let pairs = form(&request.body);
         let names = |prefix: &str| -> Vec<String> {
