@@ -293,9 +293,7 @@ async fn configure(
             // AWS refused the registration and the target carries this resource's tags: a
             // copy of this request registered it.
             if !error.outcome_unknown && found.ownership == Ownership::Ours {
-                if let Some(rollback) = rollback {
-                    rollback.stand_down(&variant);
-                }
+                record(rollback, |r| r.stand_down(&variant));
                 notes.push(
                     "found the scalable target registered by another copy of this request and \
                      carried on as an Update"
@@ -304,6 +302,13 @@ async fn configure(
             }
         }
         last_race = Some(race);
+    }
+}
+
+/// Writes to the rollback record, when the request keeps one.
+fn record(rollback: Option<&Rollback>, write: impl FnOnce(&Rollback)) {
+    if let Some(rollback) = rollback {
+        write(rollback);
     }
 }
 
@@ -396,14 +401,8 @@ async fn apply(
     let target = async {
         match &plan.target {
             TargetWrite::Create { settings, tags } => {
-                let settle = |made| {
-                    if let Some(rollback) = rollback {
-                        rollback.target_made(made);
-                    }
-                };
-                if let Some(rollback) = rollback {
-                    rollback.creating_target(&variant);
-                }
+                let settle = |made| record(rollback, |r| r.target_made(made));
+                record(rollback, |r| r.creating_target(&variant));
                 match api.register_target(&variant, settings, Some(tags)).await {
                     Ok(()) => {
                         settle(Made::Yes);
@@ -598,14 +597,8 @@ async fn create_alarm(
         definition,
         tags,
     } = *alarm;
-    let settle = |made| {
-        if let Some(rollback) = rollback {
-            rollback.alarm_made(made);
-        }
-    };
-    if let Some(rollback) = rollback {
-        rollback.creating_alarm(name);
-    }
+    let settle = |made| record(rollback, |r| r.alarm_made(made));
+    record(rollback, |r| r.creating_alarm(name));
     if let Err(error) = api.put_alarm(name, definition, Some(tags)).await {
         if !error.outcome_unknown {
             settle(Made::No);

@@ -702,39 +702,41 @@ pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
 /// AWS refused to create was made by someone else and stays; so does what may have been made
 /// but does not carry this resource's tags, which `left` names.
 pub fn plan_rollback(created: &Created, observed: &Observed) -> DeletePlan {
-    let mut plan = DeletePlan::default();
-    let mut leave = |what: String, ownership: Option<&Ownership>| {
-        let whose = match ownership {
-            // Not there: the call never took effect.
-            None | Some(Ownership::Ours) => return,
-            Some(Ownership::Other(other)) => format!("which {} manages", other.describe()),
-            Some(Ownership::Untagged) => "which carries no ownership tags".to_owned(),
-            Some(Ownership::Unknown(why)) => format!("whose tags could not be read ({why})"),
-        };
-        plan.left.push(format!("{what}, {whose}"));
-    };
-    match &created.target {
-        Some((variant, Made::Yes)) => plan.target = Some(variant.clone()),
-        Some((variant, Made::Unknown)) => match &observed.target {
-            Some(found) if found.ownership == Ownership::Ours => {
-                plan.target = Some(variant.clone())
+    let mut left = Vec::new();
+    // Whether to remove one object, given how its creating call ended and whose it is now
+    // (`None`: not there).
+    let mut remove = |made: Made, found: Option<&Ownership>, what: String| {
+        let whose = match (made, found) {
+            (Made::Yes, _) | (Made::Unknown, Some(Ownership::Ours)) => return true,
+            // Refused, or never carried out: nothing of this request's to remove.
+            (Made::No, _) | (Made::Unknown, None) => return false,
+            (Made::Unknown, Some(Ownership::Other(other))) => {
+                format!("which {} manages", other.describe())
             }
-            found => leave(
-                format!("the scalable target of {}", variant.resource_id()),
-                found.as_ref().map(|f| &f.ownership),
-            ),
-        },
-        Some((_, Made::No)) | None => {}
+            (Made::Unknown, Some(Ownership::Untagged)) => {
+                "which carries no ownership tags".to_owned()
+            }
+            (Made::Unknown, Some(Ownership::Unknown(why))) => {
+                format!("whose tags could not be read ({why})")
+            }
+        };
+        left.push(format!("{what}, {whose}"));
+        false
+    };
+    let target = created.target.as_ref().filter(|(variant, made)| {
+        let found = observed.target.as_ref().map(|f| &f.ownership);
+        let what = format!("the scalable target of {}", variant.resource_id());
+        remove(*made, found, what)
+    });
+    let alarm = created.alarm.as_ref().filter(|(name, made)| {
+        let found = observed.alarm(name).map(|f| &f.ownership);
+        remove(*made, found, format!("the alarm {name}"))
+    });
+    DeletePlan {
+        target: target.map(|(variant, _)| variant.clone()),
+        alarms: alarm.map(|(name, _)| name.clone()).into_iter().collect(),
+        left,
     }
-    match &created.alarm {
-        Some((name, Made::Yes)) => plan.alarms.push(name.clone()),
-        Some((name, Made::Unknown)) => match observed.alarm(name) {
-            Some(found) if found.ownership == Ownership::Ours => plan.alarms.push(name.clone()),
-            found => leave(format!("the alarm {name}"), found.map(|f| &f.ownership)),
-        },
-        Some((_, Made::No)) | None => {}
-    }
-    plan
 }
 
 /// Describes an alarm's metric for a Reason: `AWS/SageMaker Invocation5XXErrors
