@@ -24,16 +24,7 @@ fn alarm_name(endpoint: &str) -> String {
 
 /// The ownership tags this resource puts on what it manages.
 fn ownership_tags(stack: &Stack) -> Vec<(String, String)> {
-    vec![
-        (
-            "sagemaker-async-autoscaling:logical-resource-id".to_owned(),
-            stack.logical_resource_id.clone(),
-        ),
-        (
-            "sagemaker-async-autoscaling:stack-id".to_owned(),
-            stack.stack_id.clone(),
-        ),
-    ]
+    stack.ownership_tags().into_iter().collect()
 }
 
 async fn create(f: &Fixture, properties: Value) -> String {

@@ -76,11 +76,21 @@ impl TwoInstances {
         self.wait(1).await;
     }
 
-    /// Hands an event to one instance alone and waits until it has answered.
-    async fn one(&mut self, instance: usize, event: Value) {
+    /// Sends `stack`'s Delete of `physical_id` to one instance alone and answers what
+    /// CloudFormation received.
+    async fn delete(
+        &mut self,
+        instance: usize,
+        stack: &Stack,
+        physical_id: &str,
+        props: &Value,
+    ) -> Value {
+        let event = stack.event("Delete", Some(physical_id), props.clone(), None);
+        let path = answer_path(&event);
         self.runtimes[instance].push(event);
         self.handed_out[instance] += 1;
         self.wait(instance).await;
+        stack.answer_at(&path)
     }
 
     async fn wait(&self, instance: usize) {
@@ -126,6 +136,15 @@ fn properties(endpoint: &str, variant: &str) -> Value {
 
 fn status(answer: &Value) -> &str {
     answer["Status"].as_str().unwrap()
+}
+
+/// Which of two answers is the one SUCCESS, and which the one FAILED: (winner, loser).
+fn winner_and_loser(answers: &[Value; 2], round: usize) -> (usize, usize) {
+    match (status(&answers[0]), status(&answers[1])) {
+        ("SUCCESS", "FAILED") => (0, 1),
+        ("FAILED", "SUCCESS") => (1, 0),
+        _ => panic!("round {round}: not one SUCCESS and one FAILED: {answers:#?}"),
+    }
 }
 
 /// The variant's whole setup stands and is `stack`'s: its target (with `stack`'s tags and the
@@ -195,10 +214,10 @@ async fn the_same_create_delivered_twice_at_once_leaves_the_setup_whole() {
         assert_eq!(stood_down.count(), 1, "round {round}: {answers:#?}");
         assert_whole(&emulator, &stack, &resource_id, &alarm_name).await;
 
-        let delete = stack.event("Delete", Some(&resource_id), props, None);
-        let delete_path = answer_path(&delete);
-        instances.one(round % 2, delete).await;
-        assert_success(&stack.answer_at(&delete_path));
+        let deleted = instances
+            .delete(round % 2, &stack, &resource_id, &props)
+            .await;
+        assert_success(&deleted);
         emulator
             .assert_nothing_left(&resource_id, &alarm_name)
             .await;
@@ -228,13 +247,7 @@ async fn two_stacks_creating_one_variant_at_once_leave_the_winners_setup_whole()
             "RegisterScalableTarget",
         );
         let answers = [0, 1].map(|i| stacks[i].answer_at(&paths[i]));
-        let statuses = answers.clone().map(|a| status(&a).to_owned());
-        let winner = match (statuses[0].as_str(), statuses[1].as_str()) {
-            ("SUCCESS", "FAILED") => 0,
-            ("FAILED", "SUCCESS") => 1,
-            _ => panic!("round {round}: not one SUCCESS and one FAILED: {answers:#?}"),
-        };
-        let loser = 1 - winner;
+        let (winner, loser) = winner_and_loser(&answers, round);
         let reason = answers[loser]["Reason"].as_str().unwrap();
         assert!(
             reason.contains(&format!(
@@ -252,16 +265,16 @@ async fn two_stacks_creating_one_variant_at_once_leave_the_winners_setup_whole()
         // CloudFormation rolls the loser's Create back with a Delete of the id it answered.
         let failed_id = answers[loser]["PhysicalResourceId"].as_str().unwrap();
         assert!(failed_id.starts_with("create-failed/"), "{failed_id}");
-        let rollback = stacks[loser].event("Delete", Some(failed_id), props.clone(), None);
-        let rollback_path = answer_path(&rollback);
-        instances.one(loser, rollback).await;
-        assert_success(&stacks[loser].answer_at(&rollback_path));
+        let rolled_back = instances
+            .delete(loser, &stacks[loser], failed_id, &props)
+            .await;
+        assert_success(&rolled_back);
         assert_whole(&emulator, &stacks[winner], &resource_id, &alarm_name).await;
 
-        let delete = stacks[winner].event("Delete", Some(&resource_id), props, None);
-        let delete_path = answer_path(&delete);
-        instances.one(winner, delete).await;
-        assert_success(&stacks[winner].answer_at(&delete_path));
+        let deleted = instances
+            .delete(winner, &stacks[winner], &resource_id, &props)
+            .await;
+        assert_success(&deleted);
         emulator
             .assert_nothing_left(&resource_id, &alarm_name)
             .await;
@@ -302,13 +315,7 @@ async fn two_stacks_creating_one_alarm_name_at_once_leave_the_winners_alarm_whol
         instances.apart(first, second, apart).await;
         instances.assert_both_read_before_either_wrote("DescribeAlarms", "PutMetricAlarm");
         let answers = [0, 1].map(|i| stacks[i].answer_at(&paths[i]));
-        let statuses = answers.clone().map(|a| status(&a).to_owned());
-        let winner = match (statuses[0].as_str(), statuses[1].as_str()) {
-            ("SUCCESS", "FAILED") => 0,
-            ("FAILED", "SUCCESS") => 1,
-            _ => panic!("round {round}: not one SUCCESS and one FAILED: {answers:#?}"),
-        };
-        let loser = 1 - winner;
+        let (winner, loser) = winner_and_loser(&answers, round);
         let reason = answers[loser]["Reason"].as_str().unwrap();
         assert!(
             reason.contains(&format!(
@@ -336,10 +343,10 @@ async fn two_stacks_creating_one_alarm_name_at_once_leave_the_winners_alarm_whol
         .await;
 
         let failed_id = answers[loser]["PhysicalResourceId"].as_str().unwrap();
-        let rollback = stacks[loser].event("Delete", Some(failed_id), props[loser].clone(), None);
-        let rollback_path = answer_path(&rollback);
-        instances.one(loser, rollback).await;
-        assert_success(&stacks[loser].answer_at(&rollback_path));
+        let rolled_back = instances
+            .delete(loser, &stacks[loser], failed_id, &props[loser])
+            .await;
+        assert_success(&rolled_back);
         assert_whole(
             &emulator,
             &stacks[winner],
@@ -348,15 +355,11 @@ async fn two_stacks_creating_one_alarm_name_at_once_leave_the_winners_alarm_whol
         )
         .await;
 
-        let delete = stacks[winner].event(
-            "Delete",
-            Some(&resource_ids[winner]),
-            props[winner].clone(),
-            None,
-        );
-        let delete_path = answer_path(&delete);
-        instances.one(winner, delete).await;
-        assert_success(&stacks[winner].answer_at(&delete_path));
+        let winners = &stacks[winner];
+        let deleted = instances
+            .delete(winner, winners, &resource_ids[winner], &props[winner])
+            .await;
+        assert_success(&deleted);
         emulator
             .assert_nothing_left(&resource_ids[winner], &alarm_name)
             .await;

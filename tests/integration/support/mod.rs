@@ -134,16 +134,12 @@ impl Stack {
 
     /// The ownership tags this resource of the stack called `name` puts on what it creates.
     pub fn ownership_tags_of(name: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            (
-                "sagemaker-async-autoscaling:stack-id".to_owned(),
-                Stack::id_of(name),
-            ),
-            (
-                "sagemaker-async-autoscaling:logical-resource-id".to_owned(),
-                LOGICAL_RESOURCE_ID.to_owned(),
-            ),
-        ])
+        ownership_tags(&Stack::id_of(name), LOGICAL_RESOURCE_ID)
+    }
+
+    /// The ownership tags this stack's resource puts on what it creates.
+    pub fn ownership_tags(&self) -> BTreeMap<String, String> {
+        ownership_tags(&self.stack_id, &self.logical_resource_id)
     }
 
     /// A stack on the emulator, with the proxy that the test can inspect.
@@ -252,6 +248,19 @@ impl Stack {
         let event = self.event("Delete", Some(physical_resource_id), properties, None);
         self.send(event).await
     }
+}
+
+fn ownership_tags(stack_id: &str, logical_resource_id: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "sagemaker-async-autoscaling:stack-id".to_owned(),
+            stack_id.to_owned(),
+        ),
+        (
+            "sagemaker-async-autoscaling:logical-resource-id".to_owned(),
+            logical_resource_id.to_owned(),
+        ),
+    ])
 }
 
 /// CloudFormation hands a custom resource every scalar of its properties as a string, at any
