@@ -3,8 +3,8 @@
 
 use crate::support::http::{Reply, Server};
 use crate::support::{
-    Emulator, Stack, answer_path, assert_failed, assert_success, aws::Aws, aws::clients_for,
-    in_seconds,
+    Emulator, Fixture, Stack, answer_path, assert_failed, assert_success, aws::Aws,
+    aws::clients_for, in_seconds,
 };
 use sagemaker_async_autoscaling::handler::InvocationError;
 use serde_json::{Value, json};
@@ -223,19 +223,20 @@ async fn a_create_stopped_at_the_deadline_removes_what_it_had_created() {
 /// A Create whose registration is carried out but whose answer never comes back, stopped at the
 /// deadline while it waits; `meanwhile` runs while it waits. Answers the Create's answer.
 async fn create_with_a_lost_registration_answer(
-    name: &str,
+    f: &Fixture,
     endpoint: &str,
     meanwhile: impl std::future::Future<Output = ()>,
 ) -> Value {
-    let (stack, aws) = Stack::on_emulator(name).await;
-    aws.lose_answer("RegisterScalableTarget");
-    let event = stack.event("Create", None, json!({"EndpointName": endpoint}), None);
+    f.aws.lose_answer("RegisterScalableTarget");
+    let event = f
+        .stack
+        .event("Create", None, json!({"EndpointName": endpoint}), None);
     let path = answer_path(&event);
     let deadline = in_seconds(9);
-    let (result, ()) = tokio::join!(stack.invoke(event, deadline), meanwhile);
+    let (result, ()) = tokio::join!(f.stack.invoke(event, deadline), meanwhile);
     result.unwrap();
     assert!(SystemTime::now() < deadline);
-    let answer = stack.answer_at(&path);
+    let answer = f.stack.answer_at(&path);
     assert_failed(
         &answer,
         &["Timed out", "while waiting for RegisterScalableTarget"],
@@ -243,61 +244,51 @@ async fn create_with_a_lost_registration_answer(
     answer
 }
 
-#[tokio::test]
-async fn a_registration_whose_answer_is_lost_is_removed_while_it_carries_this_resources_tags() {
-    let endpoint = "esd-lost-answer";
-    let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
-    let answer = create_with_a_lost_registration_answer("lost-answer", endpoint, async {}).await;
-    assert_failed(
-        &answer,
-        &[&format!(
-            "Removed what this request had set up for {resource_id}"
-        )],
-    );
-    Emulator::connect()
-        .await
-        .assert_nothing_left(
-            &resource_id,
-            &format!("{endpoint}-AllTraffic-HasBacklogWithoutCapacity"),
-        )
-        .await;
+on_both_emulators! {
+    async fn a_registration_whose_answer_is_lost_is_removed_while_it_carries_this_resources_tags(f) {
+        let endpoint = f.endpoint("lost-answer");
+        let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
+        let answer = create_with_a_lost_registration_answer(&f, &endpoint, async {}).await;
+        assert_failed(
+            &answer,
+            &[&format!("Removed what this request had set up for {resource_id}")],
+        );
+        let alarm_name = format!("{endpoint}-AllTraffic-HasBacklogWithoutCapacity");
+        f.emulator.assert_nothing_left(&resource_id, &alarm_name).await;
+    }
 }
 
-#[tokio::test]
-async fn a_registration_whose_answer_is_lost_is_left_once_another_stack_took_it_over() {
-    let endpoint = "esd-lost-answer-taken";
-    let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
-    let emulator = Emulator::connect().await;
-    let other = Stack::ownership_tags_of("took-it-over");
-    // While the Create waits, another stack takes the target over (AdoptExisting retags it).
-    let take_over = async {
-        for _ in 0..100 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            if emulator.target(&resource_id).await.is_some() {
-                emulator.tag_target(&resource_id, other.clone()).await;
-                return;
+on_both_emulators! {
+    async fn a_registration_whose_answer_is_lost_is_left_once_another_stack_took_it_over(f) {
+        let endpoint = f.endpoint("lost-taken");
+        let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
+        let other = Stack::ownership_tags_of("took-it-over");
+        // While the Create waits, another stack takes the target over (AdoptExisting retags it).
+        let take_over = async {
+            for _ in 0..100 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                if f.emulator.target(&resource_id).await.is_some() {
+                    f.emulator.tag_target(&resource_id, other.clone()).await;
+                    return;
+                }
             }
-        }
-        panic!("the registration was never carried out");
-    };
-    let answer =
-        create_with_a_lost_registration_answer("lost-answer-taken", endpoint, take_over).await;
-    assert_failed(
-        &answer,
-        &[
-            "Nothing to remove",
-            &format!(
-                "Left the scalable target of {resource_id}, which resource EndpointAutoScaling of \
-                 stack {} manages",
-                Stack::id_of("took-it-over")
-            ),
-        ],
-    );
-    assert!(
-        emulator.target(&resource_id).await.is_some(),
-        "the other stack's target stays"
-    );
-    assert_eq!(emulator.target_tags(&resource_id).await, other);
+            panic!("the registration was never carried out");
+        };
+        let answer = create_with_a_lost_registration_answer(&f, &endpoint, take_over).await;
+        assert_failed(
+            &answer,
+            &[
+                "Nothing to remove",
+                &format!(
+                    "Left the scalable target of {resource_id}, which resource \
+                     EndpointAutoScaling of stack {} manages",
+                    Stack::id_of("took-it-over")
+                ),
+            ],
+        );
+        assert!(f.emulator.target(&resource_id).await.is_some(), "the other stack's target stays");
+        assert_eq!(f.emulator.target_tags(&resource_id).await, other);
+    }
 }
 
 #[tokio::test]
