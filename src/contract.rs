@@ -11,6 +11,8 @@ pub type Tags = BTreeMap<String, String>;
 pub const CPU_POLICY_NAME: &str = "CPUUtil-ScalingPolicy";
 /// The target-tracking policy the SageMaker guide recommends for asynchronous endpoints.
 pub const BACKLOG_POLICY_NAME: &str = "ApproximateBacklogSizePerInstance-ScalingPolicy";
+/// The target-tracking policy on the variant's GPUs, summed over an instance's GPUs.
+pub const GPU_POLICY_NAME: &str = "GPUUtilization-ScalingPolicy";
 /// The step policy that takes the variant from 0 to 1 instance when requests wait.
 pub const STEP_POLICY_NAME: &str = "HasBacklogWithoutCapacity-ScalingPolicy";
 
@@ -27,7 +29,11 @@ pub const FAILED_CREATE_ID_PREFIX: &str = "create-failed/";
 /// The names of the answer's `Data` (`Fn::GetAtt`) attributes.
 pub mod data {
     pub const RESOURCE_ID: &str = "ResourceId";
+    /// The first target-tracking policy's ARN: the shorthand's only one.
     pub const TARGET_TRACKING_POLICY_ARN: &str = "TargetTrackingPolicyArn";
+    /// Followed by a policy's name: each target-tracking policy's ARN
+    /// (`!GetAtt Scaling.TargetTrackingPolicyArns.<PolicyName>`).
+    pub const TARGET_TRACKING_POLICY_ARNS_PREFIX: &str = "TargetTrackingPolicyArns.";
     pub const STEP_SCALING_POLICY_ARN: &str = "StepScalingPolicyArn";
     pub const ALARM_NAME: &str = "AlarmName";
     pub const ALARM_ARN: &str = "AlarmArn";
@@ -43,12 +49,16 @@ pub enum TargetMetric {
     /// What the SageMaker guide recommends for asynchronous endpoints: queued requests per
     /// instance, which also has data at zero instances.
     ApproximateBacklogSizePerInstance,
+    /// The variant's GPUs, in the endpoint's instance metrics: summed over an instance's GPUs,
+    /// so 400 % is four busy GPUs.
+    GpuUtilization,
 }
 
 impl TargetMetric {
-    pub const ALL: [TargetMetric; 2] = [
+    pub const ALL: [TargetMetric; 3] = [
         TargetMetric::CpuUtilization,
         TargetMetric::ApproximateBacklogSizePerInstance,
+        TargetMetric::GpuUtilization,
     ];
 
     /// The name users write in `TargetMetric`, which is also the CloudWatch metric's name.
@@ -56,6 +66,7 @@ impl TargetMetric {
         match self {
             TargetMetric::CpuUtilization => "CPUUtilization",
             TargetMetric::ApproximateBacklogSizePerInstance => "ApproximateBacklogSizePerInstance",
+            TargetMetric::GpuUtilization => "GPUUtilization",
         }
     }
 
@@ -63,24 +74,27 @@ impl TargetMetric {
         match self {
             TargetMetric::CpuUtilization => CPU_POLICY_NAME,
             TargetMetric::ApproximateBacklogSizePerInstance => BACKLOG_POLICY_NAME,
+            TargetMetric::GpuUtilization => GPU_POLICY_NAME,
         }
     }
 
     pub fn namespace(self) -> &'static str {
         match self {
-            TargetMetric::CpuUtilization => "/aws/sagemaker/Endpoints",
+            TargetMetric::CpuUtilization | TargetMetric::GpuUtilization => {
+                "/aws/sagemaker/Endpoints"
+            }
             TargetMetric::ApproximateBacklogSizePerInstance => "AWS/SageMaker",
         }
     }
 
-    /// CPU is published per variant; the backlog per endpoint.
+    /// The instance metrics are published per variant; the backlog per endpoint.
     pub fn per_variant(self) -> bool {
-        self == TargetMetric::CpuUtilization
+        self != TargetMetric::ApproximateBacklogSizePerInstance
     }
 
     pub fn unit(self) -> Option<&'static str> {
         match self {
-            TargetMetric::CpuUtilization => Some("Percent"),
+            TargetMetric::CpuUtilization | TargetMetric::GpuUtilization => Some("Percent"),
             TargetMetric::ApproximateBacklogSizePerInstance => None,
         }
     }
@@ -195,7 +209,8 @@ mod tests {
                 data::STEP_SCALING_POLICY_ARN,
                 data::ALARM_NAME,
                 data::ALARM_ARN,
-                data::SCHEDULED_ACTION_NAMES
+                data::SCHEDULED_ACTION_NAMES,
+                data::TARGET_TRACKING_POLICY_ARNS_PREFIX
             ],
             [
                 "ResourceId",
@@ -203,7 +218,8 @@ mod tests {
                 "StepScalingPolicyArn",
                 "AlarmName",
                 "AlarmArn",
-                "ScheduledActionNames"
+                "ScheduledActionNames",
+                "TargetTrackingPolicyArns."
             ]
         );
     }
@@ -258,6 +274,23 @@ mod tests {
                 "AWS/SageMaker",
                 None,
                 false
+            )
+        );
+        let gpu = TargetMetric::GpuUtilization;
+        assert_eq!(
+            (
+                gpu.metric_name(),
+                gpu.namespace(),
+                gpu.unit(),
+                gpu.per_variant(),
+                gpu.policy_name()
+            ),
+            (
+                "GPUUtilization",
+                "/aws/sagemaker/Endpoints",
+                Some("Percent"),
+                true,
+                "GPUUtilization-ScalingPolicy"
             )
         );
         assert_eq!(TargetMetric::parse("CPUUtilization"), Some(cpu));

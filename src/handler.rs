@@ -177,7 +177,7 @@ impl Handler {
         .await
         {
             Ok(Ok(answer)) => return answer,
-            Ok(Err(failure)) => failure.0,
+            Ok(Err(failure)) => failure.to_string(),
             Err(Stopped::Panicked(detail)) => {
                 error!(panic = %detail, "operation panicked");
                 format!("Internal error: the function panicked ({detail})")
@@ -309,7 +309,7 @@ fn configured_answer(configured: Configured) -> Answer {
 }
 
 fn parse(properties: &Value) -> Result<ScalingProperties, Failure> {
-    ScalingProperties::parse(properties).map_err(|problems| Failure(problems.to_string()))
+    ScalingProperties::parse(properties).map_err(Failure::from)
 }
 
 /// The PhysicalResourceId of a FAILED answer. Update and Delete keep the id they were sent.

@@ -5,8 +5,8 @@
 //! Layout: [`cfn`] speaks CloudFormation's protocol, [`properties`] reads the resource's
 //! properties, [`scaling`] decides what to do (its rules are pure plans in
 //! [`scaling::plan`]) and carries it out through the narrow seam to AWS in [`aws`],
-//! [`contract`] holds every name users see, and [`handler`] ties one invocation together
-//! under its deadline.
+//! [`policy`] is a scaling policy as data, [`contract`] holds every name users see, and
+//! [`handler`] ties one invocation together under its deadline.
 
 pub mod aws;
 pub mod backoff;
@@ -15,6 +15,7 @@ pub mod contract;
 pub mod handler;
 pub mod http;
 pub mod logging;
+pub mod policy;
 pub mod properties;
 pub mod scaling;
 

@@ -7,20 +7,18 @@
 mod call;
 mod clients;
 mod error;
+mod policy;
 
 pub use call::Steps;
 pub use clients::{AwsClients, retry_config};
 pub use error::{AwsError, Retried};
 
-use crate::contract::{STEP_POLICY_NAME, Tags, VariantId};
-use crate::properties::{ScalingProperties, ScheduledAction, SuspendedState as Suspended};
-use aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder;
+use crate::contract::{Tags, VariantId};
+use crate::policy::PolicySpec;
+use crate::properties::{ScheduledAction, SuspendedState as Suspended};
 use aws_sdk_applicationautoscaling::primitives::DateTime;
 use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
-    MetricStatistic, PolicyType, ScalableDimension, ScalableTargetAction, ServiceNamespace,
-    StepAdjustment, StepScalingPolicyConfiguration, SuspendedState,
-    TargetTrackingScalingPolicyConfiguration,
+    ScalableDimension, ScalableTargetAction, ServiceNamespace, SuspendedState,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use call::Budget;
@@ -65,6 +63,16 @@ pub struct AlarmDefinition {
     pub other_settings: bool,
 }
 
+/// A scaling policy as DescribeScalingPolicies shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExistingPolicy {
+    pub name: String,
+    pub arn: String,
+    /// What it is, in the terms of what this resource puts; `None` when it has settings this
+    /// resource never puts.
+    pub spec: Option<PolicySpec>,
+}
+
 /// A metric alarm as DescribeAlarms shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExistingAlarm {
@@ -94,7 +102,7 @@ macro_rules! on_variant {
 on_variant!(
     aws_sdk_applicationautoscaling::operation::register_scalable_target::builders::RegisterScalableTargetFluentBuilder,
     aws_sdk_applicationautoscaling::operation::deregister_scalable_target::builders::DeregisterScalableTargetFluentBuilder,
-    PutScalingPolicyFluentBuilder,
+    aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder,
     aws_sdk_applicationautoscaling::operation::delete_scaling_policy::builders::DeleteScalingPolicyFluentBuilder,
     aws_sdk_applicationautoscaling::operation::put_scheduled_action::builders::PutScheduledActionFluentBuilder,
     aws_sdk_applicationautoscaling::operation::delete_scheduled_action::builders::DeleteScheduledActionFluentBuilder,
@@ -261,87 +269,65 @@ impl ScalingApi {
         .await
     }
 
-    /// Puts the target-tracking policy and answers its ARN.
-    pub async fn put_target_tracking_policy(
-        &self,
-        props: &ScalingProperties,
-    ) -> Result<String, AwsError> {
-        const OPERATION: &str = "PutScalingPolicy";
-        let metric = props.target_metric;
-        let dimension = |name: &str, value: &str| {
-            MetricDimension::builder()
-                .name(name)
-                .value(value)
-                .build()
-                .map_err(|e| AwsError::build(OPERATION, e))
-        };
-        let mut specification = CustomizedMetricSpecification::builder()
-            .metric_name(metric.metric_name())
-            .namespace(metric.namespace())
-            .dimensions(dimension("EndpointName", &props.endpoint_name)?)
-            .statistic(MetricStatistic::Average)
-            .set_unit(metric.unit().map(str::to_owned));
-        if metric.per_variant() {
-            specification =
-                specification.dimensions(dimension("VariantName", &props.variant_name)?);
-        }
-        let configuration = TargetTrackingScalingPolicyConfiguration::builder()
-            .target_value(props.target_value)
-            .customized_metric_specification(specification.build())
-            .scale_in_cooldown(props.scale_in_cooldown)
-            .scale_out_cooldown(props.scale_out_cooldown)
-            .disable_scale_in(props.disable_scale_in)
-            .build()
-            .map_err(|e| AwsError::build(OPERATION, e))?;
-        self.put_policy(&props.variant(), metric.policy_name(), |request| {
-            request
-                .policy_type(PolicyType::TargetTrackingScaling)
-                .target_tracking_scaling_policy_configuration(configuration.clone())
-        })
-        .await
-    }
-
-    /// Puts the step policy that adds one instance when requests wait, and answers its ARN.
-    pub async fn put_step_policy(&self, props: &ScalingProperties) -> Result<String, AwsError> {
-        let step = StepAdjustment::builder()
-            .metric_interval_lower_bound(0.0)
-            .scaling_adjustment(1)
-            .build()
-            .map_err(|e| AwsError::build("PutScalingPolicy", e))?;
-        let configuration = StepScalingPolicyConfiguration::builder()
-            .adjustment_type(AdjustmentType::ChangeInCapacity)
-            .metric_aggregation_type(MetricAggregationType::Average)
-            .cooldown(props.step_cooldown)
-            .step_adjustments(step)
-            .build();
-        self.put_policy(&props.variant(), STEP_POLICY_NAME, |request| {
-            request
-                .policy_type(PolicyType::StepScaling)
-                .step_scaling_policy_configuration(configuration.clone())
-        })
-        .await
-    }
-
-    /// Puts one scaling policy on the variant's target and answers its ARN; `configure` adds
-    /// the policy's type and configuration.
-    async fn put_policy(
+    /// Puts one scaling policy on the variant's target and answers its ARN.
+    pub async fn put_policy(
         &self,
         variant: &VariantId,
-        policy_name: &str,
-        configure: impl Fn(PutScalingPolicyFluentBuilder) -> PutScalingPolicyFluentBuilder,
+        spec: &PolicySpec,
     ) -> Result<String, AwsError> {
-        let subject = format!("{policy_name} on {}", variant.resource_id());
+        let configuration = policy::Configuration::of(spec)?;
+        let subject = format!("{} on {}", spec.name, variant.resource_id());
         let output = call::call(&self.budget(), "PutScalingPolicy", &subject, || {
             let request = self
                 .clients
                 .autoscaling
                 .put_scaling_policy()
-                .policy_name(policy_name)
+                .policy_name(&spec.name)
                 .on_variant(variant);
-            configure(request).send()
+            configuration.apply(request).send()
         })
         .await?;
         Ok(output.policy_arn().to_owned())
+    }
+
+    /// The scaling policies on the variant's target, every page of them.
+    pub async fn policies(&self, variant: &VariantId) -> Result<Vec<ExistingPolicy>, AwsError> {
+        let resource_id = variant.resource_id();
+        let (mut policies, mut next_token) = (Vec::new(), None::<String>);
+        loop {
+            let output = call::call(
+                &self.budget(),
+                "DescribeScalingPolicies",
+                &resource_id,
+                || {
+                    self.clients
+                        .autoscaling
+                        .describe_scaling_policies()
+                        .service_namespace(ServiceNamespace::Sagemaker)
+                        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                        .resource_id(&resource_id)
+                        .set_next_token(next_token.clone())
+                        .send()
+                },
+            )
+            .await?;
+            // Exactly this target's: the filters are the request's, but an emulator may match
+            // a ResourceId by prefix.
+            let on_target = output.scaling_policies().iter().filter(|p| {
+                p.resource_id() == resource_id
+                    && *p.scalable_dimension()
+                        == ScalableDimension::SageMakerVariantDesiredInstanceCount
+            });
+            policies.extend(on_target.map(|p| ExistingPolicy {
+                name: p.policy_name().to_owned(),
+                arn: p.policy_arn().to_owned(),
+                spec: policy::spec_of(p),
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(policies),
+            }
+        }
     }
 
     pub async fn delete_policy(

@@ -6,48 +6,21 @@
 //! or an object, its path: `ScheduledActions[1].Schedule`), so a user fixes a template in one
 //! round trip instead of one error at a time.
 
+mod policies;
 mod reader;
 mod schedule;
 mod timezones;
 
+pub use policies::{ListedPolicy, MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 pub use schedule::ScheduledAction;
 
-use crate::contract::{
-    TAG_PREFIX, Tags, TargetMetric, VariantId, default_alarm_name, is_sagemaker_name,
-};
+use crate::contract::{TAG_PREFIX, Tags, VariantId, default_alarm_name, is_sagemaker_name};
 use reader::{Reader, describe, quote};
 use serde_json::Value;
 use std::fmt;
 
 /// Properties CloudFormation itself puts into `ResourceProperties`; never an error.
 const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
-
-/// Every property this resource understands, in the order the README documents them.
-pub const KNOWN_PROPERTIES: [&str; 17] = [
-    "EndpointName",
-    "VariantName",
-    "MinCapacity",
-    "MaxCapacity",
-    "TargetMetric",
-    "TargetValue",
-    "ScaleInCooldown",
-    "ScaleOutCooldown",
-    "DisableScaleIn",
-    "ScaleFromZero",
-    "StepCooldown",
-    "AlarmName",
-    "AlarmEvaluationPeriods",
-    "ScheduledActions",
-    "SuspendedState",
-    "Tags",
-    "AdoptExisting",
-];
-
-const SUSPENDED_STATE: [&str; 3] = [
-    "DynamicScalingInSuspended",
-    "DynamicScalingOutSuspended",
-    "ScheduledScalingSuspended",
-];
 
 /// At most this many user tags: both services allow 50 per resource, and this resource adds
 /// its two ownership tags.
@@ -60,11 +33,7 @@ pub struct ScalingProperties {
     pub variant_name: String,
     pub min_capacity: i32,
     pub max_capacity: i32,
-    pub target_metric: TargetMetric,
-    pub target_value: f64,
-    pub scale_in_cooldown: i32,
-    pub scale_out_cooldown: i32,
-    pub disable_scale_in: bool,
+    pub target_tracking: TargetTrackingPolicies,
     pub scale_from_zero: bool,
     pub step_cooldown: i32,
     pub alarm_name: String,
@@ -105,12 +74,7 @@ impl ScalingProperties {
                 describe(properties)
             )]));
         };
-        let mut reader = Reader::new(
-            map,
-            String::new(),
-            &KNOWN_PROPERTIES,
-            &CLOUDFORMATION_PROPERTIES,
-        );
+        let mut reader = Reader::new(map, String::new(), &CLOUDFORMATION_PROPERTIES);
 
         let endpoint_name = sagemaker_name(&mut reader, "EndpointName", None);
         let variant_name = sagemaker_name(&mut reader, "VariantName", Some("AllTraffic"));
@@ -125,13 +89,14 @@ impl ScalingProperties {
                 "MinCapacity ({min_capacity}) must not be greater than MaxCapacity ({max_capacity})"
             ));
         }
+        let problems_before = reader.problems.len();
+        let scale_from_zero = reader.boolean("ScaleFromZero", true);
+        // The step policy counts against the quota only when ScaleFromZero could be read: a
+        // wrong value is a problem of its own, not one policy more.
+        let with_step = scale_from_zero && reader.problems.len() == problems_before;
         let properties = ScalingProperties {
-            target_metric: read_target_metric(&mut reader),
-            target_value: reader.positive_number("TargetValue", 50.0),
-            scale_in_cooldown: reader.integer("ScaleInCooldown", 300, 0..=i32::MAX),
-            scale_out_cooldown: reader.integer("ScaleOutCooldown", 300, 0..=i32::MAX),
-            disable_scale_in: reader.boolean("DisableScaleIn", false),
-            scale_from_zero: reader.boolean("ScaleFromZero", true),
+            target_tracking: policies::read(&mut reader, with_step),
+            scale_from_zero,
             step_cooldown: reader.integer("StepCooldown", 300, 0..=i32::MAX),
             // A day at most: CloudWatch evaluates at most 86400 s of 60 s periods.
             alarm_evaluation_periods: reader.integer(
@@ -166,9 +131,18 @@ impl ScalingProperties {
     pub fn variant(&self) -> VariantId {
         VariantId::new(&self.endpoint_name, &self.variant_name)
     }
+
+    /// The `AlarmName` of properties that may no longer validate, read leniently for a Delete:
+    /// a Delete must not fail over properties, or the stack could never be deleted.
+    pub fn alarm_name_leniently(properties: &Value) -> Option<&str> {
+        match properties.get("AlarmName") {
+            Some(Value::String(name)) if !name.is_empty() => Some(name),
+            _ => None,
+        }
+    }
 }
 
-fn sagemaker_name(reader: &mut Reader<'_>, key: &str, default: Option<&str>) -> String {
+fn sagemaker_name(reader: &mut Reader<'_>, key: &'static str, default: Option<&str>) -> String {
     let present = reader.get(key).is_some();
     match (reader.string(key), default) {
         (Some(value), _) if is_sagemaker_name(&value) => value,
@@ -202,19 +176,6 @@ fn read_alarm_name(reader: &mut Reader<'_>) -> Option<String> {
     Some(name)
 }
 
-fn read_target_metric(reader: &mut Reader<'_>) -> TargetMetric {
-    let Some(text) = reader.string("TargetMetric") else {
-        return TargetMetric::CpuUtilization;
-    };
-    TargetMetric::parse(&text).unwrap_or_else(|| {
-        reader.problem(format!(
-            "TargetMetric must be CPUUtilization or ApproximateBacklogSizePerInstance, got {}",
-            quote(&text)
-        ));
-        TargetMetric::CpuUtilization
-    })
-}
-
 fn read_suspended_state(reader: &mut Reader<'_>) -> SuspendedState {
     let Some(value) = reader.get("SuspendedState") else {
         return SuspendedState::default();
@@ -225,7 +186,7 @@ fn read_suspended_state(reader: &mut Reader<'_>) -> SuspendedState {
         scheduled_scaling: r.boolean("ScheduledScalingSuspended", false),
     };
     reader
-        .nested(value, "SuspendedState".to_owned(), &SUSPENDED_STATE, read)
+        .nested(value, "SuspendedState".to_owned(), read)
         .unwrap_or_default()
 }
 
@@ -250,7 +211,7 @@ fn read_tags(reader: &mut Reader<'_>) -> Tags {
             }
             key.zip(value)
         };
-        if let Some(Some((key, value))) = reader.nested(item, path, &["Key", "Value"], read) {
+        if let Some(Some((key, value))) = reader.nested(item, path, read) {
             if tags.insert(key.clone(), value).is_some() {
                 reader.problem(format!(
                     "Tags has the key {} twice; keys must be unique",
@@ -297,6 +258,7 @@ fn check_tag_text(text: &str, length: std::ops::RangeInclusive<usize>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::TargetMetric;
     use serde_json::json;
 
     fn problems(properties: Value) -> String {
@@ -310,11 +272,15 @@ mod tests {
         let props = ScalingProperties::parse(&json!({"EndpointName": "esd-type-c356f91"})).unwrap();
         assert_eq!(props.variant_name, "AllTraffic");
         assert_eq!((props.min_capacity, props.max_capacity), (0, 1));
-        assert_eq!(props.target_metric, TargetMetric::CpuUtilization);
-        assert_eq!(props.target_value, 50.0);
         assert_eq!(
-            (props.scale_in_cooldown, props.scale_out_cooldown),
-            (300, 300)
+            props.target_tracking,
+            TargetTrackingPolicies::Shorthand(Shorthand {
+                metric: TargetMetric::CpuUtilization,
+                target_value: 50.0,
+                scale_in_cooldown: 300,
+                scale_out_cooldown: 300,
+                disable_scale_in: false,
+            })
         );
         assert!(props.scale_from_zero);
         assert_eq!(props.step_cooldown, 300);
@@ -323,7 +289,6 @@ mod tests {
             "esd-type-c356f91-AllTraffic-HasBacklogWithoutCapacity"
         );
         assert!(!props.adopt_existing);
-        assert!(!props.disable_scale_in);
         assert_eq!(props.alarm_evaluation_periods, 2);
         assert!(props.scheduled_actions.is_empty());
         assert_eq!(props.suspended_state, SuspendedState::default());
@@ -347,7 +312,9 @@ mod tests {
             "Tags": [{"Key": "team", "Value": "ml"}, {"Key": "cost-centre", "Value": ""}]
         }))
         .unwrap();
-        assert!(props.disable_scale_in);
+        assert!(
+            matches!(&props.target_tracking, TargetTrackingPolicies::Shorthand(s) if s.disable_scale_in)
+        );
         assert_eq!(props.alarm_evaluation_periods, 1);
         assert_eq!(
             props.scheduled_actions,
@@ -420,7 +387,7 @@ mod tests {
             "ScheduledActions[3].ScheduledActionName must not contain ':', '/', '|' or control characters, got \"b/c\"",
             "ScheduledActions[3] needs MinCapacity, MaxCapacity or both",
             "ScheduledActions[4] must be an object, got \"night\"",
-            "ScheduledActions has two actions named \"a\"; names must be unique",
+            "ScheduledActions[1].ScheduledActionName \"a\" is also ScheduledActions[0]'s; each ScheduledActionName must be unique",
             "SuspendedState.DynamicScalingInSuspended must be true or false, got \"yes\"",
             "\"SuspendedState.Everything\" is not a known property",
             "Tags[0].Key must not start with aws: (AWS reserves it), got \"aws:team\"",
@@ -477,9 +444,12 @@ mod tests {
         }))
         .unwrap();
         assert_eq!((props.min_capacity, props.max_capacity), (1, 4));
-        assert_eq!(props.target_value, 7.5);
+        let TargetTrackingPolicies::Shorthand(shorthand) = &props.target_tracking else {
+            panic!("{:?}", props.target_tracking);
+        };
+        assert_eq!(shorthand.target_value, 7.5);
+        assert_eq!(shorthand.scale_in_cooldown, 60);
         assert!(!props.scale_from_zero && props.adopt_existing);
-        assert_eq!(props.scale_in_cooldown, 60);
         assert_eq!(props.resource_id(), "endpoint/e/variant/prod");
     }
 
@@ -495,7 +465,7 @@ mod tests {
             "TargetValue must be a positive number, got \"0\"",
             "ScaleOutCooldown must be at least 0, got -1",
             "ScaleFromZero must be true or false, got \"yes\"",
-            "TargetMetric must be CPUUtilization or ApproximateBacklogSizePerInstance, got \"GPU\"",
+            "TargetMetric must be one of CPUUtilization, ApproximateBacklogSizePerInstance, GPUUtilization, got \"GPU\"",
         ] {
             assert!(
                 reason.contains(expected),

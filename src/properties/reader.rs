@@ -1,16 +1,21 @@
 //! Reads one object of the properties at a time, remembering every problem instead of stopping
 //! at the first, each named by its path (`MaxCapacity`, `ScheduledActions[1].Schedule`). A read
 //! that records a problem returns a stand-in value; the caller then refuses the whole set.
+//!
+//! The reader also remembers every key it was asked for: those are the object's properties, and
+//! any other key is refused. So the code that reads a property is its only definition, and no
+//! separate list of known names can drift from it.
 
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::ops::RangeInclusive;
 
 pub(super) struct Reader<'a> {
     map: &'a Map<String, Value>,
     /// Where this object sits: empty at the top, `ScheduledActions[1].` inside a list.
     path: String,
-    /// The keys this object may have; any other is refused.
-    known: &'static [&'static str],
+    /// The keys read so far: the object's known properties.
+    asked: RefCell<Vec<&'static str>>,
     /// Keys that are never an error (CloudFormation's own, at the top).
     tolerated: &'static [&'static str],
     pub problems: Vec<String>,
@@ -20,16 +25,26 @@ impl<'a> Reader<'a> {
     pub fn new(
         map: &'a Map<String, Value>,
         path: String,
-        known: &'static [&'static str],
         tolerated: &'static [&'static str],
     ) -> Self {
         Reader {
             map,
             path,
-            known,
+            asked: RefCell::new(Vec::new()),
             tolerated,
             problems: Vec::new(),
         }
+    }
+
+    /// Whether the object has the key at all (not `null`). Like every read, this makes the key
+    /// one of the object's known properties.
+    pub fn has(&self, key: &'static str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// This object's own path, as a Reason names it: `TargetTrackingPolicies[1]`.
+    pub fn here(&self) -> &str {
+        self.path.trim_end_matches('.')
     }
 
     /// The full name of one of this object's keys, as a Reason names it.
@@ -42,11 +57,15 @@ impl<'a> Reader<'a> {
     }
 
     /// The key's value, with JSON `null` treated as absent.
-    pub fn get(&self, key: &str) -> Option<&'a Value> {
+    pub fn get(&self, key: &'static str) -> Option<&'a Value> {
+        let mut asked = self.asked.borrow_mut();
+        if !asked.contains(&key) {
+            asked.push(key);
+        }
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    pub fn string(&mut self, key: &str) -> Option<String> {
+    pub fn string(&mut self, key: &'static str) -> Option<String> {
         match self.get(key)? {
             Value::String(s) => Some(s.clone()),
             other => {
@@ -62,7 +81,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string that must be given; `None` (with the problem recorded) when it is not.
-    pub fn required_string(&mut self, key: &str) -> Option<String> {
+    pub fn required_string(&mut self, key: &'static str) -> Option<String> {
         if self.get(key).is_none() {
             let message = format!("{} is required", self.name(key));
             self.problem(message);
@@ -72,7 +91,11 @@ impl<'a> Reader<'a> {
     }
 
     /// A whole number within `range`, or `None` when absent.
-    pub fn optional_integer(&mut self, key: &str, range: RangeInclusive<i32>) -> Option<i32> {
+    pub fn optional_integer(
+        &mut self,
+        key: &'static str,
+        range: RangeInclusive<i32>,
+    ) -> Option<i32> {
         let raw = self.get(key)?;
         let value = match raw {
             Value::Number(n) => n.as_i64(),
@@ -97,11 +120,11 @@ impl<'a> Reader<'a> {
         None
     }
 
-    pub fn integer(&mut self, key: &str, default: i32, range: RangeInclusive<i32>) -> i32 {
+    pub fn integer(&mut self, key: &'static str, default: i32, range: RangeInclusive<i32>) -> i32 {
         self.optional_integer(key, range).unwrap_or(default)
     }
 
-    pub fn positive_number(&mut self, key: &str, default: f64) -> f64 {
+    pub fn positive_number(&mut self, key: &'static str, default: f64) -> f64 {
         let Some(raw) = self.get(key) else {
             return default;
         };
@@ -124,7 +147,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn boolean(&mut self, key: &str, default: bool) -> bool {
+    pub fn boolean(&mut self, key: &'static str, default: bool) -> bool {
         let Some(raw) = self.get(key) else {
             return default;
         };
@@ -148,7 +171,7 @@ impl<'a> Reader<'a> {
     /// `Tags[0]`, `Tags[1]`...
     pub fn list(
         &mut self,
-        key: &str,
+        key: &'static str,
         limit: usize,
         items: &str,
     ) -> impl Iterator<Item = (String, &'a Value)> + use<'a> {
@@ -175,36 +198,65 @@ impl<'a> Reader<'a> {
             .map(move |(index, item)| (format!("{name}[{index}]"), item))
     }
 
-    /// Reads an object found under `path` (a list item, or a key's value) with its own known
-    /// keys; its problems become this reader's.
+    /// Reads an object found under `path` (a list item, or a key's value); its problems, and
+    /// its keys that `read` did not ask for, become this reader's problems.
     pub fn nested<T>(
         &mut self,
         value: &'a Value,
         path: String,
-        known: &'static [&'static str],
         read: impl FnOnce(&mut Reader<'a>) -> T,
     ) -> Option<T> {
         let Some(map) = value.as_object() else {
             self.problem(format!("{path} must be an object, got {}", describe(value)));
             return None;
         };
-        let mut reader = Reader::new(map, format!("{path}."), known, &[]);
+        let mut reader = Reader::new(map, format!("{path}."), &[]);
         let read = read(&mut reader);
         reader.reject_unknown();
         self.problems.append(&mut reader.problems);
         Some(read)
     }
 
+    /// Reads every item of a list with `read` (the items a read refuses are left out) and
+    /// refuses a `unique` key that two items share, naming both:
+    /// `ScheduledActions[2].ScheduledActionName "night" is also ScheduledActions[0]'s`.
+    pub fn items<T>(
+        &mut self,
+        items: &[(String, &'a Value)],
+        unique: &'static str,
+        read: impl Fn(&mut Reader<'a>) -> Option<T>,
+    ) -> Vec<T> {
+        let mut read_items = Vec::new();
+        let mut first: Vec<(&str, &str)> = Vec::new();
+        for (path, item) in items {
+            if let Some(Some(value)) = self.nested(item, path.clone(), &read) {
+                read_items.push(value);
+            }
+            let Some(name) = item.get(unique).and_then(Value::as_str) else {
+                continue;
+            };
+            match first.iter().find(|(seen, _)| *seen == name) {
+                Some((_, earlier)) => self.problem(format!(
+                    "{path}.{unique} {} is also {earlier}'s; each {unique} must be unique",
+                    quote(name)
+                )),
+                None => first.push((name, path)),
+            }
+        }
+        read_items
+    }
+
     /// A misspelt key must never be silently ignored: `MaxCapcity` would otherwise leave
     /// MaxCapacity at its default without a word.
     pub fn reject_unknown(&mut self) {
+        let known = self.asked.borrow();
         let unknown: Vec<String> = self
             .map
             .keys()
-            .filter(|k| !self.known.contains(&k.as_str()) && !self.tolerated.contains(&k.as_str()))
+            .filter(|k| !known.contains(&k.as_str()) && !self.tolerated.contains(&k.as_str()))
             .map(|k| {
                 let name = quote(&self.name(k));
-                match closest(k, self.known).or_else(|| closest(k, self.tolerated)) {
+                match closest(k, &known).or_else(|| closest(k, self.tolerated)) {
                     Some(known) => format!(
                         "{name} is not a known property (did you mean {}?)",
                         self.name(known)
@@ -213,6 +265,7 @@ impl<'a> Reader<'a> {
                 }
             })
             .collect();
+        drop(known);
         self.problems.extend(unknown);
     }
 }

@@ -3,23 +3,12 @@
 
 use super::reader::{Reader, quote};
 use super::timezones;
-use std::collections::BTreeSet;
 
 /// At most this many scheduled actions: Application Auto Scaling's quota per scalable target.
 const MAX_ACTIONS: usize = 200;
 /// Their names come back in `Data.ScheduledActionNames`, and CloudFormation's whole answer is
 /// limited to 4096 bytes.
 const MAX_NAMES_LENGTH: usize = 2048;
-
-const KNOWN: [&str; 7] = [
-    "ScheduledActionName",
-    "Schedule",
-    "Timezone",
-    "StartTime",
-    "EndTime",
-    "MinCapacity",
-    "MaxCapacity",
-];
 
 /// One scheduled action: at `schedule`, set the target's capacity range.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,25 +39,8 @@ pub(super) fn read_scheduled_actions(reader: &mut Reader<'_>) -> Vec<ScheduledAc
     let items: Vec<_> = reader
         .list("ScheduledActions", MAX_ACTIONS, "actions")
         .collect();
-    let mut actions = Vec::new();
-    for (path, item) in &items {
-        if let Some(Some(action)) = reader.nested(item, path.clone(), &KNOWN, read_action) {
-            actions.push(action);
-        }
-    }
     // Named twice, even where one of the two has problems of its own.
-    let names = items
-        .iter()
-        .filter_map(|(_, item)| item.get("ScheduledActionName")?.as_str());
-    let mut seen = BTreeSet::new();
-    for name in names {
-        if !seen.insert(name) {
-            reader.problem(format!(
-                "ScheduledActions has two actions named {}; names must be unique",
-                quote(name)
-            ));
-        }
-    }
+    let actions = reader.items(&items, "ScheduledActionName", read_action);
     let names_length: usize = actions.iter().map(|a| a.name.len() + 1).sum();
     if names_length > MAX_NAMES_LENGTH {
         reader.problem(format!(
@@ -135,7 +107,7 @@ fn read_action(reader: &mut Reader<'_>) -> Option<ScheduledAction> {
             (None, None) => {
                 let message = format!(
                     "{} needs MinCapacity, MaxCapacity or both: the capacity to set",
-                    reader.name("").trim_end_matches('.')
+                    reader.here()
                 );
                 reader.problem(message);
             }
@@ -161,7 +133,7 @@ fn read_action(reader: &mut Reader<'_>) -> Option<ScheduledAction> {
     })
 }
 
-fn read_time(reader: &mut Reader<'_>, key: &str) -> Option<i64> {
+fn read_time(reader: &mut Reader<'_>, key: &'static str) -> Option<i64> {
     let text = reader.string(key)?;
     let parsed = parse_iso8601(&text);
     if parsed.is_none() {

@@ -27,9 +27,9 @@ async fn wrong_properties_get_a_failed_answer_that_names_the_property() {
             &["MaxCapacity must be a whole number, got \"lots\""],
         ),
         (
-            json!({"EndpointName": "e", "TargetMetric": "GPUUtilization"}),
+            json!({"EndpointName": "e", "TargetMetric": "GPU"}),
             &[
-                "TargetMetric must be CPUUtilization or ApproximateBacklogSizePerInstance, got \"GPUUtilization\"",
+                "TargetMetric must be one of CPUUtilization, ApproximateBacklogSizePerInstance, GPUUtilization, got \"GPU\"",
             ],
         ),
         (

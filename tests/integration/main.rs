@@ -11,5 +11,6 @@ mod features;
 mod lifecycle;
 mod load;
 mod ownership;
+mod policies;
 mod races;
 mod scripted;

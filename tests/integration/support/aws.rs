@@ -10,7 +10,10 @@
 //!   RegisterScalableTarget for a target that exists are refused; a missing object is
 //!   ObjectNotFoundException; an update of a scheduled action keeps the capacity bounds it leaves
 //!   out; Tags on PutMetricAlarm for an alarm that exists are ignored; a deleted alarm's tags go
-//!   with it (each check and its write as one step, as on AWS, also when requests race);
+//!   with it; DescribeScalingPolicies filters by exactly the ResourceId, ScalableDimension and
+//!   PolicyNames asked for and answers at most 10 policies a page (MaxResults 1 to 10); a target
+//!   holds at most 50 scaling policies; a target-tracking configuration names exactly one metric
+//!   (each check and its write as one step, as on AWS, also when requests race);
 //! - injects faults (errors, calls that never answer, calls carried out whose answer is lost,
 //!   throttling), delays, and records calls.
 
@@ -158,6 +161,11 @@ async fn lock_objects(
         (Service::AutoScaling, "RegisterScalableTarget") => {
             let resource_id = &request.json()["ResourceId"];
             vec![format!("target {resource_id}")]
+        }
+        // The 50-policy quota is counted and the policy written as one step.
+        (Service::AutoScaling, "PutScalingPolicy" | "DeleteScalingPolicy") => {
+            let resource_id = &request.json()["ResourceId"];
+            vec![format!("policies {resource_id}")]
         }
         (Service::CloudWatch, "PutMetricAlarm" | "DeleteAlarms") => form(&request.body)
             .into_iter()
@@ -476,6 +484,9 @@ async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request)
         if let Some(refusal) = refused_as_aws_would(moto, operation, &body).await {
             return refusal;
         }
+        if operation == "DescribeScalingPolicies" {
+            return describe_scaling_policies(moto, &body).await;
+        }
         if operation == "PutScheduledAction" {
             request.body = keep_unspecified_settings(moto, body.clone()).await;
         }
@@ -544,11 +555,32 @@ async fn refused_as_aws_would(moto: &Moto, operation: &str, body: &Value) -> Opt
         }
         "PutScalingPolicy" | "PutScheduledAction" => {
             let missing = moto.target(&body["ResourceId"]).await.is_none();
-            missing.then(|| {
-                not_found(format!(
+            if missing {
+                return Some(not_found(format!(
                     "No scalable target registered for service namespace: sagemaker, resource ID: {}",
                     body["ResourceId"]
-                ))
+                )));
+            }
+            if operation != "PutScalingPolicy" {
+                return None;
+            }
+            if let Some(problem) = target_tracking_problem(body) {
+                return Some(invalid(&problem));
+            }
+            let on_target = moto.policies(body).await;
+            let new = !on_target
+                .iter()
+                .any(|p| p["PolicyName"] == body["PolicyName"]);
+            (new && on_target.len() >= MAX_POLICIES_PER_TARGET).then(|| {
+                error_reply(
+                    Service::AutoScaling,
+                    "LimitExceededException",
+                    &format!(
+                        "Failed to create scaling policy {}: a scalable target can have at most \
+                         {MAX_POLICIES_PER_TARGET} scaling policies",
+                        body["PolicyName"]
+                    ),
+                )
             })
         }
         "DeleteScheduledAction" => {
@@ -562,6 +594,121 @@ async fn refused_as_aws_would(moto: &Moto, operation: &str, body: &Value) -> Opt
         }
         _ => None,
     }
+}
+
+/// Scaling policies per scalable target, step scaling and target tracking together: a quota
+/// AWS does not raise.
+const MAX_POLICIES_PER_TARGET: usize = 50;
+
+/// What AWS refuses in a target-tracking configuration and moto keeps as given: not exactly one
+/// of PredefinedMetricSpecification and CustomizedMetricSpecification; a customized metric that
+/// is both one metric and metric math, or one metric without its name, namespace or statistic;
+/// metric math whose queries are not each exactly one of Expression and MetricStat, or where not
+/// exactly one query returns data (ReturnData left out is true, as in CloudWatch).
+fn target_tracking_problem(body: &Value) -> Option<String> {
+    if body["PolicyType"] != "TargetTrackingScaling" {
+        return None;
+    }
+    let config = &body["TargetTrackingScalingPolicyConfiguration"];
+    // An empty list counts as left out: whether AWS minds one is not known here.
+    let given = |value: &Value, member: &str| match &value[member] {
+        Value::Null => false,
+        Value::Array(items) => !items.is_empty(),
+        _ => true,
+    };
+    let predefined = given(config, "PredefinedMetricSpecification");
+    if predefined == given(config, "CustomizedMetricSpecification") {
+        return Some(
+            "A target tracking scaling policy needs exactly one of PredefinedMetricSpecification \
+             and CustomizedMetricSpecification"
+                .to_owned(),
+        );
+    }
+    if predefined {
+        return None;
+    }
+    let customized = &config["CustomizedMetricSpecification"];
+    let single = ["MetricName", "Namespace", "Dimensions", "Statistic", "Unit"];
+    let Some(queries) = customized["Metrics"].as_array() else {
+        let missing = ["MetricName", "Namespace", "Statistic"]
+            .into_iter()
+            .find(|m| !given(customized, m))?;
+        return Some(format!("CustomizedMetricSpecification needs {missing}"));
+    };
+    if let Some(member) = single.into_iter().find(|m| given(customized, m)) {
+        return Some(format!(
+            "CustomizedMetricSpecification cannot have both Metrics and {member}"
+        ));
+    }
+    let mut returning = 0;
+    for query in queries {
+        if given(query, "Expression") == given(query, "MetricStat") {
+            return Some(format!(
+                "Metric query {} needs exactly one of Expression and MetricStat",
+                query["Id"]
+            ));
+        }
+        returning += usize::from(query["ReturnData"] != false);
+    }
+    (returning != 1).then(|| {
+        format!(
+            "Exactly one metric query must return data (ReturnData true) in \
+             CustomizedMetricSpecification.Metrics, got {returning}"
+        )
+    })
+}
+
+/// DescribeScalingPolicies as AWS answers it: the policies of exactly the ResourceId,
+/// ScalableDimension and PolicyNames asked for, at most MaxResults (1 to 10, 10 if left out) a
+/// page, with a NextToken while more remain. moto answers 100 a page, takes a ResourceId for any
+/// that contains the policy's (endpoint/e/variant/prod also finds endpoint/e/variant/pro's), and
+/// ignores PolicyNames. Pages run in name order and a NextToken names the last policy answered,
+/// so that policies deleted between pages (a caller removing what it finds) skip no other.
+async fn describe_scaling_policies(moto: &Moto, body: &Value) -> Reply {
+    const TOKEN: &str = "aws-like-policies-after:";
+    let page = match &body["MaxResults"] {
+        Value::Null => 10,
+        n => match n.as_u64() {
+            Some(n @ 1..=10) => n as usize,
+            _ => {
+                let message = format!(
+                    "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy \
+                     constraint: Member must have value between 1 and 10"
+                );
+                return error_reply(Service::AutoScaling, "ValidationException", &message);
+            }
+        },
+    };
+    let after = match &body["NextToken"] {
+        Value::Null => None,
+        token => match token.as_str().and_then(|t| t.strip_prefix(TOKEN)) {
+            Some(name) => Some(name.to_owned()),
+            None => {
+                return error_reply(
+                    Service::AutoScaling,
+                    "InvalidNextTokenException",
+                    "The NextToken value is invalid",
+                );
+            }
+        },
+    };
+    let name = |p: &Value| p["PolicyName"].as_str().unwrap_or_default().to_owned();
+    let mut policies = moto.policies(body).await;
+    if let Some(names) = body["PolicyNames"].as_array() {
+        policies.retain(|p| names.contains(&p["PolicyName"]));
+    }
+    if let Some(after) = &after {
+        policies.retain(|p| name(p) > *after);
+    }
+    policies.sort_by_key(name);
+    let more = policies.len() > page;
+    policies.truncate(page);
+    let mut answer = json!({"ScalingPolicies": policies});
+    if more {
+        let last = name(policies.last().unwrap());
+        answer["NextToken"] = format!("{TOKEN}{last}").into();
+    }
+    Reply::json(200, &answer)
 }
 
 /// CloudWatch (query protocol): moto, with AWS's rules on tags in AWS-like mode.
@@ -752,6 +899,36 @@ impl Moto {
             )
             .await;
         found["ScheduledActions"].get(0).cloned()
+    }
+
+    /// Every scaling policy moto holds of the ServiceNamespace, and exactly the ResourceId and
+    /// ScalableDimension a request names (each only if it names one), all pages read.
+    async fn policies(&self, request: &Value) -> Vec<Value> {
+        let mut query = json!({"ServiceNamespace": request["ServiceNamespace"], "MaxResults": 100});
+        for member in ["ResourceId", "ScalableDimension"] {
+            if !request[member].is_null() {
+                query[member] = request[member].clone();
+            }
+        }
+        let mut policies = Vec::new();
+        loop {
+            let found = self
+                .autoscaling("DescribeScalingPolicies", query.clone())
+                .await;
+            let page = found["ScalingPolicies"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            policies.extend(page.into_iter().filter(|p| {
+                ["ResourceId", "ScalableDimension"]
+                    .iter()
+                    .all(|m| request[*m].is_null() || p[*m] == request[*m])
+            }));
+            match &found["NextToken"] {
+                Value::String(token) => query["NextToken"] = token.clone().into(),
+                _ => return policies,
+            }
+        }
     }
 
     async fn alarms(&self, names: &[String]) -> Vec<Value> {

@@ -10,7 +10,9 @@ pub mod runtime_api;
 
 use aws::{Aws, Mode, clients_for, moto_url};
 use aws_sdk_applicationautoscaling::types::{
-    ScalableDimension, ScalableTarget, ScalingPolicy, ScheduledAction, ServiceNamespace,
+    CustomizedMetricSpecification, MetricDimension, MetricStatistic, PolicyType, ScalableDimension,
+    ScalableTarget, ScalingPolicy, ScheduledAction, ServiceNamespace,
+    TargetTrackingScalingPolicyConfiguration,
 };
 use aws_sdk_cloudwatch::types::MetricAlarm;
 use http::Server;
@@ -445,6 +447,46 @@ impl Emulator {
         let tags = output.tags().iter();
         tags.map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
             .collect()
+    }
+
+    /// Puts a target-tracking policy on the target as a user would by hand (on the variant's
+    /// CPU, at 70).
+    pub async fn put_users_policy(&self, resource_id: &str, name: &str) {
+        let (endpoint, variant) = resource_id
+            .strip_prefix("endpoint/")
+            .and_then(|rest| rest.split_once("/variant/"))
+            .unwrap();
+        let dimension = |name: &str, value: &str| {
+            MetricDimension::builder()
+                .name(name)
+                .value(value)
+                .build()
+                .unwrap()
+        };
+        let metric = CustomizedMetricSpecification::builder()
+            .metric_name("CPUUtilization")
+            .namespace("/aws/sagemaker/Endpoints")
+            .dimensions(dimension("EndpointName", endpoint))
+            .dimensions(dimension("VariantName", variant))
+            .statistic(MetricStatistic::Average)
+            .build();
+        let tracking = TargetTrackingScalingPolicyConfiguration::builder()
+            .target_value(70.0)
+            .customized_metric_specification(metric)
+            .build()
+            .unwrap();
+        self.clients
+            .autoscaling
+            .put_scaling_policy()
+            .policy_name(name)
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+            .resource_id(resource_id)
+            .policy_type(PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(tracking)
+            .send()
+            .await
+            .unwrap();
     }
 
     /// Puts an alarm as a user would (their pager alarm, say), with these actions.
