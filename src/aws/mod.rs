@@ -275,7 +275,7 @@ impl ScalingApi {
         variant: &VariantId,
         spec: &PolicySpec,
     ) -> Result<String, AwsError> {
-        let configuration = policy::Configuration::of(spec)?;
+        let configure = policy::configure(spec)?;
         let subject = format!("{} on {}", spec.name, variant.resource_id());
         let output = call::call(&self.budget(), "PutScalingPolicy", &subject, || {
             let request = self
@@ -284,7 +284,7 @@ impl ScalingApi {
                 .put_scaling_policy()
                 .policy_name(&spec.name)
                 .on_variant(variant);
-            configuration.apply(request).send()
+            configure(request).send()
         })
         .await?;
         Ok(output.policy_arn().to_owned())

@@ -18,33 +18,31 @@ use aws_sdk_applicationautoscaling::types::{
 
 const OPERATION: &str = "PutScalingPolicy";
 
-/// The policy's type and configuration, ready to go on the request.
-#[derive(Clone, Debug)]
-pub(super) enum Configuration {
-    TargetTracking(TargetTrackingScalingPolicyConfiguration),
-    Step(StepScalingPolicyConfiguration),
-}
+/// What a PutScalingPolicy request carries for one policy: its type and configuration.
+pub(super) type Configure =
+    Box<dyn Fn(PutScalingPolicyFluentBuilder) -> PutScalingPolicyFluentBuilder + Send + Sync>;
 
-impl Configuration {
-    pub fn of(spec: &PolicySpec) -> Result<Self, AwsError> {
-        Ok(match &spec.kind {
-            PolicyKind::TargetTracking(tracking) => {
-                Configuration::TargetTracking(target_tracking(tracking)?)
-            }
-            PolicyKind::Step(step) => Configuration::Step(step_scaling(step)?),
-        })
-    }
-
-    pub fn apply(&self, request: PutScalingPolicyFluentBuilder) -> PutScalingPolicyFluentBuilder {
-        match self {
-            Configuration::TargetTracking(configuration) => request
-                .policy_type(PolicyType::TargetTrackingScaling)
-                .target_tracking_scaling_policy_configuration(configuration.clone()),
-            Configuration::Step(configuration) => request
-                .policy_type(PolicyType::StepScaling)
-                .step_scaling_policy_configuration(configuration.clone()),
+/// The policy's type and configuration, built once (a spec that AWS's builders refuse fails
+/// here, before any call) and set on each attempt's request. One arm per kind of policy.
+pub(super) fn configure(spec: &PolicySpec) -> Result<Configure, AwsError> {
+    Ok(match &spec.kind {
+        PolicyKind::TargetTracking(tracking) => {
+            let configuration = target_tracking(tracking)?;
+            Box::new(move |request| {
+                request
+                    .policy_type(PolicyType::TargetTrackingScaling)
+                    .target_tracking_scaling_policy_configuration(configuration.clone())
+            })
         }
-    }
+        PolicyKind::Step(step) => {
+            let configuration = step_scaling(step)?;
+            Box::new(move |request| {
+                request
+                    .policy_type(PolicyType::StepScaling)
+                    .step_scaling_policy_configuration(configuration.clone())
+            })
+        }
+    })
 }
 
 fn build_error(error: impl std::error::Error + Send + Sync + 'static) -> AwsError {
@@ -169,7 +167,8 @@ fn step_scaling(step: &StepScaling) -> Result<StepScalingPolicyConfiguration, Aw
 
 /// A policy as AWS holds it, in the terms this resource puts: `None` when it has a setting this
 /// resource never puts (another adjustment type, a minimum adjustment magnitude, a policy type
-/// it does not know), so that it never equals a desired policy and is put again.
+/// it does not know), so that it never equals a desired policy and is put again. A kind of
+/// policy without an arm here is correct too, only put on every Update.
 pub(super) fn spec_of(policy: &ScalingPolicy) -> Option<PolicySpec> {
     let kind = match policy.policy_type() {
         PolicyType::TargetTrackingScaling => PolicyKind::TargetTracking(tracking_of(
@@ -195,14 +194,24 @@ fn tracking_of(configuration: &TargetTrackingScalingPolicyConfiguration) -> Opti
             metric_type: predefined.predefined_metric_type().as_str().to_owned(),
             resource_label: predefined.resource_label().map(str::to_owned),
         },
-        (None, Some(customized)) if !customized.metrics().is_empty() => TrackedMetric::Math(
-            customized
-                .metrics()
-                .iter()
-                .map(query_of)
-                .collect::<Option<_>>()?,
-        ),
-        (None, Some(customized)) => TrackedMetric::Customized {
+        // Metric math with a single metric's members besides is nothing this resource puts.
+        (None, Some(customized))
+            if !customized.metrics().is_empty()
+                && customized.metric_name().is_none()
+                && customized.namespace().is_none()
+                && customized.dimensions().is_empty()
+                && customized.statistic().is_none()
+                && customized.unit().is_none() =>
+        {
+            TrackedMetric::Math(
+                customized
+                    .metrics()
+                    .iter()
+                    .map(query_of)
+                    .collect::<Option<_>>()?,
+            )
+        }
+        (None, Some(customized)) if customized.metrics().is_empty() => TrackedMetric::Customized {
             metric: Metric {
                 namespace: customized.namespace()?.to_owned(),
                 metric_name: customized.metric_name()?.to_owned(),
@@ -274,4 +283,126 @@ fn step_of(configuration: &StepScalingPolicyConfiguration) -> Option<StepScaling
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_applicationautoscaling::primitives::DateTime;
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+
+    /// A policy as DescribeScalingPolicies would show the one this spec puts.
+    fn as_described(spec: &PolicySpec) -> ScalingPolicy {
+        let policy = ScalingPolicy::builder()
+            .policy_arn("arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0f")
+            .policy_name(&spec.name)
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id("endpoint/e/variant/v")
+            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+            .creation_time(DateTime::from_secs(0));
+        let policy = match &spec.kind {
+            PolicyKind::TargetTracking(tracking) => policy
+                .policy_type(PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(target_tracking(tracking).unwrap()),
+            PolicyKind::Step(step) => policy
+                .policy_type(PolicyType::StepScaling)
+                .step_scaling_policy_configuration(step_scaling(step).unwrap()),
+        };
+        policy.build().unwrap()
+    }
+
+    fn metric(name: &str, dimensions: &[(&str, &str)]) -> Metric {
+        Metric {
+            namespace: "AWS/SageMaker".into(),
+            metric_name: name.into(),
+            dimensions: dimensions
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_kind_of_policy_reads_back_as_the_spec_that_put_it() {
+        let tracking = |metric: TrackedMetric| TargetTracking {
+            target_value: 7.5,
+            metric,
+            scale_in_cooldown: Some(60),
+            scale_out_cooldown: None,
+            disable_scale_in: Some(true),
+        };
+        let specs = [
+            PolicyKind::TargetTracking(tracking(TrackedMetric::Customized {
+                metric: metric(
+                    "GPUUtilization",
+                    &[("EndpointName", "e"), ("VariantName", "v")],
+                ),
+                statistic: "Average".into(),
+                unit: Some("Percent".into()),
+            })),
+            PolicyKind::TargetTracking(tracking(TrackedMetric::Customized {
+                metric: metric("NoDimensions", &[]),
+                statistic: "Sum".into(),
+                unit: None,
+            })),
+            PolicyKind::TargetTracking(tracking(TrackedMetric::Predefined {
+                metric_type: "SageMakerVariantConcurrentRequestsPerModelHighResolution".into(),
+                resource_label: None,
+            })),
+            PolicyKind::TargetTracking(tracking(TrackedMetric::Math(vec![
+                MetricQuery {
+                    id: "backlog".into(),
+                    source: QuerySource::MetricStat {
+                        metric: metric("ApproximateBacklogSize", &[("EndpointName", "e")]),
+                        stat: "Average".into(),
+                        unit: None,
+                    },
+                    label: None,
+                    return_data: Some(false),
+                },
+                MetricQuery {
+                    id: "e1".into(),
+                    source: QuerySource::Expression("backlog / 2".into()),
+                    label: Some("per instance".into()),
+                    return_data: None,
+                },
+            ]))),
+            PolicyKind::Step(StepScaling {
+                cooldown: 300,
+                aggregation: "Average".into(),
+                steps: vec![Step {
+                    lower_bound: Some(0.0),
+                    upper_bound: None,
+                    adjustment: 1,
+                }],
+            }),
+        ];
+        for kind in specs {
+            let spec = PolicySpec {
+                name: "p".into(),
+                kind,
+            };
+            assert_eq!(spec_of(&as_described(&spec)), Some(spec));
+        }
+    }
+
+    #[test]
+    fn a_policy_with_settings_this_resource_never_puts_reads_back_as_none() {
+        let step = PolicySpec {
+            name: "p".into(),
+            kind: PolicyKind::Step(StepScaling {
+                cooldown: 300,
+                aggregation: "Average".into(),
+                steps: Vec::new(),
+            }),
+        };
+        let mut described = as_described(&step);
+        let configuration = StepScalingPolicyConfiguration::builder()
+            .adjustment_type(AdjustmentType::PercentChangeInCapacity)
+            .cooldown(300)
+            .metric_aggregation_type(MetricAggregationType::Average)
+            .build();
+        described.step_scaling_policy_configuration = Some(configuration);
+        assert_eq!(spec_of(&described), None);
+    }
 }

@@ -88,8 +88,7 @@ pub(super) async fn apply(
         old_policies.await.map_err(Interrupted::from)
     })?;
 
-    // What hangs on the target: the policies, and the scheduled actions to put and to remove.
-    // An alarm to create under a free name is looked for again: one that
+    // What hangs on the target: the policies and the scheduled actions. An alarm to create under a free name is looked for again: one that
     // appeared since the first read is another request's, and is not written over.
     //
     // The policy puts are made first and then streamed, a few at a time: a stream holding the
@@ -111,11 +110,6 @@ pub(super) async fn apply(
         }
         api.put_scheduled_action(variant, action).await
     }));
-    let removals = try_join_all(
-        plan.remove_schedules
-            .iter()
-            .map(|name| api.delete_scheduled_action(variant, name)),
-    );
     let alarm_appeared = async {
         match &plan.alarm {
             Some(AlarmWrite::Create { name, .. }) => {
@@ -125,8 +119,7 @@ pub(super) async fn apply(
             _ => Ok(false),
         }
     };
-    let (put_arns, _, _, alarm_appeared) =
-        tokio::try_join!(policies, schedules, removals, alarm_appeared)?;
+    let (put_arns, _, alarm_appeared) = tokio::try_join!(policies, schedules, alarm_appeared)?;
     // Every desired policy's ARN, in order: from its put, or from AWS when it was as desired.
     let policy_arns: Vec<(&PolicySpec, String)> = plan
         .policies
@@ -148,8 +141,7 @@ pub(super) async fn apply(
         return Err(Interrupted::Raced(Race::AlarmAppeared(name)));
     }
 
-    // The alarm, which fires the step policy, unless it is as asked already; the policies and
-    // alarms no longer used go, now that the puts went through.
+    // The alarm, which fires the step policy, unless it is as asked already.
     let alarm = async {
         let (Some(write), Some(wanted), Some(step_policy_arn)) =
             (&plan.alarm, &desired.alarm, &step_policy_arn)
@@ -172,10 +164,14 @@ pub(super) async fn apply(
             }
         }
     };
+    alarm.await?;
+
+    // What is no longer asked for goes last, once every put went through: a request that
+    // fails before leaves the old setup whole, for CloudFormation's rollback to find.
     let old_alarms = async {
         match plan.remove_alarms.as_slice() {
             [] => Ok(()),
-            names => api.delete_alarms(names).await.map_err(Interrupted::from),
+            names => api.delete_alarms(names).await,
         }
     };
     let old_policies = try_join_all(
@@ -183,9 +179,12 @@ pub(super) async fn apply(
             .iter()
             .map(|name| api.delete_policy(variant, name)),
     );
-    tokio::try_join!(alarm, old_alarms, async {
-        old_policies.await.map_err(Interrupted::from)
-    })?;
+    let old_schedules = try_join_all(
+        plan.remove_schedules
+            .iter()
+            .map(|name| api.delete_scheduled_action(variant, name)),
+    );
+    tokio::try_join!(old_alarms, old_policies, old_schedules)?;
 
     let tracking_arns: Vec<(&str, &str)> = policy_arns
         .iter()
@@ -296,6 +295,9 @@ fn describe_target_tracking(policies: &TargetTrackingPolicies) -> String {
             "no target-tracking policy".to_owned()
         }
         // The count, not the names: a long Reason is cut at its end, where notes follow.
+        TargetTrackingPolicies::Listed(listed) if listed.len() == 1 => {
+            "1 target-tracking policy".to_owned()
+        }
         TargetTrackingPolicies::Listed(listed) => {
             format!("{} target-tracking policies", listed.len())
         }

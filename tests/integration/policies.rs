@@ -945,3 +945,50 @@ on_both_emulators! {
         );
     }
 }
+
+on_both_emulators! {
+    async fn a_take_over_leaves_the_previous_owners_policies_until_the_next_update(f) {
+        let endpoint = f.endpoint("adopt-policies");
+        let id = resource_id(&endpoint);
+        f.emulator.register_target(&id, 1, 3).await;
+        f.emulator.put_users_policy(&id, "users-own").await;
+        let mut props = shorthand(&endpoint);
+        props["AdoptExisting"] = true.into();
+
+        let (_, answer) = create(&f, props.clone()).await;
+        let reason = answer["Reason"].as_str().unwrap();
+        assert!(reason.contains("left the policies users-own on the target taken over"), "{reason}");
+        assert_eq!(
+            f.emulator.policy_names(&id).await,
+            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy", "users-own"]
+        );
+
+        assert_success(&f.stack.update(&id, props.clone(), props).await);
+        assert_eq!(
+            f.emulator.policy_names(&id).await,
+            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
+        );
+    }
+}
+
+on_both_emulators! {
+    async fn an_update_that_fails_at_the_alarm_removes_nothing_it_no_longer_asks_for(f) {
+        let endpoint = f.endpoint("late-fail");
+        let mut old = with_policies(&endpoint, &[backlog_policy(&endpoint), gpu_policy(&endpoint)]);
+        old["ScheduledActions"] = json!([{"ScheduledActionName": "night",
+            "Schedule": "cron(0 20 ? * MON-FRI *)", "MinCapacity": 0, "MaxCapacity": 0}]);
+        let mut new = with_policies(&endpoint, &[backlog_policy(&endpoint)]);
+        new["AlarmName"] = format!("{endpoint}-wake-up").into();
+        let (id, _) = create(&f, old.clone()).await;
+        let policies_before = f.emulator.policy_names(&id).await;
+
+        // The new alarm cannot be put: the dropped policy, the dropped schedule and the old
+        // alarm are all still there for CloudFormation's rollback.
+        f.aws.fail("PutMetricAlarm", 1, "ValidationException", "Bad alarm");
+        let answer = f.stack.update(&id, new, old).await;
+        assert_failed(&answer, &["PutMetricAlarm failed: ValidationException: Bad alarm"]);
+        assert_eq!(f.emulator.policy_names(&id).await, policies_before);
+        assert_eq!(f.emulator.scheduled_actions(&id).await.len(), 1);
+        assert!(f.emulator.alarm(&alarm_name(&endpoint)).await.is_some());
+    }
+}

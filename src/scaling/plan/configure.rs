@@ -224,8 +224,7 @@ pub fn plan_configure(
         TagChanges::to_reach(&desired.tags, with_ownership, previous_tags, current)
     };
 
-    // Whose the target is, when its tags could not be read, is only inferred.
-    let mut target_ownership_known = true;
+    let mut target_claim = TargetClaim::Own;
     let target = match &observed.target {
         None => TargetWrite::Create {
             settings: desired.target,
@@ -234,7 +233,11 @@ pub fn plan_configure(
         Some(found) => {
             let claim = claim_target(variant, found, reconfigure, desired.adopt_existing)?;
             notes.extend(claim.note());
-            target_ownership_known = !matches!(claim, Claim::Unreadable(_));
+            target_claim = match claim {
+                Claim::Tagged | Claim::Untagged(_) => TargetClaim::Own,
+                Claim::Unreadable(_) => TargetClaim::OwnerUnknown,
+                Claim::Adopted(_) => TargetClaim::Adopted,
+            };
             TargetWrite::Update {
                 arn: found.arn.clone(),
                 settings: (found.settings != Some(desired.target)).then_some(desired.target),
@@ -263,24 +266,8 @@ pub fn plan_configure(
         }),
     };
 
-    let policies = plan_policies(
-        desired,
-        previous,
-        &observed.policies,
-        target_ownership_known,
-    );
-    if let HeldPolicies::Unreadable(why) = &observed.policies {
-        notes.push(format!(
-            "could not read the target's scaling policies ({why}); removed only those the \
-             previous properties had"
-        ));
-    } else if !target_ownership_known && !policies.remove.is_empty() {
-        notes.push(
-            "removed only the policies the previous properties had, since whose the target is \
-             could not be read"
-                .to_owned(),
-        );
-    }
+    let policies = plan_policies(desired, previous, &observed.policies, target_claim)?;
+    notes.extend(policies.note.clone());
 
     let mut recreate_schedules = Vec::new();
     let mut remove_schedules = Vec::new();
@@ -323,17 +310,31 @@ struct PolicyPlan {
     remove: Vec<String>,
     /// Removed before the puts, to keep within the quota.
     remove_first: Vec<String>,
+    /// Why some policies not asked for stay, for the answer.
+    note: Option<String>,
+}
+
+/// How the target came to be written by this request, as far as its policies go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TargetClaim {
+    /// This resource's: everything on it not asked for goes.
+    Own,
+    /// Its tags could not be read: it may be another stack's by now.
+    OwnerUnknown,
+    /// Taken over with AdoptExisting: what is on it is someone else's setup until now.
+    Adopted,
 }
 
 /// How each desired policy is written, and which policies go: what the target holds minus
-/// what is desired; when the target's policies or its ownership could not be read, only what
-/// the previous properties had. Those that would take the target past its quota go first.
+/// what is desired, from a target that is this resource's. From one whose owner is unknown or
+/// that is being taken over, and when AWS cannot show the policies, only what the previous
+/// properties had goes. Those that would take the target past its quota go first.
 fn plan_policies(
     desired: &Desired,
     previous: Option<&Desired>,
     held: &HeldPolicies,
-    target_ownership_known: bool,
-) -> PolicyPlan {
+    claim: TargetClaim,
+) -> Result<PolicyPlan, Refusal> {
     let shown: &[ExistingPolicy] = match held {
         HeldPolicies::Read(shown) => shown,
         HeldPolicies::NotRead | HeldPolicies::Unreadable(_) => &[],
@@ -349,39 +350,91 @@ fn plan_policies(
             _ => PolicyWrite::Put(spec.clone()),
         })
         .collect();
-    let undesired = |name: &&str| !desired.has_policy(name);
-    let candidates: Vec<&str> = match (held, target_ownership_known) {
-        (HeldPolicies::NotRead, _) => Vec::new(),
-        (HeldPolicies::Read(_), true) => shown.iter().map(|p| p.name.as_str()).collect(),
-        // Only what this resource is known to have put, and still there when AWS showed it.
-        (HeldPolicies::Read(_) | HeldPolicies::Unreadable(_), _) => previous
-            .iter()
-            .flat_map(|p| &p.policies)
-            .map(|spec| spec.name.as_str())
-            .filter(|name| {
-                matches!(held, HeldPolicies::Unreadable(_)) || shown.iter().any(|p| p.name == *name)
-            })
-            .collect(),
-    };
-    let remove: Vec<String> = candidates
-        .into_iter()
-        .filter(undesired)
-        .map(str::to_owned)
+    let previously: Vec<&str> = previous
+        .iter()
+        .flat_map(|p| &p.policies)
+        .map(|spec| spec.name.as_str())
         .collect();
+    // What the target holds, as far as is known.
+    let on_target: Vec<&str> = match held {
+        HeldPolicies::Read(_) => shown.iter().map(|p| p.name.as_str()).collect(),
+        HeldPolicies::Unreadable(_) => previously.clone(),
+        HeldPolicies::NotRead => Vec::new(),
+    };
+    let undesired: Vec<&str> = on_target
+        .iter()
+        .copied()
+        .filter(|name| !desired.has_policy(name))
+        .collect();
+    // From a target being taken over nothing goes (a same-named policy may be the previous
+    // owner's); from one whose owner is unknown, only what the previous properties had.
+    let known_to_be_ours = |name: &&str| match claim {
+        TargetClaim::Own => true,
+        TargetClaim::OwnerUnknown => previously.contains(name),
+        TargetClaim::Adopted => false,
+    };
+    let (remove, left): (Vec<&str>, Vec<&str>) = match held {
+        HeldPolicies::Unreadable(_) => (undesired, Vec::new()),
+        _ => undesired.into_iter().partition(known_to_be_ours),
+    };
+    let note = match (held, claim) {
+        (HeldPolicies::Unreadable(why), _) => Some(format!(
+            "could not read the target's scaling policies ({why}); removed {}",
+            match remove.is_empty() {
+                true => "none".to_owned(),
+                false => format!(
+                    "only those the previous properties had: {}",
+                    some_names(&remove)
+                ),
+            }
+        )),
+        _ if left.is_empty() => None,
+        (_, TargetClaim::Adopted) => Some(format!(
+            "left the policies {} on the target taken over, which these properties do not \
+             name: the next Update removes them",
+            some_names(&left)
+        )),
+        _ => Some(format!(
+            "left the policies {} on the target, which these properties do not name, since \
+             whose the target is could not be read",
+            some_names(&left)
+        )),
+    };
     let added = desired
         .policies
         .iter()
-        .filter(|spec| !shown.iter().any(|p| p.name == spec.name))
+        .filter(|spec| !on_target.contains(&spec.name.as_str()))
         .count();
-    let excess = (shown.len() + added).saturating_sub(MAX_POLICIES_PER_TARGET);
+    let excess = (on_target.len() + added).saturating_sub(MAX_POLICIES_PER_TARGET);
+    if excess > remove.len() {
+        // What may not be removed leaves no room: refused before any write, rather than
+        // failing at a put with some of the policies changed.
+        return Err(Refusal::PolicyQuota {
+            resource_id: desired.variant.resource_id(),
+            asked: desired.policies.len(),
+            kept: some_names(&left),
+            kept_count: left.len(),
+        });
+    }
+    let remove: Vec<String> = remove.into_iter().map(str::to_owned).collect();
     let (remove_first, remove) = match remove.len().min(excess) {
         0 => (Vec::new(), remove),
         n => (remove[..n].to_vec(), remove[n..].to_vec()),
     };
-    PolicyPlan {
+    Ok(PolicyPlan {
         writes,
         remove,
         remove_first,
+        note,
+    })
+}
+
+/// Names for a Reason, at most five of them: a long Reason is cut at its end.
+fn some_names(names: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    match names.len() {
+        n if n <= SHOWN => names.join(", "),
+        n => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
     }
 }
 
@@ -553,11 +606,45 @@ mod tests {
         };
         let plan = reconfigure(&desired, &previous, &unknown_owner).unwrap();
         assert_eq!(plan.remove_policies, [CPU_POLICY_NAME, STEP_POLICY_NAME]);
-        assert!(
-            plan.notes
-                .iter()
-                .any(|n| n.contains("removed only the policies the previous properties had"))
+        assert!(plan.notes.iter().any(|n| n.contains(
+            "left the policies theirs on the target, which these properties do not name, since \
+             whose the target is could not be read"
+        )));
+
+        // Nothing known to remove: the note says so.
+        let plan = plan_configure(
+            &desired,
+            Intent::Reconfigure { previous: None },
+            &owner(),
+            &unreadable,
+        )
+        .unwrap();
+        assert!(plan.remove_policies.is_empty());
+        assert!(plan.notes.iter().any(|n| n.ends_with("; removed none")));
+    }
+
+    #[test]
+    fn without_the_targets_policies_a_full_target_still_makes_room_for_a_rename() {
+        let policy = |name: String| {
+            json!({"PolicyName": name, "TargetValue": 5,
+                   "PredefinedMetricSpecification": {
+                       "PredefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"}})
+        };
+        let names: Vec<String> = (0..49).map(|n| format!("p{n}")).collect();
+        let mut renamed = names.clone();
+        renamed[0] = "p0-renamed".into();
+        let previous = desired(
+            json!({"TargetTrackingPolicies": names.into_iter().map(policy).collect::<Vec<_>>()}),
         );
+        let wanted = desired(
+            json!({"TargetTrackingPolicies": renamed.into_iter().map(policy).collect::<Vec<_>>()}),
+        );
+        let unreadable = Observed {
+            policies: HeldPolicies::Unreadable("denied".into()),
+            ..holding(&[])
+        };
+        let plan = reconfigure(&wanted, &previous, &unreadable).unwrap();
+        assert_eq!(plan.remove_policies_first, ["p0"]);
     }
 
     #[test]
@@ -591,7 +678,8 @@ mod tests {
     }
 
     #[test]
-    fn a_take_over_removes_the_previous_owners_policies_that_are_not_asked_for() {
+    fn a_take_over_keeps_the_previous_owners_other_policies_and_says_the_next_update_removes_them()
+    {
         let desired = desired(json!({"AdoptExisting": true}));
         assert!(Intent::Configure.reads_policies(&desired));
         let observed = Observed {
@@ -599,7 +687,63 @@ mod tests {
             ..holding(&["theirs"])
         };
         let plan = configure(&desired, &observed).unwrap();
+        assert!(plan.remove_policies.is_empty() && plan.remove_policies_first.is_empty());
+        assert!(plan.notes.iter().any(|n| n.contains(
+            "left the policies theirs on the target taken over, which these properties do not \
+             name: the next Update removes them"
+        )));
+        // Once it is this resource's, the next Update removes them.
+        let observed = Observed {
+            target: Some(target(Ownership::Ours)),
+            ..holding(&["theirs"])
+        };
+        let plan = reconfigure(&desired, &desired, &observed).unwrap();
         assert_eq!(plan.remove_policies, ["theirs"]);
+    }
+
+    #[test]
+    fn taking_a_variant_back_on_an_update_removes_none_of_the_other_stacks_policies() {
+        let previous = desired(json!({}));
+        let wanted = desired(json!({"AdoptExisting": true, "TargetMetric": "GPUUtilization"}));
+        let observed = Observed {
+            target: Some(target(Ownership::Other(other_owner()))),
+            ..holding(&["theirs"])
+        };
+        let plan = reconfigure(&wanted, &previous, &observed).unwrap();
+        // Not even the CPU policy the previous properties had: the other stack may have put
+        // one under the same name since.
+        assert!(plan.remove_policies.is_empty() && plan.remove_policies_first.is_empty());
+        assert!(plan.notes.iter().any(|n| {
+            n.contains("left the policies CPUUtil-ScalingPolicy, theirs on the target taken over")
+        }));
+    }
+
+    #[test]
+    fn a_target_too_full_of_policies_it_may_not_remove_is_refused_before_any_write() {
+        let policy = |n: usize| {
+            json!({"PolicyName": format!("p{n}"), "TargetValue": 5,
+                   "PredefinedMetricSpecification": {
+                       "PredefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"}})
+        };
+        let wanted = desired(json!({"AdoptExisting": true,
+            "TargetTrackingPolicies": (0..45).map(policy).collect::<Vec<_>>()}));
+        let theirs: Vec<String> = (0..6).map(|n| format!("theirs-{n}")).collect();
+        let theirs: Vec<&str> = theirs.iter().map(String::as_str).collect();
+        let observed = Observed {
+            target: Some(target(Ownership::Untagged)),
+            ..holding(&theirs)
+        };
+        // Held: the step policy (asked for too) and 7 that stay; 45 to add: 53.
+        assert_eq!(
+            configure(&wanted, &observed),
+            Err(Refusal::PolicyQuota {
+                resource_id: "endpoint/esd/variant/prod".into(),
+                asked: 46,
+                kept: "CPUUtil-ScalingPolicy, theirs-0, theirs-1, theirs-2, theirs-3 and 2 more"
+                    .into(),
+                kept_count: 7,
+            })
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
 use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, Tags, VariantId};
+use crate::properties::MAX_POLICIES_PER_TARGET;
 use std::fmt;
 
 /// The CloudFormation resource on whose behalf the function acts.
@@ -160,6 +161,16 @@ pub enum Refusal {
         watches: String,
         holder: Holder,
     },
+    /// The target holds policies this resource may not remove, and with the ones asked for
+    /// it would exceed Application Auto Scaling's quota of policies per target.
+    PolicyQuota {
+        resource_id: String,
+        /// How many policies were asked for.
+        asked: usize,
+        /// Those that stay, named for the Reason (the first few), and how many there are.
+        kept: String,
+        kept_count: usize,
+    },
 }
 
 /// Who holds an object that is not this resource's, as far as its tags tell.
@@ -231,6 +242,18 @@ impl fmt::Display for Refusal {
                      AdoptExisting to true to manage it from this stack.",
                 )
             }
+            Refusal::PolicyQuota {
+                resource_id,
+                asked,
+                kept,
+                kept_count,
+            } => write!(
+                f,
+                "The scalable target of {resource_id} holds {kept_count} scaling policies that \
+                 this resource did not put ({kept}); with the {asked} asked for, it would exceed \
+                 Application Auto Scaling's quota of {MAX_POLICIES_PER_TARGET} per target. Remove \
+                 some of them, or ask for fewer; nothing was changed."
+            ),
         }
     }
 }
@@ -414,6 +437,18 @@ mod tests {
                  Invocation5XXErrors (EndpointName=esd)) and whose it is is unknown, because its \
                  tags could not be read (denied). Refusing to replace it: set AlarmName to \
                  another name, or set AdoptExisting to true to manage it from this stack.",
+            ),
+            (
+                Refusal::PolicyQuota {
+                    resource_id: "endpoint/esd/variant/prod".into(),
+                    asked: 49,
+                    kept: "a, b".into(),
+                    kept_count: 2,
+                },
+                "The scalable target of endpoint/esd/variant/prod holds 2 scaling policies that \
+                 this resource did not put (a, b); with the 49 asked for, it would exceed \
+                 Application Auto Scaling's quota of 50 per target. Remove some of them, or ask \
+                 for fewer; nothing was changed.",
             ),
         ];
         for (refusal, reason) in reasons {
