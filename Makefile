@@ -9,7 +9,9 @@ FUNCTION := sagemaker-async-autoscaling
 ARM_TARGET := aarch64-unknown-linux-gnu
 
 .PHONY: setup build test lint demo deploy bench sam-build clean
-SAM_DONE := $(VENV)/.sam-done
+# The SAM CLI pins its own versions of libraries the lint tools also use: a venv of its own.
+SAM_VENV := .venv-sam
+SAM_DONE := $(SAM_VENV)/.sam-done
 
 ## setup: the virtual environment with moto, cfn-lint and cargo-lambda
 setup: $(SETUP_DONE)
@@ -28,23 +30,27 @@ build: setup
 test: setup
 	cargo test
 
-## lint: formatting, clippy and the template
+## lint: formatting, clippy, the templates, the workflows, and one version number
 lint: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cfn-lint template.yaml examples/async-endpoint.yaml
+	actionlint .github/workflows/*.yml
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	scripts/check-version.sh
 
 ## demo: the whole lifecycle locally (moto + cargo lambda watch + cargo lambda invoke)
 demo: setup
 	scripts/demo.sh
 
-## sam-build: sam build of template.yaml (installs the SAM CLI into the venv on first use)
+## sam-build: sam build of template.yaml (installs the SAM CLI into .venv-sam on first use)
 sam-build: setup $(SAM_DONE)
 	rustup target add $(ARM_TARGET)
-	SAM_CLI_TELEMETRY=0 sam build --beta-features
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --beta-features
 
 $(SAM_DONE): requirements-sam.txt
-	$(VENV)/bin/pip install --quiet -r requirements-sam.txt
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
 	touch $@
 
 ## bench: the README's Performance table (release builds, a cold build, then measurements)
@@ -64,4 +70,4 @@ deploy: build
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam
