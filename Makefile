@@ -8,12 +8,16 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FUNCTION := sagemaker-async-autoscaling
 ARM_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: setup build test lint demo deploy bench sam-build clean
+.PHONY: help setup build test lint demo deploy bench sam-build cdk-check clean
 # The SAM CLI pins its own versions of libraries the lint tools also use: a venv of its own.
 SAM_VENV := .venv-sam
 SAM_DONE := $(SAM_VENV)/.sam-done
 
-## setup: the virtual environment with moto, cfn-lint and cargo-lambda
+## help: this list
+help:
+	@sed -n 's/^## //p' Makefile
+
+## setup: the virtual environment with moto, cfn-lint, cargo-lambda and the lint tools
 setup: $(SETUP_DONE)
 
 $(SETUP_DONE): requirements-dev.txt
@@ -34,7 +38,7 @@ test: setup
 lint: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	cfn-lint template.yaml examples/async-endpoint.yaml
+	cfn-lint template.yaml examples/async-endpoint.yaml examples/minimal.yaml
 	actionlint .github/workflows/*.yml
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	scripts/check-version.sh
@@ -53,7 +57,11 @@ $(SAM_DONE): requirements-sam.txt
 	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
 	touch $@
 
-## bench: the README's Performance table (release builds, a cold build, then measurements)
+## cdk-check: the README's TypeScript CDK snippet, synthesized and cfn-linted (aws-cdk-lib from npm)
+cdk-check: setup
+	scripts/cdk-check.sh
+
+## bench: the table in docs/performance.md (release builds, a cold build, then measurements)
 bench: build
 	cargo lambda build --release --x86-64 --lambda-dir target/lambda-x86_64
 	rm -rf target/bench-cold
@@ -63,11 +71,12 @@ bench: build
 	    target/lambda-x86_64/$(FUNCTION)/bootstrap target/lambda/$(FUNCTION)/bootstrap.zip \
 	    "$$(python3 -c "print($$end - $$start)")"
 
-## deploy: cargo lambda deploy; needs IAM_ROLE=<role ARN> (see README, Deploying)
+## deploy: cargo lambda deploy; needs IAM_ROLE=<role ARN> (see README, Deploy)
 deploy: build
 	@test -n "$(IAM_ROLE)" || { echo "Set IAM_ROLE to the function's role ARN (see README)"; exit 1; }
 	cargo lambda deploy --iam-role "$(IAM_ROLE)" $(FUNCTION)
 
+## clean: removes target/, the virtual environments and .aws-sam
 clean:
 	cargo clean
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam

@@ -38,7 +38,7 @@ const QUOTA_PERIOD_US: u64 = 100_000;
 const BUDGET_INIT_MS: f64 = 20.0;
 const BUDGET_INIT_CPU_MS: f64 = 15.0;
 /// 6 calls for ownership and the setup at 0.4 to 0.6 ms each, and 3 more that tell the Create's
-/// alarm from one another resource creates at the same moment (README, Two writers at once).
+/// alarm from one another resource creates at the same moment (docs/reference.md, Two writers at once).
 const BUDGET_FIRST_EVENT_CPU_MS: f64 = 6.0;
 const BUDGET_WARM_EVENT_CPU_MS: f64 = 4.0;
 const BUDGET_ROUND_TRIPS: usize = 5;

@@ -28,7 +28,7 @@
 //! after the read). The one case that loses a setup: the copy that registered the target (or
 //! whose registration got no answer) fails afterwards while the other, standing down, answers
 //! SUCCESS. The failing copy removes the target, and with it what the other reported; nothing
-//! AWS keeps tells the two copies apart. The README says so.
+//! AWS keeps tells the two copies apart. docs/reference.md says so.
 
 use super::plan::{Created, Made};
 use crate::contract::VariantId;
