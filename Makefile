@@ -15,7 +15,7 @@ SAM_DONE := $(SAM_VENV)/.sam-done
 
 ## help: this list
 help:
-	@sed -n 's/^## //p' Makefile
+	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
 
 ## setup: the virtual environment with moto, cfn-lint, cargo-lambda and the lint tools
 setup: $(SETUP_DONE)
@@ -25,7 +25,7 @@ $(SETUP_DONE): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## build: the arm64 release package for Lambda (target/lambda/$(FUNCTION)/bootstrap.zip)
+## build: the arm64 release package for Lambda (target/lambda/sagemaker-async-autoscaling/bootstrap.zip)
 build: setup
 	rustup target add $(ARM_TARGET)
 	cargo lambda build --release --arm64 --output-format zip
