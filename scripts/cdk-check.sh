@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make cdk-check`: the README's TypeScript CDK snippet, compiled, synthesized and cfn-linted.
-# aws-cdk-lib, constructs and typescript come from npm, at the versions tests/cdk/package.json
-# pins, into target/cdk-check; the snippet runs in a stack that has an endpoint to scale.
+# aws-cdk-lib, constructs and typescript come from npm, exactly as tests/cdk/package-lock.json
+# has them, into target/cdk-check; the snippet runs in a stack that has an endpoint to scale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v npm >/dev/null || { echo "make cdk-check needs Node.js and npm" >&2; exit 1; }
 work=target/cdk-check
 mkdir -p "$work"
-cp tests/cdk/package.json "$work/"
-(cd "$work" && npm install --no-audit --no-fund --silent)
+cp tests/cdk/package.json tests/cdk/package-lock.json "$work/"
+(cd "$work" && npm ci --no-audit --no-fund --silent)
 
 # The first ```ts block of the README: its imports go at the top, the rest in the constructor.
 snippet=$(awk '/^```ts$/{on=1; next} /^```$/{if (on) exit} on' README.md)
@@ -15,12 +16,12 @@ test -n "$snippet" || { echo "no \`\`\`ts block in README.md" >&2; exit 1; }
 {
   echo "import { App, Stack } from 'aws-cdk-lib';"
   echo "import { CfnEndpoint } from 'aws-cdk-lib/aws-sagemaker';"
-  grep '^import ' <<<"$snippet"
+  grep '^import ' <<<"$snippet" || true
   echo "class ReadmeStack extends Stack {"
   echo "  constructor(app: App) {"
   echo "    super(app, 'ReadmeStack');"
   echo "    const endpoint = new CfnEndpoint(this, 'Endpoint', { endpointConfigName: 'config' });"
-  grep -v '^import ' <<<"$snippet"
+  grep -v '^import ' <<<"$snippet" || true
   echo "  }"
   echo "}"
   echo "const app = new App({ outdir: 'cdk.out' });"
