@@ -79,17 +79,16 @@ pub(super) async fn apply(
         }
     };
     // A target at its quota of policies takes a renamed one only once the old name is gone.
-    let old_policies = try_join_all(
-        plan.remove_policies_first
-            .iter()
-            .map(|name| api.delete_policy(variant, name)),
-    );
-    tokio::try_join!(target, alarm_tags, async {
-        old_policies.await.map_err(Interrupted::from)
-    })?;
+    let make_room = async {
+        let deletes = plan.remove_policies_first.iter();
+        try_join_all(deletes.map(|name| api.delete_policy(variant, name))).await?;
+        Ok(())
+    };
+    tokio::try_join!(target, alarm_tags, make_room)?;
 
-    // What hangs on the target: the policies and the scheduled actions. An alarm to create under a free name is looked for again: one that
-    // appeared since the first read is another request's, and is not written over.
+    // What hangs on the target: the policies and the scheduled actions. An alarm to create
+    // under a free name is looked for again: one that appeared since the first read is another
+    // request's, and is not written over.
     //
     // The policy puts are made first and then streamed, a few at a time: a stream holding the
     // closure that makes them would not be `Send` for every lifetime, which the handler's task
@@ -141,30 +140,32 @@ pub(super) async fn apply(
         return Err(Interrupted::Raced(Race::AlarmAppeared(name)));
     }
 
-    // The alarm, which fires the step policy, unless it is as asked already.
-    let alarm = async {
-        let (Some(write), Some(wanted), Some(step_policy_arn)) =
-            (&plan.alarm, &desired.alarm, &step_policy_arn)
-        else {
-            return Ok(());
+    // The alarm, which fires the step policy, unless it is as asked already. Its ARN: the one
+    // AWS showed, or for a new one the step policy's partition, region and account.
+    let alarm = plan.alarm.as_ref().zip(step_policy_arn.as_deref());
+    let alarm = alarm.map(|(write, step_policy_arn)| {
+        let arn = match write {
+            AlarmWrite::Update { arn, .. } => arn.clone(),
+            AlarmWrite::Create { name, .. } => alarm_arn(step_policy_arn, name),
         };
+        (write, arn, step_policy_arn)
+    });
+    if let (Some((write, arn, step_policy_arn)), Some(wanted)) = (&alarm, &desired.alarm) {
         let definition = wanted.firing(step_policy_arn);
         match write {
-            AlarmWrite::Update { .. } if !write.needs_put(&definition) => Ok(()),
-            AlarmWrite::Update { name, .. } => Ok(api.put_alarm(name, &definition, None).await?),
+            AlarmWrite::Update { .. } if !write.needs_put(&definition) => {}
+            AlarmWrite::Update { name, .. } => api.put_alarm(name, &definition, None).await?,
             AlarmWrite::Create { name, tags } => {
-                let arn = alarm_arn(step_policy_arn, name);
                 let alarm = NewAlarm {
                     name,
-                    arn: &arn,
+                    arn,
                     definition: &definition,
                     tags,
                 };
-                create_alarm(api, &alarm, owner, rollback).await
+                create_alarm(api, &alarm, owner, rollback).await?
             }
         }
-    };
-    alarm.await?;
+    }
 
     // What is no longer asked for goes last, once every put went through: a request that
     // fails before leaves the old setup whole, for CloudFormation's rollback to find.
@@ -191,16 +192,9 @@ pub(super) async fn apply(
         .filter(|(spec, _)| spec.is_target_tracking())
         .map(|(spec, arn)| (spec.name.as_str(), arn.as_str()))
         .collect();
-    let alarm = plan.alarm.as_ref().zip(step_policy_arn.as_deref());
-    let alarm = alarm.map(|(write, step_policy_arn)| {
-        let arn = match write {
-            AlarmWrite::Update { arn, .. } => arn.clone(),
-            AlarmWrite::Create { name, .. } => alarm_arn(step_policy_arn, name),
-        };
-        (write.name(), arn, step_policy_arn)
-    });
+    let alarm = alarm.map(|(write, arn, step_policy_arn)| (write.name(), arn, step_policy_arn));
     let (data, policy_arns_left_out) =
-        answer_data(&desired.variant.resource_id(), plan, &tracking_arns, alarm);
+        answer_data(&props.resource_id(), plan, &tracking_arns, alarm);
     let mut summary = format!(
         "Configured {}: capacity {} to {}, {}, scale from zero {}, {} scheduled action(s)",
         props.resource_id(),

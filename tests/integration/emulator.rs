@@ -3,9 +3,10 @@
 //! less than they claim.
 
 use crate::support::aws::{Aws, Mode, Service};
+use crate::support::put_target_tracking_policy;
 use aws_sdk_applicationautoscaling::error::ProvideErrorMetadata;
 use aws_sdk_applicationautoscaling::types::{
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalableTargetAction,
+    MetricType, PredefinedMetricSpecification, ScalableDimension, ScalableTargetAction,
     ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
 };
 use sagemaker_async_autoscaling::aws::AwsClients;
@@ -67,19 +68,9 @@ async fn put_policy(clients: &AwsClients, resource_id: &str, target: f64) -> Str
         )
         .build()
         .unwrap();
-    let output = clients
-        .autoscaling
-        .put_scaling_policy()
-        .policy_name("busy")
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(DIMENSION)
-        .resource_id(resource_id)
-        .policy_type(PolicyType::TargetTrackingScaling)
-        .target_tracking_scaling_policy_configuration(tracking)
-        .send()
+    put_target_tracking_policy(clients, resource_id, "busy", tracking)
         .await
-        .unwrap();
-    output.policy_arn().to_owned()
+        .unwrap()
 }
 
 /// Deregisters a variant's target, as a user would.

@@ -639,12 +639,12 @@ on_both_emulators! {
 // fail, the scenarios above prove less than they claim.
 
 mod harness {
-    use crate::support::Emulator;
     use crate::support::aws::{Aws, Mode};
+    use crate::support::{Emulator, put_target_tracking_policy};
     use aws_sdk_applicationautoscaling::error::ProvideErrorMetadata;
     use aws_sdk_applicationautoscaling::types::{
-        CustomizedMetricSpecification, MetricStatistic, PolicyType, ScalableDimension,
-        ServiceNamespace, TargetTrackingMetricDataQuery, TargetTrackingScalingPolicyConfiguration,
+        CustomizedMetricSpecification, MetricStatistic, ScalableDimension, ServiceNamespace,
+        TargetTrackingMetricDataQuery, TargetTrackingScalingPolicyConfiguration,
     };
     use sagemaker_async_autoscaling::aws::AwsClients;
 
@@ -669,17 +669,7 @@ mod harness {
             .customized_metric_specification(metric)
             .build()
             .unwrap();
-        clients
-            .autoscaling
-            .put_scaling_policy()
-            .policy_name(name)
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
-            .resource_id(resource_id)
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(tracking)
-            .send()
-            .await?;
+        put_target_tracking_policy(clients, resource_id, name, tracking).await?;
         Ok(())
     }
 

@@ -475,16 +475,7 @@ impl Emulator {
             .customized_metric_specification(metric)
             .build()
             .unwrap();
-        self.clients
-            .autoscaling
-            .put_scaling_policy()
-            .policy_name(name)
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-            .resource_id(resource_id)
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(tracking)
-            .send()
+        put_target_tracking_policy(&self.clients, resource_id, name, tracking)
             .await
             .unwrap();
     }
@@ -530,4 +521,26 @@ impl Emulator {
             "alarm {alarm_name} left"
         );
     }
+}
+
+/// Puts a target-tracking policy on a variant's target through these clients, as a user would,
+/// and answers its ARN.
+pub async fn put_target_tracking_policy(
+    clients: &AwsClients,
+    resource_id: &str,
+    name: &str,
+    tracking: TargetTrackingScalingPolicyConfiguration,
+) -> Result<String, aws_sdk_applicationautoscaling::Error> {
+    let output = clients
+        .autoscaling
+        .put_scaling_policy()
+        .policy_name(name)
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .resource_id(resource_id)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(tracking)
+        .send()
+        .await?;
+    Ok(output.policy_arn().to_owned())
 }
