@@ -982,3 +982,38 @@ on_both_emulators! {
         assert!(f.emulator.alarm(&alarm_name(&endpoint)).await.is_some());
     }
 }
+
+on_both_emulators! {
+    async fn a_take_over_of_a_target_too_full_to_add_its_policies_fails_before_any_write(f) {
+        let endpoint = f.endpoint("too-full");
+        let id = resource_id(&endpoint);
+        f.emulator.register_target(&id, 1, 3).await;
+        for n in 0..49 {
+            f.emulator.put_users_policy(&id, &format!("users-{n:02}")).await;
+        }
+        let mut props = shorthand(&endpoint);
+        props["AdoptExisting"] = true.into();
+
+        // 49 that stay, and the CPU and step policies to add: 51.
+        f.aws.clear_calls();
+        let answer = f.stack.create(props.clone()).await;
+        assert_failed(
+            &answer,
+            &[&format!(
+                "The scalable target of {id} holds 49 scaling policies that this resource did \
+                 not put (users-00, users-01, users-02, users-03, users-04 and 44 more); with the \
+                 2 asked for, it would exceed Application Auto Scaling's quota of 50 per target"
+            )],
+        );
+        let written: Vec<String> = f
+            .aws
+            .operations()
+            .into_iter()
+            .filter(|o| !o.starts_with("Describe") && !o.starts_with("List"))
+            .collect();
+        assert!(written.is_empty(), "wrote {written:?}");
+        assert_eq!(f.emulator.policy_names(&id).await.len(), 49);
+        let target = f.emulator.target(&id).await.unwrap();
+        assert_eq!((target.min_capacity(), target.max_capacity()), (1, 3), "left untouched");
+    }
+}
