@@ -30,14 +30,17 @@ build: setup
 	rustup target add $(ARM_TARGET)
 	cargo lambda build --release --arm64 --output-format zip
 
-## test: every test, against the emulator the tests start themselves
+## test: every test, against the emulator the tests start themselves; then the emulator's own tests
 test: setup
 	cargo test
+	$(VENV)/bin/python -m pytest -q tests/emulator
 
-## lint: formatting, clippy, the templates, the workflows, and one version number
+## lint: formatting, clippy, ruff (the Python), the templates, the workflows, and one version number
 lint: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	cfn-lint template.yaml examples/async-endpoint.yaml examples/minimal.yaml
 	actionlint .github/workflows/*.yml
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml

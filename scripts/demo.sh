@@ -37,7 +37,7 @@ echo "Building the function (cargo build)"
 cargo build --quiet --bin sagemaker-async-autoscaling
 
 echo "Starting the emulator (moto) on 127.0.0.1:$MOTO_PORT"
-setsid python scripts/moto_server.py "$MOTO_PORT" --forever >"$work/moto.log" 2>&1 &
+setsid python -m tests.emulator "$MOTO_PORT" --forever >"$work/moto.log" 2>&1 &
 pids+=("$!")
 wait_for_port "$MOTO_PORT" "moto" "$work/moto.log"
 # The bucket the events' ResponseURLs point at, as CloudFormation's own bucket would be.

@@ -3,6 +3,7 @@
 Usage: demo_state.py AWS_ENDPOINT_URL EVENT_FILE. Exits 1 unless the answer says SUCCESS.
 The answer is read back from the emulator's S3, where the event's ResponseURL points.
 """
+
 import json
 import sys
 import urllib.parse
@@ -11,14 +12,25 @@ import boto3
 
 endpoint, event_file = sys.argv[1], sys.argv[2]
 event = json.load(open(event_file))
-aws = dict(endpoint_url=endpoint, region_name="us-east-1",
-           aws_access_key_id="testing", aws_secret_access_key="testing")
+aws = dict(
+    endpoint_url=endpoint,
+    region_name="us-east-1",
+    aws_access_key_id="testing",
+    aws_secret_access_key="testing",
+)
 
 url = urllib.parse.urlsplit(event["ResponseURL"])
 bucket, key = url.path.lstrip("/").split("/", 1)
-body = boto3.client("s3", **aws).get_object(Bucket=bucket, Key=urllib.parse.unquote(key))["Body"].read()
+body = (
+    boto3.client("s3", **aws)
+    .get_object(Bucket=bucket, Key=urllib.parse.unquote(key))["Body"]
+    .read()
+)
 answer = json.loads(body)
-print(f"  CloudFormation received: {answer['Status']}  PhysicalResourceId={answer['PhysicalResourceId']}")
+print(
+    f"  CloudFormation received: {answer['Status']}  "
+    f"PhysicalResourceId={answer['PhysicalResourceId']}"
+)
 print(f"    Reason: {answer.get('Reason')}")
 for name, value in sorted(answer.get("Data", {}).items()):
     print(f"    Data.{name} = {value}")
@@ -27,25 +39,42 @@ props = event["ResourceProperties"]
 endpoint_name = props["EndpointName"]
 resource_id = f"endpoint/{endpoint_name}/variant/{props.get('VariantName', 'AllTraffic')}"
 autoscaling = boto3.client("application-autoscaling", **aws)
-targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource_id])["ScalableTargets"]
-policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource_id)["ScalingPolicies"]
-actions = autoscaling.describe_scheduled_actions(ServiceNamespace="sagemaker", ResourceId=resource_id)["ScheduledActions"]
-alarm_name = props.get("AlarmName", f"{endpoint_name}-{props.get('VariantName', 'AllTraffic')}-HasBacklogWithoutCapacity")
+targets = autoscaling.describe_scalable_targets(
+    ServiceNamespace="sagemaker", ResourceIds=[resource_id]
+)["ScalableTargets"]
+policies = autoscaling.describe_scaling_policies(
+    ServiceNamespace="sagemaker", ResourceId=resource_id
+)["ScalingPolicies"]
+actions = autoscaling.describe_scheduled_actions(
+    ServiceNamespace="sagemaker", ResourceId=resource_id
+)["ScheduledActions"]
+alarm_name = props.get(
+    "AlarmName",
+    f"{endpoint_name}-{props.get('VariantName', 'AllTraffic')}-HasBacklogWithoutCapacity",
+)
 alarms = boto3.client("cloudwatch", **aws).describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
 
 print(f"  AWS now holds for {resource_id}:")
 for target in targets:
     print(f"    scalable target: capacity {target['MinCapacity']}..{target['MaxCapacity']}")
 for policy in policies:
-    config = policy.get("TargetTrackingScalingPolicyConfiguration") or policy.get("StepScalingPolicyConfiguration")
+    config = policy.get("TargetTrackingScalingPolicyConfiguration") or policy.get(
+        "StepScalingPolicyConfiguration"
+    )
     metric = config.get("CustomizedMetricSpecification", {}).get("MetricName", "")
     print(f"    policy: {policy['PolicyName']} ({policy['PolicyType']}) {metric}")
 for action in actions:
     capacity = action.get("ScalableTargetAction", {})
-    print(f"    scheduled action: {action['ScheduledActionName']} {action['Schedule']} "
-          f"{action.get('Timezone') or 'UTC'} -> capacity {capacity.get('MinCapacity', '-')}..{capacity.get('MaxCapacity', '-')}")
+    print(
+        f"    scheduled action: {action['ScheduledActionName']} {action['Schedule']} "
+        f"{action.get('Timezone') or 'UTC'} -> capacity "
+        f"{capacity.get('MinCapacity', '-')}..{capacity.get('MaxCapacity', '-')}"
+    )
 for alarm in alarms:
-    print(f"    alarm: {alarm['AlarmName']} on {alarm['MetricName']} -> {', '.join(alarm['AlarmActions'])}")
+    print(
+        f"    alarm: {alarm['AlarmName']} on {alarm['MetricName']} "
+        f"-> {', '.join(alarm['AlarmActions'])}"
+    )
 if not (targets or policies or actions or alarms):
     print("    nothing")
 

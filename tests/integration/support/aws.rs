@@ -1,6 +1,6 @@
 //! AWS for the tests: moto, and a per-test proxy in front of it.
 //!
-//! moto is started once per test binary (`scripts/moto_server.py`, which also keeps the tags of
+//! moto is started once per test binary (`tests/emulator`, which also keeps the tags of
 //! scalable targets that moto lacks, deletes a target's policies and scheduled actions with it,
 //! and keeps a policy's ARN when it is updated, as AWS does). The proxy, one per test:
 //! - checks every request against the AWS API model (botocore's, through moto's process): a
@@ -45,7 +45,8 @@ fn start_moto() -> MotoProcess {
     let python = std::env::var("MOTO_PYTHON")
         .unwrap_or_else(|_| root.join(".venv/bin/python").display().to_string());
     let mut child = Command::new(&python)
-        .arg(root.join("scripts/moto_server.py"))
+        .args(["-m", "tests.emulator"])
+        .current_dir(root)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

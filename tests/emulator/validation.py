@@ -1,46 +1,62 @@
-"""Runs moto on a loopback port and prints the port; exits when its stdin closes.
+"""Requests checked against botocore's model of the AWS API, instead of served.
 
-Usage: moto_server.py [PORT] [--forever]. The tests start it as a child and keep its stdin
-open: when the test process ends, for any reason, the pipe closes and the emulator goes with
-it, so no server outlives a test run. `make demo` runs it with --forever and stops it itself.
-
-moto keeps no tags for Application Auto Scaling's scalable targets (it answers HTTP 500 to
-ListTagsForResource); they are kept here, as AWS keeps them: given to RegisterScalableTarget
-when it creates the target, changed with TagResource and UntagResource, gone with the target.
-Two more of AWS's rules that moto lacks are kept here too (see `imitate_aws_scaling`):
-deregistering a scalable target deletes its scaling policies and scheduled actions, and
-PutScalingPolicy for a policy that exists updates it in place, so its ARN stays the same.
-
-moto accepts requests real AWS would reject, so a request carrying `x-validate-only: 1`
-is not served: it is checked against botocore's model of the API and answered with
-HTTP 200 and `{"service": ..., "operation": ..., "violations": [...]}` (`[]` = conforms).
+moto accepts requests real AWS would reject, so a request carrying `x-validate-only: 1` is not
+served: it is checked against botocore's model of the API and answered with HTTP 200 and
+`{"service": ..., "operation": ..., "violations": [...]}` (`[]` = conforms).
 """
+
 import base64
 import binascii
 import datetime
 import functools
 import io
 import json
-import logging
 import re
 import sys
-import threading
 import traceback
 import unicodedata
 import warnings
 from urllib.parse import parse_qsl
 
 import botocore.session
-from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+
+from .wsgi import read_body
 
 # The services we check, and how a request names them: X-Amz-Target prefix (JSON) -> (botocore
 # service, JSON version), and the query protocol's Version parameter -> botocore service.
 JSON_TARGETS = {
     "AnyScaleFrontendService": ("application-autoscaling", "1.1"),
     "GraniteServiceVersion20100801": ("cloudwatch", "1.0"),
+    "SageMaker": ("sagemaker", "1.1"),
+    "AmazonSSM": ("ssm", "1.1"),
 }
 QUERY_VERSIONS = {"2010-08-01": "cloudwatch"}
+
+# The operations whose input patterns are compiled at startup, so that a pattern this module
+# cannot translate stops the server before any test runs: None = every operation. SageMaker's
+# model has over 400 operations (and patterns Python cannot compile, in operations the function
+# never calls), SSM's over 140: for them, the operations the function calls. Any other
+# operation's patterns are compiled when a request first needs them; one that cannot be
+# translated then fails that request loudly (HTTP 500 with the error), never passes it.
+PRECOMPILED = {
+    "application-autoscaling": None,
+    "cloudwatch": None,
+    "sagemaker": (
+        "DescribeEndpoint",
+        "DescribeEndpointConfig",
+        "UpdateEndpoint",
+        "CreateEndpoint",
+        "CreateEndpointConfig",
+        "CreateModel",
+    ),
+    "ssm": (
+        "GetParameter",
+        "GetParametersByPath",
+        "PutParameter",
+        "DeleteParameter",
+        "DeleteParameters",
+    ),
+}
 
 _session = botocore.session.get_session()
 
@@ -54,12 +70,18 @@ def service_model(name):
 
 # Java's POSIX classes, as code point ranges.
 _POSIX = {
-    "Lower": [(0x61, 0x7A)], "Upper": [(0x41, 0x5A)], "ASCII": [(0x00, 0x7F)],
-    "Alpha": [(0x41, 0x5A), (0x61, 0x7A)], "Digit": [(0x30, 0x39)],
+    "Lower": [(0x61, 0x7A)],
+    "Upper": [(0x41, 0x5A)],
+    "ASCII": [(0x00, 0x7F)],
+    "Alpha": [(0x41, 0x5A), (0x61, 0x7A)],
+    "Digit": [(0x30, 0x39)],
     "Alnum": [(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)],
     "Punct": [(0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E)],
-    "Graph": [(0x21, 0x7E)], "Print": [(0x20, 0x7E)], "Blank": [(0x09, 0x09), (0x20, 0x20)],
-    "Cntrl": [(0x00, 0x1F), (0x7F, 0x7F)], "XDigit": [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)],
+    "Graph": [(0x21, 0x7E)],
+    "Print": [(0x20, 0x7E)],
+    "Blank": [(0x09, 0x09), (0x20, 0x20)],
+    "Cntrl": [(0x00, 0x1F), (0x7F, 0x7F)],
+    "XDigit": [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)],
     "Space": [(0x09, 0x0D), (0x20, 0x20)],
 }
 
@@ -81,7 +103,9 @@ def _property_ranges(name):
     if name in _POSIX:
         return _POSIX[name]
     category = name[2:] if name.startswith("Is") else name
-    matching = [r for cat, rs in _unicode_categories().items() if cat.startswith(category) for r in rs]
+    matching = [
+        r for cat, rs in _unicode_categories().items() if cat.startswith(category) for r in rs
+    ]
     if not matching or len(category) > 2:
         raise ValueError(f"unsupported character property \\p{{{name}}}")
     return sorted(matching)
@@ -104,7 +128,8 @@ def to_python_regex(java):
                 i = m.end()
                 continue
             if m := _PROPERTY.match(java, i):
-                body = "".join("\\U%08X-\\U%08X" % r for r in _property_ranges(m[2] or m[3]))
+                ranges = _property_ranges(m[2] or m[3])
+                body = "".join(f"\\U{low:08X}-\\U{high:08X}" for low, high in ranges)
                 if m[1] == "P" and in_class:
                     raise ValueError(f"cannot translate {m[0]} inside a character class")
                 out.append(body if in_class else f"[{'^' if m[1] == 'P' else ''}{body}]")
@@ -112,7 +137,7 @@ def to_python_regex(java):
                 continue
             if java.startswith("\\Z", i):  # Java's \Z allows a final line terminator; Python's not
                 raise ValueError("cannot translate \\Z")
-            out.append("\\Z" if java.startswith("\\z", i) else java[i:i + 2])
+            out.append("\\Z" if java.startswith("\\z", i) else java[i : i + 2])
             i += 2
             continue
         if char == "[" and not in_class:
@@ -144,7 +169,8 @@ def compiled_pattern(java):
 
 
 def precompile_patterns():
-    """Compiles every pattern in every input shape now, so a gap stops the server at startup."""
+    """Compiles every pattern in the input shapes of the PRECOMPILED operations now, so a gap
+    stops the server at startup."""
     seen = set()
 
     def walk(shape):
@@ -153,15 +179,18 @@ def precompile_patterns():
         seen.add(shape.name)
         if "pattern" in shape.metadata:
             compiled_pattern(shape.metadata["pattern"])
-        children = {"structure": lambda: shape.members.values(), "list": lambda: [shape.member],
-                    "map": lambda: [shape.key, shape.value]}.get(shape.type_name, list)()
+        children = {
+            "structure": lambda: shape.members.values(),
+            "list": lambda: [shape.member],
+            "map": lambda: [shape.key, shape.value],
+        }.get(shape.type_name, list)()
         for child in children:
             walk(child)
 
-    for service in {s for s, _ in JSON_TARGETS.values()} | set(QUERY_VERSIONS.values()):
+    for service, operations in PRECOMPILED.items():
         model = service_model(service)
         seen.clear()  # shape names are per model
-        for op in model.operation_names:
+        for op in model.operation_names if operations is None else operations:
             walk(model.operation_model(op).input_shape)
 
 
@@ -169,7 +198,9 @@ def precompile_patterns():
 
 _INT_RANGES = {"byte": 7, "short": 15, "integer": 31, "long": 63}
 _QUERY_INT = re.compile(r"-?[0-9]+\Z")
-_QUERY_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z|NaN\Z|-?Infinity\Z")
+_QUERY_FLOAT = re.compile(
+    r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z|NaN\Z|-?Infinity\Z"
+)
 _ISO8601 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)\Z")
 _SPECIAL_FLOATS = ("NaN", "Infinity", "-Infinity")  # how AWS JSON writes non-finite doubles
 
@@ -180,8 +211,15 @@ def _show(value):
 
 
 def _json_type(value):
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-            dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 class Checker:
@@ -330,10 +368,16 @@ class QueryForm:
         return key in self.params or any(k.startswith(key + ".") for k in self.params)
 
     def _indexes(self, base, path):
-        heads = {key[len(base) + 1:].split(".", 1)[0] for key in self.params if key.startswith(base + ".")}
+        heads = {
+            key[len(base) + 1 :].split(".", 1)[0]
+            for key in self.params
+            if key.startswith(base + ".")
+        }
         found = sorted((h for h in heads if h.isascii() and h.isdigit()), key=lambda h: (int(h), h))
         if found != [str(i) for i in range(1, len(found) + 1)]:  # a gap, 0, or a leading zero
-            self.checker.fail(path, f"indexes under {base}. must run 1..n without gaps, got {found}")
+            self.checker.fail(
+                path, f"indexes under {base}. must run 1..n without gaps, got {found}"
+            )
         # Decode them all anyway, so their contents are checked too; other heads stay unknown.
         return found
 
@@ -359,8 +403,10 @@ class QueryForm:
                     base = ".".join(key.split(".")[:-1] + [shape.member.serialization["name"]])
             else:
                 base = f"{key}.{shape.member.serialization.get('name', 'member')}"
-            return [self.decode(shape.member, f"{base}.{i}", f"{path}[{n}]")
-                    for n, i in enumerate(self._indexes(base, path))]
+            return [
+                self.decode(shape.member, f"{base}.{i}", f"{path}[{n}]")
+                for n, i in enumerate(self._indexes(base, path))
+            ]
         if kind == "map":
             base = key if flattened else f"{key}.entry"
             key_name = shape.key.serialization.get("name", "key")
@@ -388,6 +434,7 @@ class QueryForm:
 
 # --- Requests -----------------------------------------------------------------------------------
 
+
 def _media_type(environ):
     return environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
 
@@ -406,8 +453,10 @@ def validate(environ, body):
             return result
         service, json_version = JSON_TARGETS[prefix]
         if _media_type(environ) != f"application/x-amz-json-{json_version}":
-            problems.append(f"request: Content-Type {environ.get('CONTENT_TYPE')!r}, "
-                            f"expected application/x-amz-json-{json_version}")
+            problems.append(
+                f"request: Content-Type {environ.get('CONTENT_TYPE')!r}, "
+                f"expected application/x-amz-json-{json_version}"
+            )
         try:
             document = json.loads(body or b"{}")
         except ValueError as e:
@@ -428,15 +477,19 @@ def validate(environ, body):
         operation, version = params.pop("Action", None), params.pop("Version", None)
         result["operation"] = operation
         if version not in QUERY_VERSIONS:
-            problems.append(f"request: unknown Version {version!r} (known: {sorted(QUERY_VERSIONS)})")
+            problems.append(
+                f"request: unknown Version {version!r} (known: {sorted(QUERY_VERSIONS)})"
+            )
             return result
         service = QUERY_VERSIONS[version]
         if operation is None:
             problems.append("request: no Action parameter")
     else:
-        problems.append("request: neither X-Amz-Target (JSON) nor a form body (query): cannot tell "
-                        f"the protocol (Content-Type {environ.get('CONTENT_TYPE')!r}, "
-                        f"path {environ.get('PATH_INFO')!r})")
+        problems.append(
+            "request: neither X-Amz-Target (JSON) nor a form body (query): cannot tell "
+            f"the protocol (Content-Type {environ.get('CONTENT_TYPE')!r}, "
+            f"path {environ.get('PATH_INFO')!r})"
+        )
         return result
 
     result["service"], result["operation"] = service, operation
@@ -450,30 +503,15 @@ def validate(environ, body):
     if protocol == "query":
         form = QueryForm(params, checker)
         document = form.decode(shape, "", operation) if shape is not None else {}
-        checker.violations.extend(f"{operation}: unknown parameter {k}"
-                                  for k in params if k not in form.used)
+        checker.violations.extend(
+            f"{operation}: unknown parameter {k}" for k in params if k not in form.used
+        )
     if shape is not None:
         checker.check(shape, document, operation)
     elif document:
         checker.fail(operation, "takes no input")
     problems.extend(checker.violations)
     return result
-
-
-def _read_body(environ):
-    stream = environ["wsgi.input"]
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length <= 0:
-        # werkzeug marks a chunked body, whose length is unknown, as readable to its end
-        return stream.read() if environ.get("wsgi.input_terminated") else b""
-    chunks = []
-    while length > 0 and (chunk := stream.read(length)):
-        chunks.append(chunk)
-        length -= len(chunk)
-    return b"".join(chunks)
 
 
 class ValidateOnly:
@@ -483,171 +521,23 @@ class ValidateOnly:
         self.app = app
 
     def __call__(self, environ, start_response):
-        body = _read_body(environ)
+        body = read_body(environ)
         # Having read the stream, hand moto an equivalent one.
         environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
         if environ.get("HTTP_X_VALIDATE_ONLY", "").strip() != "1":
             return self.app(environ, start_response)
         try:
-            status, payload, content_type = "200 OK", json.dumps(validate(environ, body)), "application/json"
+            status, payload, content_type = (
+                "200 OK",
+                json.dumps(validate(environ, body)),
+                "application/json",
+            )
         except Exception:  # a checker bug must not pass for a verdict
-            status, payload, content_type = "500 Internal Server Error", traceback.format_exc(), "text/plain"
+            status, payload, content_type = (
+                "500 Internal Server Error",
+                traceback.format_exc(),
+                "text/plain",
+            )
         data = payload.encode()
         start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
         return [data]
-
-
-class ScalableTargetTags:
-    """WSGI middleware: the tags of scalable targets, which moto does not keep."""
-
-    OPERATIONS = {"TagResource", "UntagResource", "ListTagsForResource"}
-
-    def __init__(self, app):
-        self.app = app
-        self.tags = {}  # scalable target ARN -> {key: value}
-        self.lock = threading.Lock()
-        # A registration reads whether the target exists, lets moto write it and files its
-        # tags: one step on AWS, so one at a time here (the server serves requests on threads).
-        self.registering = threading.Lock()
-
-    @staticmethod
-    def _targets():
-        from moto.applicationautoscaling.models import applicationautoscaling_backends
-        from moto.core import DEFAULT_ACCOUNT_ID
-
-        for backend in applicationautoscaling_backends[DEFAULT_ACCOUNT_ID].values():
-            for by_resource in list(backend.targets.values()):
-                yield from list(by_resource.values())
-
-    def _target(self, resource_id, dimension):
-        return next((t for t in self._targets()
-                     if t.resource_id == resource_id and t.scalable_dimension == dimension), None)
-
-    def __call__(self, environ, start_response):
-        prefix, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
-        if prefix != "AnyScaleFrontendService" or environ.get("HTTP_X_VALIDATE_ONLY"):
-            return self.app(environ, start_response)
-        body = environ["wsgi.input"].getvalue()
-        request = json.loads(body or b"{}")
-        if operation in self.OPERATIONS:
-            return self._tagging(operation, request, start_response)
-        if operation not in ("RegisterScalableTarget", "DeregisterScalableTarget"):
-            return self.app(environ, start_response)
-        with self.registering:
-            return self._register_or_deregister(operation, request, environ, start_response)
-
-    def _register_or_deregister(self, operation, request, environ, start_response):
-        before = self._target(request.get("ResourceId"), request.get("ScalableDimension"))
-        answer = {}
-
-        def capture(status, headers, exc_info=None):
-            answer["status"] = status
-            return start_response(status, headers, exc_info)
-
-        chunks = list(self.app(environ, capture))
-        if answer.get("status", "").startswith("200"):
-            with self.lock:
-                if operation == "RegisterScalableTarget" and before is None:
-                    arn = json.loads(b"".join(chunks))["ScalableTargetARN"]
-                    self.tags[arn] = dict(request.get("Tags") or {})
-                elif operation == "DeregisterScalableTarget" and before is not None:
-                    self.tags.pop(before.arn, None)
-        return chunks
-
-    def _tagging(self, operation, request, start_response):
-        arn = request.get("ResourceARN")
-        if not any(t.arn == arn for t in self._targets()):
-            return _json_error(start_response, "ResourceNotFoundException",
-                               f"No scalable target found for {arn}")
-        with self.lock:
-            tags = self.tags.setdefault(arn, {})
-            if operation == "TagResource":
-                tags.update(request.get("Tags") or {})
-                answer = {}
-            elif operation == "UntagResource":
-                for key in request.get("TagKeys") or []:
-                    tags.pop(key, None)
-                answer = {}
-            else:
-                answer = {"Tags": dict(tags)}
-        data = json.dumps(answer).encode()
-        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"),
-                                  ("Content-Length", str(len(data)))])
-        return [data]
-
-
-def imitate_aws_scaling():
-    """What Application Auto Scaling does and moto does not, patched into moto's backend.
-
-    On AWS, DeregisterScalableTarget "deletes the scaling policies and the scheduled actions
-    that are associated with it"; moto keeps both. On AWS, a policy's ARN names the policy for
-    its whole life (an alarm's action points at it); moto makes a new ARN on every update. Each
-    patched call is one step, as on AWS, also when two requests race (the server serves
-    requests on threads).
-    """
-    from moto.applicationautoscaling import models
-
-    backend = models.ApplicationAutoscalingBackend
-    deregister, put_policy = backend.deregister_scalable_target, backend.put_scaling_policy
-    one_at_a_time = threading.Lock()
-
-    def serialised(method):
-        @functools.wraps(method)
-        def call(*args, **kwargs):
-            with one_at_a_time:
-                return method(*args, **kwargs)
-        return call
-
-    @serialised
-    def deregister_scalable_target(self, namespace, r_id, dimension):
-        deregister(self, namespace, r_id, dimension)
-        on_target = lambda o: (o.service_namespace, o.resource_id, o.scalable_dimension) == (
-            namespace, r_id, dimension)
-        for key, policy in list(self.policies.items()):
-            if on_target(policy):
-                policy.delete_alarms(self.account_id, self.region_name)
-                del self.policies[key]
-        self.scheduled_actions = [a for a in self.scheduled_actions if not on_target(a)]
-
-    @serialised
-    def put_scaling_policy(self, policy_name, service_namespace, resource_id, scalable_dimension,
-                           policy_body, policy_type):
-        key = models.FakeApplicationAutoscalingPolicy.formulate_key(
-            service_namespace, resource_id, scalable_dimension, policy_name)
-        old = self.policies.get(key)
-        policy = put_policy(self, policy_name, service_namespace, resource_id,
-                            scalable_dimension, policy_body, policy_type)
-        if old is not None:
-            policy._guid, policy.policy_arn = old._guid, old.policy_arn
-        return policy
-
-    backend.deregister_scalable_target = deregister_scalable_target
-    backend.put_scaling_policy = put_scaling_policy
-
-
-def _json_error(start_response, code, message):
-    data = json.dumps({"__type": code, "message": message}).encode()
-    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
-                                       ("Content-Length", str(len(data)))])
-    return [data]
-
-
-def main():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in test output
-    precompile_patterns()
-    imitate_aws_scaling()
-    args = [a for a in sys.argv[1:] if a != "--forever"]
-    port = int(args[0]) if args else 0
-    app = ValidateOnly(ScalableTargetTags(DomainDispatcherApplication(create_backend_app)))
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
-    print(server.server_port, flush=True)
-    if "--forever" in sys.argv:
-        server.serve_forever()
-        return
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    sys.stdin.read()
-    server.shutdown()
-
-
-if __name__ == "__main__":
-    main()
