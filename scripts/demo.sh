@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole lifecycle, locally: moto stands in for AWS, `cargo lambda watch` for Lambda, and
 # `cargo lambda invoke` with events/*.json for CloudFormation. After each step it prints the
-# answer CloudFormation received and what AWS now holds. Everything it starts, it stops (by
+# answer CloudFormation received and what AWS now holds. Between the scaling resource's Update
+# and its Delete, the endpoint changes its instance type, in CloudFormation's order: the guard's
+# Update, the endpoint's (as CloudFormation does it for AWS::SageMaker::Endpoint), then the
+# scaling resource's. Everything it starts, it stops (by
 # process group, also on failure); it exits non-zero if any step did not answer SUCCESS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +49,8 @@ import sys, boto3
 boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="testing",
              aws_secret_access_key="testing").create_bucket(Bucket="cloudformation-custom-resource-response-useast1")
 PY
+echo "Creating the endpoint esd-type-c356f91 in the emulator"
+python scripts/demo_endpoint.py "http://127.0.0.1:$MOTO_PORT" setup
 
 echo "Starting the function under cargo lambda watch on 127.0.0.1:$INVOKE_PORT"
 setsid cargo lambda watch --invoke-port "$INVOKE_PORT" --ignore-changes --timeout 120 \
@@ -58,10 +63,17 @@ pids+=("$!")
 wait_for_port "$INVOKE_PORT" "cargo lambda watch" "$work/watch.log"
 
 failed=()
-for step in create update delete; do
+for step in create update guard-create guard-update endpoint-update update-instance-type delete \
+    guard-delete; do
+  echo
+  if [ "$step" = endpoint-update ]; then
+    echo "== the endpoint moves to ml.g4dn.2xlarge (UpdateEndpoint, as CloudFormation does it)"
+    python scripts/demo_endpoint.py "http://127.0.0.1:$MOTO_PORT" update \
+      esd-type-c356f91-config-2 || failed+=("$step")
+    continue
+  fi
   # The events point at port 5050; follow the emulator wherever it runs.
   sed "s#127.0.0.1:5050/#127.0.0.1:$MOTO_PORT/#" "events/$step.json" >"$work/$step.json"
-  echo
   echo "== $step (cargo lambda invoke --data-file events/$step.json)"
   if ! cargo lambda invoke --invoke-port "$INVOKE_PORT" --data-file "$work/$step.json" \
       sagemaker-async-autoscaling >"$work/$step.out" 2>&1; then
@@ -69,7 +81,8 @@ for step in create update delete; do
     failed+=("$step")
     continue
   fi
-  python scripts/demo_state.py "http://127.0.0.1:$MOTO_PORT" "$work/$step.json" || failed+=("$step")
+  python scripts/demo_state.py "http://127.0.0.1:$MOTO_PORT" "$work/$step.json" prod ||
+    failed+=("$step")
 done
 
 echo
@@ -78,4 +91,4 @@ if [ "${#failed[@]}" -gt 0 ]; then
   sed 's/^/    /' "$work/watch.log"
   exit 1
 fi
-echo "Demo passed: Create, Update and Delete each answered SUCCESS."
+echo "Demo passed: Create, Update, an instance-type change and Delete each answered SUCCESS."

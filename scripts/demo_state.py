@@ -1,6 +1,7 @@
 """Prints what CloudFormation received for one request, and what AWS now holds.
 
-Usage: demo_state.py AWS_ENDPOINT_URL EVENT_FILE. Exits 1 unless the answer says SUCCESS.
+Usage: demo_state.py AWS_ENDPOINT_URL EVENT_FILE [VARIANT]. Exits 1 unless the answer says
+SUCCESS. VARIANT is the variant to show when the properties name none (the guard's).
 The answer is read back from the emulator's S3, where the event's ResponseURL points.
 """
 
@@ -37,7 +38,8 @@ for name, value in sorted(answer.get("Data", {}).items()):
 
 props = event["ResourceProperties"]
 endpoint_name = props["EndpointName"]
-resource_id = f"endpoint/{endpoint_name}/variant/{props.get('VariantName', 'AllTraffic')}"
+variant_name = props.get("VariantName") or (sys.argv[3] if len(sys.argv) > 3 else "AllTraffic")
+resource_id = f"endpoint/{endpoint_name}/variant/{variant_name}"
 autoscaling = boto3.client("application-autoscaling", **aws)
 targets = autoscaling.describe_scalable_targets(
     ServiceNamespace="sagemaker", ResourceIds=[resource_id]
@@ -50,7 +52,7 @@ actions = autoscaling.describe_scheduled_actions(
 )["ScheduledActions"]
 alarm_name = props.get(
     "AlarmName",
-    f"{endpoint_name}-{props.get('VariantName', 'AllTraffic')}-HasBacklogWithoutCapacity",
+    f"{endpoint_name}-{variant_name}-HasBacklogWithoutCapacity",
 )
 alarms = boto3.client("cloudwatch", **aws).describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
 
@@ -75,7 +77,11 @@ for alarm in alarms:
         f"    alarm: {alarm['AlarmName']} on {alarm['MetricName']} "
         f"-> {', '.join(alarm['AlarmActions'])}"
     )
-if not (targets or policies or actions or alarms):
+record_name = f"/sagemaker-async-autoscaling/records/{endpoint_name}/{variant_name}"
+records = boto3.client("ssm", **aws).get_parameters(Names=[record_name])["Parameters"]
+for record in records:
+    print(f"    the guard's record: {record_name} ({len(record['Value'])} characters)")
+if not (targets or policies or actions or alarms or records):
     print("    nothing")
 
 sys.exit(0 if answer["Status"] == "SUCCESS" else 1)

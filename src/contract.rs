@@ -22,6 +22,18 @@ pub const TAG_PREFIX: &str = "sagemaker-async-autoscaling:";
 pub const OWNER_STACK_TAG: &str = "sagemaker-async-autoscaling:stack-id";
 pub const OWNER_RESOURCE_TAG: &str = "sagemaker-async-autoscaling:logical-resource-id";
 
+/// The resource type that is the guard; every other type is the scaling resource.
+pub const GUARD_RESOURCE_TYPE: &str = "Custom::AsyncEndpointScalingGuard";
+/// A guard's PhysicalResourceId: this, then the endpoint's name.
+pub const GUARD_ID_PREFIX: &str = "endpoint-guard/";
+
+/// Parameter Store path under which the guard records what it deregistered, one parameter per
+/// variant: `<prefix><EndpointName>/<VariantName>`. The function's role may write only here.
+pub const RECORD_PATH_PREFIX: &str = "/sagemaker-async-autoscaling/records/";
+
+/// The EventBridge event that tells the function an endpoint changed state.
+pub const ENDPOINT_STATE_CHANGE: &str = "SageMaker Endpoint State Change";
+
 /// The PhysicalResourceId of a failed Create starts with this; the rollback Delete that
 /// CloudFormation sends for it touches nothing.
 pub const FAILED_CREATE_ID_PREFIX: &str = "create-failed/";
@@ -202,6 +214,11 @@ mod tests {
         assert!(OWNER_STACK_TAG.starts_with(TAG_PREFIX));
         assert!(OWNER_RESOURCE_TAG.starts_with(TAG_PREFIX));
         assert_eq!(FAILED_CREATE_ID_PREFIX, "create-failed/");
+        assert_eq!(GUARD_RESOURCE_TYPE, "Custom::AsyncEndpointScalingGuard");
+        assert_eq!(GUARD_ID_PREFIX, "endpoint-guard/");
+        // template.yaml's IAM policy allows Parameter Store under exactly this path.
+        assert_eq!(RECORD_PATH_PREFIX, "/sagemaker-async-autoscaling/records/");
+        assert_eq!(ENDPOINT_STATE_CHANGE, "SageMaker Endpoint State Change");
         assert_eq!(
             [
                 data::RESOURCE_ID,

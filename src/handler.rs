@@ -8,11 +8,13 @@ use crate::aws::{AwsClients, ScalingApi, Steps};
 use crate::cfn::delivery::Responder;
 use crate::cfn::request::{Envelope, Request, Unanswerable};
 use crate::cfn::response::{self, Answer, Status};
-use crate::contract::FAILED_CREATE_ID_PREFIX;
+use crate::contract::{ENDPOINT_STATE_CHANGE, FAILED_CREATE_ID_PREFIX, GUARD_RESOURCE_TYPE};
+use crate::guard;
 use crate::http::Http;
 use crate::properties::ScalingProperties;
 use crate::scaling::rollback::Rollback;
 use crate::scaling::{self, Configured, Failure, Owner};
+use futures_util::FutureExt;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -35,13 +37,15 @@ pub enum InvocationError {
     Unanswerable(Unanswerable),
     /// The answer was computed but did not reach CloudFormation before the deadline.
     NotDelivered(String),
+    /// An endpoint state-change event that could not be handled.
+    NotHandled(String),
 }
 
 impl std::fmt::Display for InvocationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             InvocationError::Unanswerable(e) => write!(f, "{e}"),
-            InvocationError::NotDelivered(e) => f.write_str(e),
+            InvocationError::NotDelivered(e) | InvocationError::NotHandled(e) => f.write_str(e),
         }
     }
 }
@@ -53,6 +57,7 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
         let error_type = match error {
             InvocationError::Unanswerable(_) => "Unanswerable",
             InvocationError::NotDelivered(_) => "AnswerNotDelivered",
+            InvocationError::NotHandled(_) => "EndpointStateChangeNotHandled",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_owned(),
@@ -84,6 +89,9 @@ impl Handler {
     /// Handles one event that must be answered before `deadline` (the Lambda context's).
     pub async fn handle(&self, event: Value, deadline: SystemTime) -> InvocationResult {
         let deadline = to_instant(deadline);
+        if let Some(endpoint_name) = endpoint_state_change(&event) {
+            return self.endpoint_changed(endpoint_name, deadline).await;
+        }
         let envelope = Envelope::read(&event).map_err(|e| {
             error!(error = %e, "event not answered");
             InvocationError::Unanswerable(e)
@@ -150,6 +158,34 @@ impl Handler {
         }))
     }
 
+    /// SageMaker's state-change event, from EventBridge: restores the endpoint's records that
+    /// may be restored now. There is no one to answer; an error makes Lambda retry the event.
+    async fn endpoint_changed(&self, endpoint_name: String, deadline: Instant) -> InvocationResult {
+        let span = info_span!("endpoint_state_change", endpoint_name = %endpoint_name);
+        let stop_at = deadline
+            .checked_sub(DELIVERY_RESERVE)
+            .unwrap_or_else(Instant::now);
+        let api = ScalingApi::new(self.clients.clone(), Steps::default(), stop_at);
+        let work = async move { guard::endpoint_changed(&api, &endpoint_name).await };
+        let outcome = match guarded(work.instrument(span.clone()), stop_at).await {
+            Ok(Ok(summary)) => Ok(summary),
+            Ok(Err(failure)) => Err(failure.to_string()),
+            Err(Stopped::Panicked(detail)) => Err(format!("the function panicked ({detail})")),
+            Err(Stopped::TimedOut) => Err("ran out of time".to_owned()),
+        };
+        let _entered = span.enter();
+        match outcome {
+            Ok(summary) => {
+                info!(%summary, "endpoint state change handled");
+                Ok(json!({ "Summary": summary }))
+            }
+            Err(reason) => {
+                error!(%reason, "endpoint state change not handled; Lambda retries the event");
+                Err(InvocationError::NotHandled(reason))
+            }
+        }
+    }
+
     /// Runs the operation within the deadline and turns every outcome into an answer.
     async fn decide(&self, event: Value, envelope: &Envelope, deadline: Instant) -> Answer {
         let request = match Request::parse(event) {
@@ -170,14 +206,13 @@ impl Handler {
             logical_resource_id: envelope.logical_resource_id.clone(),
         };
 
-        let reason = match guarded(
-            run(request, api.clone(), owner.clone(), rollback.clone()),
-            stop_at,
-        )
-        .await
-        {
+        let operation = match envelope.resource_type.as_str() {
+            GUARD_RESOURCE_TYPE => guard_run(request, api.clone(), owner.stack_id.clone()).boxed(),
+            _ => run(request, api.clone(), owner.clone(), rollback.clone()).boxed(),
+        };
+        let reason = match guarded(operation, stop_at).await {
             Ok(Ok(answer)) => return answer,
-            Ok(Err(failure)) => failure.to_string(),
+            Ok(Err(reason)) => reason,
             Err(Stopped::Panicked(detail)) => {
                 error!(panic = %detail, "operation panicked");
                 format!("Internal error: the function panicked ({detail})")
@@ -253,8 +288,46 @@ async fn guarded<T: Send + 'static>(
     }
 }
 
-/// The operation itself, in its own task.
+/// The scaling resource's operation, in its own task.
 async fn run(
+    request: Request,
+    api: ScalingApi,
+    owner: Owner,
+    rollback: Rollback,
+) -> Result<Answer, String> {
+    scaling_run(request, api, owner, rollback)
+        .await
+        .map_err(|failure| failure.to_string())
+}
+
+/// The guard's operation, in its own task.
+async fn guard_run(request: Request, api: ScalingApi, stack_id: String) -> Result<Answer, String> {
+    #[cfg(feature = "fault-injection")]
+    fault_injection::maybe_panic();
+    let guarded = match request {
+        Request::Create { properties } => guard::create(&properties),
+        Request::Update { properties, .. } => guard::update(&api, &properties, &stack_id).await,
+        Request::Delete {
+            physical_resource_id,
+            properties,
+        } => guard::delete(&api, &physical_resource_id, &properties)
+            .await
+            .map(|summary| guard::Guarded {
+                physical_resource_id,
+                summary,
+            }),
+    };
+    match guarded {
+        Ok(guarded) => Ok(Answer::success(
+            guarded.physical_resource_id,
+            Default::default(),
+            guarded.summary,
+        )),
+        Err(failure) => Err(failure.to_string()),
+    }
+}
+
+async fn scaling_run(
     request: Request,
     api: ScalingApi,
     owner: Owner,
@@ -337,6 +410,19 @@ fn physical_id_on_failure(envelope: &Envelope, request: Option<&Request>) -> Str
             format!("{FAILED_CREATE_ID_PREFIX}{request_id}")
         }
     }
+}
+
+/// The endpoint's name, when the event is SageMaker's "Endpoint State Change" from EventBridge.
+fn endpoint_state_change(event: &Value) -> Option<String> {
+    let is_state_change = event.get("source").and_then(Value::as_str) == Some("aws.sagemaker")
+        && event.get("detail-type").and_then(Value::as_str) == Some(ENDPOINT_STATE_CHANGE);
+    if !is_state_change {
+        return None;
+    }
+    let name = event
+        .pointer("/detail/EndpointName")
+        .and_then(Value::as_str)?;
+    Some(name.to_owned())
 }
 
 fn panic_message(join_error: tokio::task::JoinError) -> String {

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod backoff;
 pub mod cfn;
 pub mod contract;
+pub mod guard;
 pub mod handler;
 pub mod http;
 pub mod logging;

@@ -1,15 +1,19 @@
 //! A scaling policy as data: what PutScalingPolicy sets. The properties are read into it, the
 //! desired state is a list of it, and the AWS seam turns it into one request. A new kind of
 //! policy is one variant of [`PolicyKind`] and one arm where the seam builds the request.
+//!
+//! The guard's records keep policies in this form too, as JSON.
+
+use serde::{Deserialize, Serialize};
 
 /// One scaling policy on the scalable target, by its name.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicySpec {
     pub name: String,
     pub kind: PolicyKind,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PolicyKind {
     TargetTracking(TargetTracking),
     Step(StepScaling),
@@ -23,7 +27,7 @@ impl PolicySpec {
 
 /// `TargetTrackingScalingPolicyConfiguration`, with the native resource's names. What is
 /// `None` is not sent, and Application Auto Scaling applies its default.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetTracking {
     pub target_value: f64,
     pub metric: TrackedMetric,
@@ -33,7 +37,7 @@ pub struct TargetTracking {
 }
 
 /// The metric a target-tracking policy keeps at its target value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TrackedMetric {
     /// `PredefinedMetricSpecification`.
     Predefined {
@@ -51,7 +55,7 @@ pub enum TrackedMetric {
 }
 
 /// A CloudWatch metric: namespace, name and dimensions (in the order given).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     pub namespace: String,
     pub metric_name: String,
@@ -59,7 +63,7 @@ pub struct Metric {
 }
 
 /// One entry of `Metrics`: an expression or a metric with its statistic.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricQuery {
     pub id: String,
     pub source: QuerySource,
@@ -67,7 +71,7 @@ pub struct MetricQuery {
     pub return_data: Option<bool>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum QuerySource {
     Expression(String),
     /// `MetricStat`: a metric, its statistic (`Stat`) and unit.
@@ -80,7 +84,7 @@ pub enum QuerySource {
 
 /// `StepScalingPolicyConfiguration`, as this resource uses it: a change in capacity by
 /// metric interval.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepScaling {
     pub cooldown: i32,
     /// `MetricAggregationType`.
@@ -89,7 +93,7 @@ pub struct StepScaling {
 }
 
 /// A `StepAdjustment`: the bounds are relative to the alarm's threshold.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub lower_bound: Option<f64>,
     pub upper_bound: Option<f64>,

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The longest service message a Reason quotes; the whole of it is in the log.
 const MESSAGE_LIMIT: usize = 200;
 
-/// Error codes both services use for throttling. `LimitExceeded(Exception)` is not among them:
+/// Error codes the services use for throttling. `LimitExceeded(Exception)` is not among them:
 /// for these services it means a quota (alarms, policies) is used up, which waiting does not fix.
 const THROTTLING_CODES: [&str; 10] = [
     "Throttling",
@@ -30,12 +30,14 @@ const THROTTLING_CODES: [&str; 10] = [
     "PriorRequestNotComplete",
 ];
 
-/// Error codes of trouble on the service's side that goes away, and Application Auto Scaling's
-/// answer while another change to the same target is in progress.
-const TRANSIENT_CODES: [&str; 9] = [
+/// Error codes of trouble on the service's side that goes away (Parameter Store's is
+/// InternalServerError), and Application Auto Scaling's answer while another change to the same
+/// target is in progress.
+const TRANSIENT_CODES: [&str; 10] = [
     "ConcurrentUpdateException",
     "InternalFailure",
     "InternalError",
+    "InternalServerError",
     "InternalServiceError",
     "InternalServiceException",
     "ServiceUnavailable",
@@ -194,13 +196,17 @@ impl AwsError {
     }
 
     /// The thing to delete is already gone. Real AWS says ObjectNotFoundException (Application
-    /// Auto Scaling) or ResourceNotFound (CloudWatch); moto says ValidationException with a
-    /// "No scalable target"/"No scaling policy" message, which real AWS uses only for bad input.
+    /// Auto Scaling), ResourceNotFound (CloudWatch) or ParameterNotFound (Parameter Store); moto
+    /// says ValidationException with a "No scalable target"/"No scaling policy" message, which
+    /// real AWS uses only for bad input.
     pub fn is_not_found(&self) -> bool {
         match self.code.as_deref() {
-            Some("ObjectNotFoundException" | "ResourceNotFound" | "ResourceNotFoundException") => {
-                true
-            }
+            Some(
+                "ObjectNotFoundException"
+                | "ResourceNotFound"
+                | "ResourceNotFoundException"
+                | "ParameterNotFound",
+            ) => true,
             Some("ValidationException") => {
                 self.message.starts_with("No scalable target")
                     || self.message.starts_with("No scaling policy")

@@ -6,12 +6,16 @@
 
 mod call;
 mod clients;
+mod endpoint;
 mod error;
 mod policy;
+mod records;
 
 pub use call::Steps;
 pub use clients::{AwsClients, retry_config};
+pub use endpoint::{Endpoint, EndpointConfig};
 pub use error::{AwsError, Retried};
+pub use records::StoredRecord;
 
 use crate::contract::{Tags, VariantId};
 use crate::policy::PolicySpec;
@@ -25,7 +29,7 @@ use call::Budget;
 use tokio::time::Instant;
 
 /// What RegisterScalableTarget sets on a variant's target, and DescribeScalableTargets shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TargetSettings {
     pub min_capacity: i32,
     pub max_capacity: i32,
@@ -132,6 +136,11 @@ impl ScalingApi {
             until,
             ..self.clone()
         }
+    }
+
+    /// How much of the operation's time is left.
+    pub fn time_left(&self) -> std::time::Duration {
+        self.until.saturating_duration_since(Instant::now())
     }
 
     fn budget(&self) -> Budget<'_> {
@@ -392,6 +401,53 @@ impl ScalingApi {
         .await
     }
 
+    /// The scheduled actions on the variant's target, every page of them.
+    pub async fn scheduled_actions(
+        &self,
+        variant: &VariantId,
+    ) -> Result<Vec<ScheduledAction>, AwsError> {
+        let resource_id = variant.resource_id();
+        let (mut actions, mut next_token) = (Vec::new(), None::<String>);
+        loop {
+            let output = call::call(
+                &self.budget(),
+                "DescribeScheduledActions",
+                &resource_id,
+                || {
+                    self.clients
+                        .autoscaling
+                        .describe_scheduled_actions()
+                        .service_namespace(ServiceNamespace::Sagemaker)
+                        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                        .resource_id(&resource_id)
+                        .set_next_token(next_token.clone())
+                        .send()
+                },
+            )
+            .await?;
+            let on_target = output
+                .scheduled_actions()
+                .iter()
+                .filter(|a| a.resource_id() == resource_id);
+            actions.extend(on_target.map(|a| {
+                let capacity = a.scalable_target_action();
+                ScheduledAction {
+                    name: a.scheduled_action_name().to_owned(),
+                    schedule: a.schedule().to_owned(),
+                    timezone: a.timezone().map(str::to_owned),
+                    start_time: a.start_time().map(DateTime::secs),
+                    end_time: a.end_time().map(DateTime::secs),
+                    min_capacity: capacity.and_then(|c| c.min_capacity()),
+                    max_capacity: capacity.and_then(|c| c.max_capacity()),
+                }
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(actions),
+            }
+        }
+    }
+
     /// The metric alarms that exist under these names.
     pub async fn find_alarms(&self, names: &[String]) -> Result<Vec<ExistingAlarm>, AwsError> {
         let output = call::call(&self.budget(), "DescribeAlarms", &names.join(", "), || {
@@ -402,49 +458,39 @@ impl ScalingApi {
                 .send()
         })
         .await?;
-        let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
         Ok(output
             .metric_alarms()
             .iter()
             .filter(|a| a.alarm_name().is_some_and(|n| names.iter().any(|m| m == n)))
-            .map(|a| ExistingAlarm {
-                name: text(a.alarm_name()),
-                arn: text(a.alarm_arn()),
-                definition: AlarmDefinition {
-                    description: text(a.alarm_description()),
-                    namespace: text(a.namespace()),
-                    metric_name: text(a.metric_name()),
-                    dimensions: a
-                        .dimensions()
-                        .iter()
-                        .map(|d| (text(d.name()), text(d.value())))
-                        .collect(),
-                    statistic: text(a.statistic().map(Statistic::as_str)),
-                    period: a.period().unwrap_or_default(),
-                    evaluation_periods: a.evaluation_periods().unwrap_or_default(),
-                    // Left out, it equals EvaluationPeriods.
-                    datapoints_to_alarm: a
-                        .datapoints_to_alarm()
-                        .or(a.evaluation_periods())
-                        .unwrap_or_default(),
-                    // Missing, it equals nothing: the alarm is put again.
-                    threshold: a.threshold().unwrap_or(f64::NAN),
-                    comparison_operator: text(
-                        a.comparison_operator().map(ComparisonOperator::as_str),
-                    ),
-                    treat_missing_data: text(a.treat_missing_data()),
-                    alarm_actions: a.alarm_actions().to_vec(),
-                    other_settings: !a.ok_actions().is_empty()
-                        || !a.insufficient_data_actions().is_empty()
-                        || a.actions_enabled() == Some(false)
-                        || a.extended_statistic().is_some()
-                        || a.unit().is_some()
-                        || !a.metrics().is_empty()
-                        || a.threshold_metric_id().is_some()
-                        || a.evaluate_low_sample_count_percentile().is_some(),
-                },
-            })
+            .map(existing_alarm)
             .collect())
+    }
+
+    /// The metric alarms with an action that starts with `action_prefix` (a policy's ARN: the
+    /// alarms that fire it), every page of them.
+    pub async fn alarms_firing(&self, action_prefix: &str) -> Result<Vec<ExistingAlarm>, AwsError> {
+        let (mut alarms, mut next_token) = (Vec::new(), None::<String>);
+        loop {
+            let output = call::call(&self.budget(), "DescribeAlarms", action_prefix, || {
+                self.clients
+                    .cloudwatch
+                    .describe_alarms()
+                    .action_prefix(action_prefix)
+                    .set_next_token(next_token.clone())
+                    .send()
+            })
+            .await?;
+            let firing = output.metric_alarms().iter().filter(|a| {
+                a.alarm_actions()
+                    .iter()
+                    .any(|action| action.starts_with(action_prefix))
+            });
+            alarms.extend(firing.map(existing_alarm));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(alarms),
+            }
+        }
     }
 
     pub async fn alarm_tags(&self, alarm_arn: &str) -> Result<Tags, AwsError> {
@@ -548,4 +594,44 @@ impl ScalingApi {
 fn cloudwatch_tags(tags: &Tags) -> Vec<Tag> {
     let tag = |(k, v): (&String, &String)| Tag::builder().key(k).value(v).build();
     tags.iter().map(tag).collect()
+}
+
+/// An alarm as DescribeAlarms shows it, in the terms of what PutMetricAlarm sets.
+fn existing_alarm(a: &aws_sdk_cloudwatch::types::MetricAlarm) -> ExistingAlarm {
+    let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
+    ExistingAlarm {
+        name: text(a.alarm_name()),
+        arn: text(a.alarm_arn()),
+        definition: AlarmDefinition {
+            description: text(a.alarm_description()),
+            namespace: text(a.namespace()),
+            metric_name: text(a.metric_name()),
+            dimensions: a
+                .dimensions()
+                .iter()
+                .map(|d| (text(d.name()), text(d.value())))
+                .collect(),
+            statistic: text(a.statistic().map(Statistic::as_str)),
+            period: a.period().unwrap_or_default(),
+            evaluation_periods: a.evaluation_periods().unwrap_or_default(),
+            // Left out, it equals EvaluationPeriods.
+            datapoints_to_alarm: a
+                .datapoints_to_alarm()
+                .or(a.evaluation_periods())
+                .unwrap_or_default(),
+            // Missing, it equals nothing: the alarm is put again.
+            threshold: a.threshold().unwrap_or(f64::NAN),
+            comparison_operator: text(a.comparison_operator().map(ComparisonOperator::as_str)),
+            treat_missing_data: text(a.treat_missing_data()),
+            alarm_actions: a.alarm_actions().to_vec(),
+            other_settings: !a.ok_actions().is_empty()
+                || !a.insufficient_data_actions().is_empty()
+                || a.actions_enabled() == Some(false)
+                || a.extended_statistic().is_some()
+                || a.unit().is_some()
+                || !a.metrics().is_empty()
+                || a.threshold_metric_id().is_some()
+                || a.evaluate_low_sample_count_percentile().is_some(),
+        },
+    }
 }

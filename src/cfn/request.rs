@@ -18,6 +18,8 @@ pub struct Envelope {
     pub logical_resource_id: String,
     /// As sent, for logs; `Request::parse` decides whether it is valid.
     pub request_type: String,
+    /// `Custom::...` as the template names it: which of the function's resources this is.
+    pub resource_type: String,
     pub physical_resource_id: Option<String>,
 }
 
@@ -55,6 +57,7 @@ impl Envelope {
             request_id: text("RequestId"),
             logical_resource_id: text("LogicalResourceId"),
             request_type: text("RequestType"),
+            resource_type: text("ResourceType"),
             physical_resource_id: event
                 .get("PhysicalResourceId")
                 .and_then(Value::as_str)

@@ -144,6 +144,7 @@ mod tests {
             request_id: "r-1".into(),
             logical_resource_id: "Scaling".into(),
             request_type: "Create".into(),
+            resource_type: "Custom::AsyncEndpointAutoScaling".into(),
             physical_resource_id: None,
         }
     }

@@ -6,11 +6,13 @@
 //! or an object, its path: `ScheduledActions[1].Schedule`), so a user fixes a template in one
 //! round trip instead of one error at a time.
 
+mod guard;
 mod policies;
 mod reader;
 mod schedule;
 mod timezones;
 
+pub use guard::GuardProperties;
 pub use policies::{ListedPolicy, MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 pub use schedule::ScheduledAction;
 
@@ -30,6 +32,9 @@ const MAX_TAGS: usize = 40;
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScalingProperties {
     pub endpoint_name: String,
+    /// The endpoint's configuration (`!GetAtt` of it): given, every endpoint change sends this
+    /// resource an Update, which waits for the endpoint and registers the variant again.
+    pub endpoint_config_name: Option<String>,
     pub variant_name: String,
     pub min_capacity: i32,
     pub max_capacity: i32,
@@ -47,7 +52,7 @@ pub struct ScalingProperties {
 }
 
 /// Which kinds of scaling are suspended on the target; all run when nothing is said.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SuspendedState {
     pub dynamic_scaling_in: bool,
     pub dynamic_scaling_out: bool,
@@ -77,6 +82,9 @@ impl ScalingProperties {
         let mut reader = Reader::new(map, String::new(), &CLOUDFORMATION_PROPERTIES);
 
         let endpoint_name = sagemaker_name(&mut reader, "EndpointName", None);
+        let endpoint_config_name = reader
+            .has("EndpointConfigName")
+            .then(|| sagemaker_name(&mut reader, "EndpointConfigName", None));
         let variant_name = sagemaker_name(&mut reader, "VariantName", Some("AllTraffic"));
         let variant = VariantId::new(&endpoint_name, &variant_name);
         let alarm_name =
@@ -109,6 +117,7 @@ impl ScalingProperties {
             tags: read_tags(&mut reader),
             adopt_existing: reader.boolean("AdoptExisting", false),
             endpoint_name,
+            endpoint_config_name,
             variant_name,
             alarm_name,
             min_capacity,
@@ -130,6 +139,12 @@ impl ScalingProperties {
 
     pub fn variant(&self) -> VariantId {
         VariantId::new(&self.endpoint_name, &self.variant_name)
+    }
+
+    /// The `EndpointConfigName` of properties that may no longer validate, read leniently for
+    /// a Delete: whether the resource works with a guard, whose record it then removes.
+    pub fn endpoint_config_name_leniently(properties: &Value) -> Option<&str> {
+        properties.get("EndpointConfigName").and_then(Value::as_str)
     }
 
     /// The `AlarmName` of properties that may no longer validate, read leniently for a Delete:

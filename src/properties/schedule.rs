@@ -11,7 +11,7 @@ const MAX_ACTIONS: usize = 200;
 const MAX_NAMES_LENGTH: usize = 2048;
 
 /// One scheduled action: at `schedule`, set the target's capacity range.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScheduledAction {
     pub name: String,
     pub schedule: String,

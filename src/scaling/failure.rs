@@ -1,6 +1,7 @@
 //! Why an operation failed, as a value: tests match the variant, and the wording a stack's
 //! events show is in one place, [`Failure`]'s `Display`.
 
+use super::endpoint::EndpointProblem;
 use super::plan::Refusal;
 use crate::aws::AwsError;
 use crate::properties::InvalidProperties;
@@ -20,6 +21,8 @@ pub enum Failure {
     RefusedAfterSimultaneousPut(Refusal),
     /// Another request created the alarm at the same moment as this one, again and again.
     AlarmRaced { name: String },
+    /// The endpoint does not run the configuration the properties name (`EndpointConfigName`).
+    Endpoint(EndpointProblem),
 }
 
 impl fmt::Display for Failure {
@@ -39,6 +42,7 @@ impl fmt::Display for Failure {
                 "The alarm {name} was created by another request at the same moment as this \
                  one; refusing to write over it."
             ),
+            Failure::Endpoint(problem) => problem.fmt(f),
         }
     }
 }
@@ -46,6 +50,12 @@ impl fmt::Display for Failure {
 impl From<AwsError> for Failure {
     fn from(error: AwsError) -> Self {
         Failure::Aws(error)
+    }
+}
+
+impl From<EndpointProblem> for Failure {
+    fn from(problem: EndpointProblem) -> Self {
+        Failure::Endpoint(problem)
     }
 }
 

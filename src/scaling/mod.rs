@@ -5,11 +5,13 @@
 //! at once. It knows nothing of CloudFormation's wire format.
 
 mod apply;
+mod endpoint;
 mod failure;
 mod observe;
 pub mod plan;
 pub mod rollback;
 
+pub use endpoint::EndpointProblem;
 pub use failure::Failure;
 pub use plan::Owner;
 
@@ -39,8 +41,31 @@ pub async fn create(
     owner: &Owner,
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
+    endpoint::wait_for_endpoint(api, props).await?;
     let desired = Desired::new(props, owner);
-    configure(api, props, &desired, Intent::Configure, owner, rollback).await
+    let configured = configure(api, props, &desired, Intent::Configure, owner, rollback).await?;
+    Ok(forget_record(api, props, configured).await)
+}
+
+/// With a guard (`EndpointConfigName`), the variant is now configured from the properties, so
+/// a record the guard kept of it is removed: the properties win. A record that cannot be
+/// removed does no harm (a restore never writes over a registered target) and fails nothing.
+async fn forget_record(
+    api: &ScalingApi,
+    props: &ScalingProperties,
+    mut configured: Configured,
+) -> Configured {
+    if props.endpoint_config_name.is_none() {
+        return configured;
+    }
+    if let Err(error) = crate::guard::forget(api, &props.variant()).await {
+        warn!(%error, "the guard's record of the variant could not be removed");
+        configured.summary = format!(
+            "{}; the guard's record of it could not be removed ({error}), which does no harm",
+            configured.summary
+        );
+    }
+    configured
 }
 
 /// Update. With the same variant, the whole desired state is applied again (which also repairs
@@ -55,6 +80,7 @@ pub async fn update(
     owner: &Owner,
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
+    endpoint::wait_for_endpoint(api, props).await?;
     let desired = Desired::new(props, owner);
     if physical_resource_id != props.resource_id() {
         info!(
@@ -62,7 +88,9 @@ pub async fn update(
             new = %props.resource_id(),
             "endpoint or variant changed: configuring the new variant, CloudFormation deletes the old one"
         );
-        return configure(api, props, &desired, Intent::Configure, owner, rollback).await;
+        let configured =
+            configure(api, props, &desired, Intent::Configure, owner, rollback).await?;
+        return Ok(forget_record(api, props, configured).await);
     }
     let previous = match ScalingProperties::parse(old_properties) {
         Ok(previous) => Some(Desired::new(&previous, owner)),
@@ -76,7 +104,8 @@ pub async fn update(
     let intent = Intent::Reconfigure {
         previous: previous.as_ref(),
     };
-    configure(api, props, &desired, intent, owner, rollback).await
+    let configured = configure(api, props, &desired, intent, owner, rollback).await?;
+    Ok(forget_record(api, props, configured).await)
 }
 
 /// Delete: remove what this resource owns of the variant that the physical id names; what
@@ -97,6 +126,10 @@ pub async fn delete(
     let observed = observe(api, Some(&variant), &alarm_names, owner, false).await?;
     let plan = plan::plan_delete(&variant, &observed);
     apply::remove(api, &plan).await?;
+    // With a guard, the variant's record goes with its scaling: nothing is left to restore.
+    if ScalingProperties::endpoint_config_name_leniently(properties).is_some() {
+        crate::guard::forget(api, &variant).await?;
+    }
     let mut summary = format!("Removed the auto scaling of {}", variant.resource_id());
     if !plan.left.is_empty() {
         summary = format!(

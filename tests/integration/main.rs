@@ -8,6 +8,7 @@ mod binary;
 mod emulator;
 mod failures;
 mod features;
+mod guard;
 mod lifecycle;
 mod load;
 mod ownership;

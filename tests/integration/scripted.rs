@@ -94,7 +94,32 @@ fn variant_e_v() -> serde_json::Value {
 }
 
 async fn stack(name: &str, autoscaling: autoscaling::Client) -> Stack {
-    Stack::new(AwsClients::new(autoscaling, cloudwatch_ok(name)), name).await
+    Stack::new(scripted_clients(autoscaling, cloudwatch_ok(name)), name).await
+}
+
+/// Clients that answer by script; SageMaker and Parameter Store point nowhere, since a scaling
+/// resource without `EndpointConfigName` never calls them.
+fn scripted_clients(
+    autoscaling: autoscaling::Client,
+    cloudwatch: cloudwatch::Client,
+) -> AwsClients {
+    let nowhere = "http://127.0.0.1:9";
+    let sagemaker = aws_sdk_sagemaker::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_sagemaker::config::Region::new("us-east-1"))
+        .endpoint_url(nowhere)
+        .build();
+    let ssm = aws_sdk_ssm::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_ssm::config::Region::new("us-east-1"))
+        .endpoint_url(nowhere)
+        .build();
+    AwsClients::new(
+        autoscaling,
+        cloudwatch,
+        aws_sdk_sagemaker::Client::from_conf(sagemaker),
+        aws_sdk_ssm::Client::from_conf(ssm),
+    )
 }
 
 #[tokio::test]

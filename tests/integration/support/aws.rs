@@ -101,6 +101,8 @@ pub enum Mode {
 pub enum Service {
     AutoScaling,
     CloudWatch,
+    SageMaker,
+    Ssm,
 }
 
 /// One AWS call as the proxy saw it.
@@ -120,6 +122,8 @@ struct Fault {
     /// UntagResource exist in both).
     service: Option<Service>,
     operation: String,
+    /// Calls let through before the fault starts.
+    skip: usize,
     remaining: usize,
     answer: FaultAnswer,
 }
@@ -249,6 +253,20 @@ impl Aws {
         self.push_failure(None, operation, times, code, message);
     }
 
+    /// As [`Aws::fail`], after letting the first `skip` calls through.
+    pub fn fail_after(
+        &self,
+        operation: &str,
+        skip: usize,
+        times: usize,
+        code: &str,
+        message: &str,
+    ) {
+        self.push_failure(None, operation, times, code, message);
+        let mut faults = self.state.faults.lock().unwrap();
+        faults.last_mut().unwrap().skip = skip;
+    }
+
     /// As [`Aws::fail`], for the operation of one service only.
     pub fn fail_in(
         &self,
@@ -272,6 +290,7 @@ impl Aws {
         self.state.faults.lock().unwrap().push(Fault {
             service,
             operation: operation.to_owned(),
+            skip: 0,
             remaining: times,
             answer: FaultAnswer::Error(code.to_owned(), message.to_owned()),
         });
@@ -282,6 +301,7 @@ impl Aws {
         self.state.faults.lock().unwrap().push(Fault {
             service: None,
             operation: operation.to_owned(),
+            skip: 0,
             remaining: 1,
             answer: FaultAnswer::Hang,
         });
@@ -293,6 +313,7 @@ impl Aws {
         self.state.faults.lock().unwrap().push(Fault {
             service: None,
             operation: operation.to_owned(),
+            skip: 0,
             remaining: 1,
             answer: FaultAnswer::AnswerLost,
         });
@@ -303,6 +324,7 @@ impl Aws {
         self.state.faults.lock().unwrap().push(Fault {
             service: None,
             operation: operation.to_owned(),
+            skip: 0,
             remaining: times,
             answer: FaultAnswer::Throttling,
         });
@@ -357,6 +379,8 @@ pub fn identify(request: &Request) -> (Service, String) {
         let (prefix, operation) = target.split_once('.').unwrap_or(("", target));
         let service = match prefix {
             "AnyScaleFrontendService" => Service::AutoScaling,
+            "SageMaker" => Service::SageMaker,
+            "AmazonSSM" => Service::Ssm,
             _ => Service::CloudWatch,
         };
         return (service, operation.to_owned());
@@ -380,7 +404,9 @@ pub fn form(body: &[u8]) -> Vec<(String, String)> {
 /// Errors as each service puts them on the wire.
 fn error_reply(service: Service, code: &str, message: &str) -> Reply {
     match service {
-        Service::AutoScaling => Reply::json(400, &json!({"__type": code, "message": message})),
+        Service::AutoScaling | Service::SageMaker | Service::Ssm => {
+            Reply::json(400, &json!({"__type": code, "message": message}))
+        }
         Service::CloudWatch => {
             let escape = |text: &str| {
                 text.replace('&', "&amp;")
@@ -403,7 +429,9 @@ fn error_reply(service: Service, code: &str, message: &str) -> Reply {
 
 fn throttling(service: Service) -> Reply {
     match service {
-        Service::AutoScaling => error_reply(service, "ThrottlingException", "Rate exceeded"),
+        Service::AutoScaling | Service::SageMaker | Service::Ssm => {
+            error_reply(service, "ThrottlingException", "Rate exceeded")
+        }
         Service::CloudWatch => error_reply(service, "Throttling", "Rate exceeded"),
     }
 }
@@ -452,6 +480,14 @@ async fn answer(
     let reply = match service {
         Service::AutoScaling => autoscaling(moto, mode, operation, request).await,
         Service::CloudWatch => cloudwatch(moto, mode, operation, request).await,
+        Service::SageMaker | Service::Ssm => {
+            let (status, headers, body) = moto.forward(&request).await;
+            Reply::Respond {
+                status,
+                headers,
+                body,
+            }
+        }
     };
     match injected {
         Some(Injected::AnswerLost) => (Reply::Hang, served),
@@ -468,6 +504,10 @@ fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Opti
     let fault = faults.iter_mut().find(|f| {
         f.operation == operation && f.service.is_none_or(|s| s == service) && f.remaining > 0
     })?;
+    if fault.skip > 0 {
+        fault.skip -= 1;
+        return None;
+    }
     fault.remaining -= 1;
     Some(match &fault.answer {
         FaultAnswer::Hang => Injected::Instead(Reply::Hang),

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Each test module uses its own part of this.
 
 pub mod aws;
+pub mod cloudformation;
 pub mod http;
 pub mod runtime_api;
 

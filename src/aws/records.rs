@@ -1,0 +1,80 @@
+//! Parameter Store: where the guard keeps what it deregistered until it is restored.
+
+use super::error::AwsError;
+use super::{ScalingApi, call};
+use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+
+/// A stored record: its parameter name and value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub name: String,
+    pub value: String,
+}
+
+impl ScalingApi {
+    /// Every record directly under `path`, every page of them.
+    pub async fn records_under(&self, path: &str) -> Result<Vec<StoredRecord>, AwsError> {
+        let (mut records, mut next_token) = (Vec::new(), None::<String>);
+        loop {
+            let output = call::call(&self.budget(), "GetParametersByPath", path, || {
+                self.clients
+                    .ssm
+                    .get_parameters_by_path()
+                    .path(path)
+                    .recursive(false)
+                    .set_next_token(next_token.clone())
+                    .send()
+            })
+            .await?;
+            records.extend(output.parameters().iter().filter_map(|p| {
+                Some(StoredRecord {
+                    name: p.name()?.to_owned(),
+                    value: p.value()?.to_owned(),
+                })
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(records),
+            }
+        }
+    }
+
+    /// Writes a record, replacing one of the same name; `advanced` for a value that does not
+    /// fit in the standard tier (or a parameter that is advanced already, which cannot go
+    /// back).
+    pub async fn put_record(
+        &self,
+        name: &str,
+        value: &str,
+        description: &str,
+        advanced: bool,
+    ) -> Result<(), AwsError> {
+        let tier = if advanced {
+            ParameterTier::Advanced
+        } else {
+            ParameterTier::Standard
+        };
+        call::call(&self.budget(), "PutParameter", name, || {
+            self.clients
+                .ssm
+                .put_parameter()
+                .name(name)
+                .value(value)
+                .description(description)
+                .r#type(ParameterType::String)
+                .tier(tier.clone())
+                .overwrite(true)
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a record; one that is not there counts as deleted.
+    pub async fn delete_record(&self, name: &str) -> Result<(), AwsError> {
+        call::delete(&self.budget(), "DeleteParameter", name, || {
+            self.clients.ssm.delete_parameter().name(name).send()
+        })
+        .await
+    }
+}

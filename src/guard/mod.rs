@@ -1,0 +1,377 @@
+//! The guard (`Custom::AsyncEndpointScalingGuard`): lets an endpoint update that SageMaker
+//! refuses while variants are registered for auto scaling (an instance-type change, a variant
+//! removed) go through, without losing the scaling.
+//!
+//! The endpoint `DependsOn` the guard, so CloudFormation updates the guard first, forward and
+//! in rollback. Its Update records each affected variant's scaling in Parameter Store and
+//! deregisters it; the scaling resource's own Update (it names the endpoint's configuration)
+//! registers it again afterwards. When the endpoint update fails instead, a record is restored
+//! by the guard's rollback Update, or by SageMaker's state-change event once the endpoint is
+//! InService again. [`plan`] holds every decision; this module reads and writes.
+
+pub mod plan;
+pub mod record;
+mod restore;
+mod take;
+
+use crate::aws::{AwsError, Endpoint, EndpointConfig, ScalingApi, StoredRecord};
+use crate::contract::{GUARD_ID_PREFIX, VariantId};
+use crate::properties::{GuardProperties, InvalidProperties};
+use plan::{Holder, RestoreDecision, Trigger};
+use record::Record;
+use serde_json::Value;
+use std::fmt;
+use tracing::{info, warn};
+
+/// Why a guard operation failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GuardFailure {
+    Invalid(InvalidProperties),
+    Aws(AwsError),
+    /// A variant in the update's way belongs to no scaling resource of this stack.
+    Refused(plan::Refusal),
+    /// An endpoint configuration the guard must read is not there.
+    ConfigMissing(String),
+    /// What a variant holds cannot be recorded whole, so it is not deregistered.
+    Unrecordable {
+        variant: VariantId,
+        why: String,
+    },
+    /// A step failed after some variants were deregistered (their records are stored).
+    Partly {
+        done: Vec<String>,
+        error: Box<AwsError>,
+    },
+}
+
+impl fmt::Display for GuardFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GuardFailure::Invalid(problems) => problems.fmt(f),
+            GuardFailure::Aws(error) => error.fmt(f),
+            GuardFailure::Refused(refusal) => refusal.fmt(f),
+            GuardFailure::ConfigMissing(name) => {
+                write!(f, "The endpoint configuration {name} does not exist")
+            }
+            GuardFailure::Unrecordable { variant, why } => write!(
+                f,
+                "Nothing was deregistered: the auto scaling of {} cannot be recorded to be put \
+                 back: {why}",
+                variant.resource_id()
+            ),
+            GuardFailure::Partly { done, error } => write!(
+                f,
+                "{error}. Deregistered before that, and recorded to be restored by the \
+                 rollback: {}",
+                done.join(", ")
+            ),
+        }
+    }
+}
+
+impl From<AwsError> for GuardFailure {
+    fn from(error: AwsError) -> Self {
+        GuardFailure::Aws(error)
+    }
+}
+
+impl From<InvalidProperties> for GuardFailure {
+    fn from(problems: InvalidProperties) -> Self {
+        GuardFailure::Invalid(problems)
+    }
+}
+
+impl From<plan::Refusal> for GuardFailure {
+    fn from(refusal: plan::Refusal) -> Self {
+        GuardFailure::Refused(refusal)
+    }
+}
+
+/// A guard's answer: its id and what it did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guarded {
+    pub physical_resource_id: String,
+    pub summary: String,
+}
+
+fn physical_id(endpoint_name: &str) -> String {
+    format!("{GUARD_ID_PREFIX}{endpoint_name}")
+}
+
+/// Create: the endpoint does not run yet, or runs what the stack is about to adopt; there is
+/// nothing to guard. Only the properties are checked.
+pub fn create(properties: &Value) -> Result<Guarded, GuardFailure> {
+    let props = GuardProperties::parse(properties)?;
+    Ok(Guarded {
+        physical_resource_id: physical_id(&props.endpoint_name),
+        summary: format!(
+            "Guarding the endpoint {}: its next update deregisters and records the variants \
+             that SageMaker would refuse to change while registered",
+            props.endpoint_name
+        ),
+    })
+}
+
+/// Update, forward or rollback (the two look the same): first settle the endpoint's records
+/// (a rollback restores here what its forward Update deregistered), then record and
+/// deregister each registered variant that the coming endpoint update changes in a way
+/// SageMaker refuses. Every read and every refusal comes before the first write.
+pub async fn update(
+    api: &ScalingApi,
+    properties: &Value,
+    stack_id: &str,
+) -> Result<Guarded, GuardFailure> {
+    let props = GuardProperties::parse(properties)?;
+    let physical_resource_id = physical_id(&props.endpoint_name);
+    let records_path = record::endpoint_path(&props.endpoint_name);
+    let (endpoint, stored) = tokio::try_join!(
+        api.endpoint(&props.endpoint_name),
+        api.records_under(&records_path)
+    )?;
+    let current = match &endpoint {
+        Some(endpoint) => api.endpoint_config(&endpoint.config_name).await?,
+        None => None,
+    };
+
+    // What the coming update needs deregistered, read and recorded before any write.
+    let mut takes = Vec::new();
+    if let Some(endpoint) = endpoint
+        .as_ref()
+        .filter(|e| e.config_name != props.endpoint_config_name)
+    {
+        let current = current
+            .as_ref()
+            .ok_or_else(|| GuardFailure::ConfigMissing(endpoint.config_name.clone()))?;
+        let new = api
+            .endpoint_config(&props.endpoint_config_name)
+            .await?
+            .ok_or_else(|| GuardFailure::ConfigMissing(props.endpoint_config_name.clone()))?;
+        let affected = plan::affected_variants(&endpoint.name, current, &new);
+        let holders = futures_util::future::try_join_all(affected.into_iter().map(|a| async {
+            let Some(target) = api.find_target(&a.variant).await? else {
+                return Ok::<_, AwsError>(None);
+            };
+            let tags = match &target.arn {
+                Some(arn) => api.target_tags(arn).await.map_err(|e| e.to_string()),
+                None => Err("it has no ARN".to_owned()),
+            };
+            let holder = Holder::from_tags(tags.as_ref().map_err(Clone::clone), stack_id);
+            Ok(Some((a, holder, target, tags.unwrap_or_default())))
+        }))
+        .await?;
+        let registered: Vec<_> = holders.into_iter().flatten().collect();
+        let allowed = plan::plan_deregistrations(
+            registered
+                .iter()
+                .map(|(a, holder, ..)| (a.clone(), holder.clone()))
+                .collect(),
+        )?;
+        for (affected, _) in &allowed {
+            let (_, _, target, tags) = registered
+                .iter()
+                .find(|(a, ..)| a == affected)
+                .expect("planned from these");
+            let taken = take::take(
+                api,
+                affected,
+                target,
+                tags.clone(),
+                endpoint,
+                &props.endpoint_config_name,
+            )
+            .await?;
+            takes.push((affected.clone(), taken));
+        }
+    }
+
+    // Records of variants about to be deregistered again are replaced, not settled.
+    let stored_sizes: Vec<(String, usize)> = stored
+        .iter()
+        .map(|r| (r.name.clone(), r.value.len()))
+        .collect();
+    let retaken: Vec<VariantId> = takes.iter().map(|(a, _)| a.variant.clone()).collect();
+    let mut lines = settle(
+        api,
+        endpoint.as_ref(),
+        current.as_ref(),
+        stored,
+        &retaken,
+        Trigger::GuardEvent,
+    )
+    .await?;
+
+    for (_, (record, encoded)) in &takes {
+        // A parameter in the advanced tier cannot go back to the standard one.
+        let advanced = encoded.advanced
+            || stored_sizes.iter().any(|(name, size)| {
+                *name == record.parameter_name() && *size > record::STANDARD_TIER_LIMIT
+            });
+        let description = format!(
+            "What the guard deregistered for {}, to be restored if the update fails",
+            record.variant().resource_id()
+        );
+        api.put_record(
+            &record.parameter_name(),
+            &encoded.value,
+            &description,
+            advanced,
+        )
+        .await?;
+    }
+    let mut done = Vec::new();
+    for (affected, (record, _)) in &takes {
+        if let Err(error) = api.deregister_target(&affected.variant).await {
+            return Err(match done.is_empty() {
+                true => GuardFailure::Aws(error),
+                false => GuardFailure::Partly {
+                    done,
+                    error: Box::new(error),
+                },
+            });
+        }
+        info!(resource_id = %affected.variant.resource_id(), change = %affected.change, "deregistered for the endpoint update");
+        done.push(affected.variant.resource_id());
+        lines.push(format!(
+            "deregistered {} ({}) and recorded it at {}: its scaling resource's Update \
+             registers it again after the endpoint update, or the record is restored if the \
+             update fails",
+            affected.variant.resource_id(),
+            affected.change,
+            record.parameter_name()
+        ));
+    }
+    let summary = match lines.is_empty() {
+        true => format!(
+            "Nothing to deregister for the endpoint {}",
+            props.endpoint_name
+        ),
+        false => capitalize(&lines.join("; ")),
+    };
+    Ok(Guarded {
+        physical_resource_id,
+        summary,
+    })
+}
+
+/// Delete: the guard's last event settles the endpoint's records (a record of an endpoint
+/// that is gone is deleted). It deregisters nothing.
+pub async fn delete(
+    api: &ScalingApi,
+    physical_resource_id: &str,
+    properties: &Value,
+) -> Result<String, GuardFailure> {
+    let endpoint_name = physical_resource_id
+        .strip_prefix(GUARD_ID_PREFIX)
+        .filter(|name| crate::contract::is_sagemaker_name(name))
+        .or_else(|| properties.get("EndpointName").and_then(Value::as_str));
+    let Some(endpoint_name) = endpoint_name else {
+        return Ok(format!(
+            "Nothing to delete: {physical_resource_id:?} is not a guard this function created"
+        ));
+    };
+    let lines = settle_endpoint(api, endpoint_name, Trigger::GuardEvent).await?;
+    Ok(match lines.is_empty() {
+        true => format!("Stopped guarding the endpoint {endpoint_name}"),
+        false => format!(
+            "Stopped guarding the endpoint {endpoint_name}: {}",
+            lines.join("; ")
+        ),
+    })
+}
+
+/// SageMaker's "Endpoint State Change" event: restores the endpoint's records that may be
+/// restored now. Safe to receive late or twice.
+pub async fn endpoint_changed(
+    api: &ScalingApi,
+    endpoint_name: &str,
+) -> Result<String, GuardFailure> {
+    let lines = settle_endpoint(api, endpoint_name, Trigger::StateChange).await?;
+    Ok(match lines.is_empty() {
+        true => format!("No record of the endpoint {endpoint_name} to restore"),
+        false => capitalize(&lines.join("; ")),
+    })
+}
+
+async fn settle_endpoint(
+    api: &ScalingApi,
+    endpoint_name: &str,
+    trigger: Trigger,
+) -> Result<Vec<String>, GuardFailure> {
+    let stored = api
+        .records_under(&record::endpoint_path(endpoint_name))
+        .await?;
+    if stored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let endpoint = api.endpoint(endpoint_name).await?;
+    let config = match &endpoint {
+        Some(endpoint) => api.endpoint_config(&endpoint.config_name).await?,
+        None => None,
+    };
+    settle(
+        api,
+        endpoint.as_ref(),
+        config.as_ref(),
+        stored,
+        &[],
+        trigger,
+    )
+    .await
+}
+
+/// Restores, discards or keeps each stored record, as [`plan::decide_restore`] says; the
+/// records of `skip` are left alone. Answers a line for each record acted on.
+async fn settle(
+    api: &ScalingApi,
+    endpoint: Option<&Endpoint>,
+    config: Option<&EndpointConfig>,
+    stored: Vec<StoredRecord>,
+    skip: &[VariantId],
+    trigger: Trigger,
+) -> Result<Vec<String>, GuardFailure> {
+    let mut lines = Vec::new();
+    for StoredRecord { name, value } in stored {
+        let Some(record) = Record::decode(&value) else {
+            warn!(parameter = %name, "not a record this version wrote: left alone");
+            continue;
+        };
+        let variant = record.variant();
+        if skip.contains(&variant) || record.parameter_name() != name {
+            continue;
+        }
+        let registered = api.find_target(&variant).await?.is_some();
+        match plan::decide_restore(&record, endpoint, config, registered, trigger) {
+            RestoreDecision::Restore => lines.push(restore::restore(api, &record).await?),
+            RestoreDecision::Discard(why) => {
+                api.delete_record(&name).await?;
+                info!(parameter = %name, %why, "record discarded");
+                lines.push(format!(
+                    "deleted the record of {} ({why})",
+                    variant.resource_id()
+                ));
+            }
+            RestoreDecision::Keep(why) => {
+                info!(parameter = %name, %why, "record kept");
+                lines.push(format!(
+                    "kept the record of {} for later: {why}",
+                    variant.resource_id()
+                ));
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// A scaling resource that configured its variant from its own properties removes the
+/// variant's record: its properties win over it.
+pub async fn forget(api: &ScalingApi, variant: &VariantId) -> Result<(), AwsError> {
+    api.delete_record(&record::parameter_name(variant)).await
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,423 @@
+//! The guard's decisions, as pure functions: which variants an endpoint update needs
+//! deregistered, whether the guard may do it, and whether a record may be restored now.
+
+use super::record::Record;
+use crate::aws::{Endpoint, EndpointConfig};
+use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags, VariantId};
+use std::fmt;
+
+/// What the coming endpoint update does to a variant that SageMaker refuses to change while it
+/// is registered for auto scaling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    InstanceType {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Removed,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |t: &Option<String>| t.clone().unwrap_or_else(|| "none".to_owned());
+        match self {
+            Change::InstanceType { from, to } => {
+                write!(f, "instance type {} -> {}", show(from), show(to))
+            }
+            Change::Removed => f.write_str("removed from the new configuration"),
+        }
+    }
+}
+
+/// A variant of the endpoint's current configuration that the update changes in a way
+/// SageMaker refuses while it is registered: its instance type, or its removal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Affected {
+    pub variant: VariantId,
+    /// Its instance type now.
+    pub instance_type: Option<String>,
+    pub change: Change,
+}
+
+/// The variants of `current` that moving to `new` affects. A change of model or weight only is
+/// not among them: SageMaker allows that while a variant is registered.
+pub fn affected_variants(
+    endpoint_name: &str,
+    current: &EndpointConfig,
+    new: &EndpointConfig,
+) -> Vec<Affected> {
+    current
+        .variants
+        .iter()
+        .filter_map(|(name, instance_type)| {
+            let change = match new.instance_type(name) {
+                None => Change::Removed,
+                Some(to) if to != instance_type.as_deref() => Change::InstanceType {
+                    from: instance_type.clone(),
+                    to: to.map(str::to_owned),
+                },
+                Some(_) => return None,
+            };
+            Some(Affected {
+                variant: VariantId::new(endpoint_name, name),
+                instance_type: instance_type.clone(),
+                change,
+            })
+        })
+        .collect()
+}
+
+/// Whose a registered target is, from the guard's side: the guard may deregister only what a
+/// scaling resource of its own stack made, which that resource's next Update makes again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Holder {
+    SameStack { logical_resource_id: String },
+    OtherStack { stack_id: String },
+    Untagged,
+    Unknown(String),
+}
+
+impl Holder {
+    pub fn from_tags(tags: Result<&Tags, String>, stack_id: &str) -> Holder {
+        let tags = match tags {
+            Ok(tags) => tags,
+            Err(why) => return Holder::Unknown(why),
+        };
+        match (tags.get(OWNER_STACK_TAG), tags.get(OWNER_RESOURCE_TAG)) {
+            (Some(stack), Some(resource)) if stack == stack_id => Holder::SameStack {
+                logical_resource_id: resource.clone(),
+            },
+            (Some(stack), _) => Holder::OtherStack {
+                stack_id: stack.clone(),
+            },
+            _ => Holder::Untagged,
+        }
+    }
+}
+
+/// A registered variant the guard may not deregister.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocked {
+    pub affected: Affected,
+    pub holder: Holder,
+}
+
+/// The guard refuses the endpoint update before any change: each variant that stands in its
+/// way, whose it is, and what the user can do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal(pub Vec<Blocked>);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let each: Vec<String> = self
+            .0
+            .iter()
+            .map(|b| {
+                let holder = match &b.holder {
+                    Holder::SameStack { .. } => "this stack".to_owned(),
+                    Holder::OtherStack { stack_id } => format!("the stack {stack_id}"),
+                    Holder::Untagged => {
+                        "no CloudFormation resource (it has no ownership tags)".to_owned()
+                    }
+                    Holder::Unknown(why) => format!("an owner that could not be read ({why})"),
+                };
+                format!(
+                    "{} ({}) is registered for auto scaling by {holder}",
+                    b.affected.variant.resource_id(),
+                    b.affected.change
+                )
+            })
+            .collect();
+        write!(
+            f,
+            "Refusing to deregister what this stack does not own, so SageMaker would refuse \
+             the endpoint update: {}. Deregister it in the stack or by hand that owns it \
+             (aws application-autoscaling deregister-scalable-target), or keep the instance \
+             type, then update again.",
+            each.join("; ")
+        )
+    }
+}
+
+/// What the guard does about affected variants: the ones to record and deregister, or a
+/// refusal naming every one it may not touch. Variants that are not registered need nothing.
+pub fn plan_deregistrations(
+    affected: Vec<(Affected, Holder)>,
+) -> Result<Vec<(Affected, String)>, Refusal> {
+    let (ours, blocked): (Vec<_>, Vec<_>) = affected
+        .into_iter()
+        .partition(|(_, holder)| matches!(holder, Holder::SameStack { .. }));
+    if !blocked.is_empty() {
+        return Err(Refusal(
+            blocked
+                .into_iter()
+                .map(|(affected, holder)| Blocked { affected, holder })
+                .collect(),
+        ));
+    }
+    Ok(ours
+        .into_iter()
+        .map(|(affected, holder)| match holder {
+            Holder::SameStack {
+                logical_resource_id,
+            } => (affected, logical_resource_id),
+            _ => unreachable!("partitioned above"),
+        })
+        .collect())
+}
+
+/// What set a restore going.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// The guard's own next event (its rollback Update, above all): CloudFormation has moved
+    /// past the endpoint update the record was taken for.
+    GuardEvent,
+    /// SageMaker's state-change event, which may come late or twice: it restores only once the
+    /// endpoint has changed since the record was taken.
+    StateChange,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreDecision {
+    Restore,
+    /// The record can never apply, or something newer replaced it: delete it, touch nothing.
+    Discard(String),
+    /// Not now: keep the record for a later event.
+    Keep(String),
+}
+
+/// Whether a record may be restored now: the endpoint is InService and runs again the
+/// configuration it ran when the record was taken, so the variant has the recorded instance
+/// type, and its target is not registered (what is registered, by the scaling resource's own
+/// Update above all, wins over a record).
+pub fn decide_restore(
+    record: &Record,
+    endpoint: Option<&Endpoint>,
+    config: Option<&EndpointConfig>,
+    registered: bool,
+    trigger: Trigger,
+) -> RestoreDecision {
+    use RestoreDecision::{Discard, Keep, Restore};
+    let Some(endpoint) = endpoint else {
+        return Discard(format!("the endpoint {} is gone", record.endpoint_name));
+    };
+    if registered {
+        return Discard(
+            "the variant is registered again; what is registered wins over the record".into(),
+        );
+    }
+    if !endpoint.in_service() {
+        return Keep(format!(
+            "the endpoint is {}; the record is restored when it is InService again",
+            endpoint.status
+        ));
+    }
+    let Some(config) = config else {
+        return Keep(format!(
+            "the endpoint's configuration {} could not be read",
+            endpoint.config_name
+        ));
+    };
+    match config.instance_type(&record.variant_name) {
+        None => Keep(format!(
+            "the endpoint's configuration {} has no variant {}",
+            config.name, record.variant_name
+        )),
+        Some(now) if now != record.instance_type.as_deref() => Keep(format!(
+            "the variant runs {} now, not the recorded {}; its scaling resource's Update \
+             registers it again",
+            now.unwrap_or("no instance type"),
+            record
+                .instance_type
+                .as_deref()
+                .unwrap_or("no instance type")
+        )),
+        Some(_) if config.name != record.from_config => Keep(format!(
+            "the endpoint runs the configuration {}, not {} as when the record was taken",
+            config.name, record.from_config
+        )),
+        Some(_)
+            if trigger == Trigger::StateChange
+                && endpoint.last_modified == record.endpoint_last_modified =>
+        {
+            Keep("the endpoint has not changed since the record was taken".into())
+        }
+        Some(_) => Restore,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::TargetSettings;
+    use crate::guard::record::RecordedTarget;
+    use crate::properties::SuspendedState;
+
+    fn config(name: &str, variants: &[(&str, &str)]) -> EndpointConfig {
+        EndpointConfig {
+            name: name.into(),
+            variants: variants
+                .iter()
+                .map(|(v, t)| (v.to_string(), Some(t.to_string())))
+                .collect(),
+        }
+    }
+
+    fn endpoint(status: &str, config: &str, last_modified: &str) -> Endpoint {
+        Endpoint {
+            name: "e".into(),
+            config_name: config.into(),
+            status: status.into(),
+            last_modified: last_modified.into(),
+            failure_reason: None,
+        }
+    }
+
+    fn record() -> Record {
+        Record::new(
+            &VariantId::new("e", "v"),
+            Some("ml.g5.xlarge".into()),
+            "t1".into(),
+            "old".into(),
+            "new".into(),
+            RecordedTarget {
+                settings: TargetSettings {
+                    min_capacity: 0,
+                    max_capacity: 2,
+                    suspended: SuspendedState::default(),
+                },
+                tags: Tags::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn only_a_type_change_or_a_removal_affects_a_variant() {
+        let current = config(
+            "old",
+            &[
+                ("a", "ml.g5.xlarge"),
+                ("b", "ml.m5.large"),
+                ("c", "ml.m5.large"),
+            ],
+        );
+        let new = config("new", &[("a", "ml.g5.2xlarge"), ("b", "ml.m5.large")]);
+        let affected = affected_variants("e", &current, &new);
+        assert_eq!(
+            affected
+                .iter()
+                .map(|a| (a.variant.variant_name.as_str(), a.change.to_string()))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "a",
+                    "instance type ml.g5.xlarge -> ml.g5.2xlarge".to_owned()
+                ),
+                ("c", "removed from the new configuration".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_guard_deregisters_only_its_own_stacks_variants_and_names_every_other() {
+        let tags = |stack: &str| {
+            Tags::from([
+                (OWNER_STACK_TAG.to_owned(), stack.to_owned()),
+                (OWNER_RESOURCE_TAG.to_owned(), "Scaling".to_owned()),
+            ])
+        };
+        assert_eq!(
+            Holder::from_tags(Ok(&tags("s1")), "s1"),
+            Holder::SameStack {
+                logical_resource_id: "Scaling".into()
+            }
+        );
+        let affected = |v: &str| Affected {
+            variant: VariantId::new("e", v),
+            instance_type: Some("ml.g5.xlarge".into()),
+            change: Change::Removed,
+        };
+        let ours = Holder::from_tags(Ok(&tags("s1")), "s1");
+        let planned = plan_deregistrations(vec![(affected("a"), ours.clone())]).unwrap();
+        assert_eq!(planned, [(affected("a"), "Scaling".to_owned())]);
+
+        let refusal = plan_deregistrations(vec![
+            (affected("a"), ours),
+            (affected("b"), Holder::from_tags(Ok(&tags("s2")), "s1")),
+            (affected("c"), Holder::from_tags(Ok(&Tags::new()), "s1")),
+            (affected("d"), Holder::from_tags(Err("denied".into()), "s1")),
+        ])
+        .unwrap_err();
+        assert_eq!(refusal.0.len(), 3);
+        let reason = refusal.to_string();
+        assert!(reason.contains("endpoint/e/variant/b (removed from the new configuration) is registered for auto scaling by the stack s2"), "{reason}");
+        assert!(reason.contains("variant/c (removed from the new configuration) is registered for auto scaling by no CloudFormation resource"), "{reason}");
+        assert!(
+            reason.contains("an owner that could not be read (denied)"),
+            "{reason}"
+        );
+        assert!(!reason.contains("variant/a "), "{reason}");
+    }
+
+    #[test]
+    fn a_record_is_restored_only_on_an_in_service_endpoint_running_the_recorded_type() {
+        let record = record();
+        let same = config("old", &[("v", "ml.g5.xlarge")]);
+        let other = config("new", &[("v", "ml.g5.2xlarge")]);
+        let decide = |endpoint: Option<&Endpoint>, config, registered, trigger| {
+            decide_restore(&record, endpoint, config, registered, trigger)
+        };
+        let rolled_back = endpoint("InService", "old", "t2");
+        use RestoreDecision::*;
+        use Trigger::*;
+        assert_eq!(
+            decide(Some(&rolled_back), Some(&same), false, GuardEvent),
+            Restore
+        );
+        assert_eq!(
+            decide(Some(&rolled_back), Some(&same), false, StateChange),
+            Restore
+        );
+        assert!(matches!(decide(None, None, false, GuardEvent), Discard(_)));
+        assert!(matches!(
+            decide(Some(&rolled_back), Some(&same), true, GuardEvent),
+            Discard(_)
+        ));
+        let updating = endpoint("Updating", "old", "t2");
+        assert!(matches!(
+            decide(Some(&updating), Some(&same), false, GuardEvent),
+            Keep(_)
+        ));
+        let updated = endpoint("InService", "new", "t2");
+        assert!(matches!(
+            decide(Some(&updated), Some(&other), false, GuardEvent),
+            Keep(_)
+        ));
+        let gone = config("new", &[("w", "ml.g5.xlarge")]);
+        assert!(matches!(
+            decide(Some(&updated), Some(&gone), false, GuardEvent),
+            Keep(_)
+        ));
+        // A late or repeated event from before the update must not register the variant
+        // between the guard's deregistration and the endpoint update.
+        let unchanged = endpoint("InService", "old", "t1");
+        assert!(matches!(
+            decide(Some(&unchanged), Some(&same), false, StateChange),
+            Keep(_)
+        ));
+        // The guard's own next event comes after CloudFormation gave up on the update, which
+        // may never have started: it restores.
+        assert_eq!(
+            decide(Some(&unchanged), Some(&same), false, GuardEvent),
+            Restore
+        );
+        // A later update that comes back to the recorded instance type on another
+        // configuration is not the rollback the record waits for.
+        let later = config("later", &[("v", "ml.g5.xlarge")]);
+        let moved_back = endpoint("InService", "later", "t3");
+        assert!(matches!(
+            decide(Some(&moved_back), Some(&later), false, StateChange),
+            Keep(_)
+        ));
+    }
+}

@@ -1,0 +1,138 @@
+//! A scaling resource that names its endpoint's configuration waits for the endpoint to run it.
+
+use super::Failure;
+use crate::aws::ScalingApi;
+use crate::properties::ScalingProperties;
+use std::fmt;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::info;
+
+/// The first look again comes after this long, each next one after twice as long, up to the cap.
+const FIRST_WAIT: Duration = Duration::from_millis(250);
+const LONGEST_WAIT: Duration = Duration::from_secs(10);
+
+/// Why the endpoint is not ready for its variant to be registered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndpointProblem {
+    Missing {
+        endpoint: String,
+    },
+    /// It settled on another configuration than `EndpointConfigName` (an update that failed
+    /// and rolled back, say).
+    OtherConfig {
+        endpoint: String,
+        running: String,
+        expected: String,
+        failure_reason: Option<String>,
+    },
+    NotInService {
+        endpoint: String,
+        status: String,
+        failure_reason: Option<String>,
+    },
+    StillChanging {
+        endpoint: String,
+        status: String,
+        waited: Duration,
+    },
+}
+
+impl fmt::Display for EndpointProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let because = |reason: &Option<String>| match reason {
+            Some(reason) => format!(" (its FailureReason: {reason})"),
+            None => String::new(),
+        };
+        match self {
+            EndpointProblem::Missing { endpoint } => {
+                write!(f, "The endpoint {endpoint} does not exist")
+            }
+            EndpointProblem::OtherConfig {
+                endpoint,
+                running,
+                expected,
+                failure_reason,
+            } => write!(
+                f,
+                "The endpoint {endpoint} runs the configuration {running}, not {expected} \
+                 (EndpointConfigName){}; nothing was registered",
+                because(failure_reason)
+            ),
+            EndpointProblem::NotInService {
+                endpoint,
+                status,
+                failure_reason,
+            } => write!(
+                f,
+                "The endpoint {endpoint} is {status}, not InService{}; nothing was registered",
+                because(failure_reason)
+            ),
+            EndpointProblem::StillChanging {
+                endpoint,
+                status,
+                waited,
+            } => write!(
+                f,
+                "The endpoint {endpoint} was still {status} after {} s, when the operation's \
+                 time was up; nothing was registered",
+                waited.as_secs()
+            ),
+        }
+    }
+}
+
+/// Waits, within the operation's time, until the endpoint is InService, and checks that it
+/// runs the configuration the properties name. Without `EndpointConfigName`, nothing is called.
+pub(super) async fn wait_for_endpoint(
+    api: &ScalingApi,
+    props: &ScalingProperties,
+) -> Result<(), Failure> {
+    let Some(expected) = &props.endpoint_config_name else {
+        return Ok(());
+    };
+    let endpoint_name = &props.endpoint_name;
+    let started = Instant::now();
+    let mut wait = FIRST_WAIT;
+    loop {
+        let Some(endpoint) = api.endpoint(endpoint_name).await? else {
+            return Err(EndpointProblem::Missing {
+                endpoint: endpoint_name.clone(),
+            }
+            .into());
+        };
+        if endpoint.changing() {
+            let left = api.time_left();
+            if left <= wait {
+                return Err(EndpointProblem::StillChanging {
+                    endpoint: endpoint_name.clone(),
+                    status: endpoint.status,
+                    waited: started.elapsed(),
+                }
+                .into());
+            }
+            info!(endpoint = %endpoint_name, status = %endpoint.status, "waiting for the endpoint");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(LONGEST_WAIT);
+            continue;
+        }
+        if !endpoint.in_service() {
+            return Err(EndpointProblem::NotInService {
+                endpoint: endpoint_name.clone(),
+                status: endpoint.status,
+                failure_reason: endpoint.failure_reason,
+            }
+            .into());
+        }
+        if endpoint.config_name != *expected {
+            return Err(EndpointProblem::OtherConfig {
+                endpoint: endpoint_name.clone(),
+                running: endpoint.config_name,
+                expected: expected.clone(),
+                failure_reason: endpoint.failure_reason,
+            }
+            .into());
+        }
+        return Ok(());
+    }
+}

@@ -1,0 +1,506 @@
+//! The guard: an endpoint update that changes a registered variant's instance type, or removes
+//! it, goes through as an ordinary stack update, and every sequence CloudFormation can run
+//! ends with the variant's scaling as it was or as the new template says. Each sequence is
+//! driven in CloudFormation's order and the state is checked after every step.
+
+use crate::support::aws::Mode;
+use crate::support::cloudformation::{
+    CfnStack, Kind, SageMaker, Template, VariantState, Watched, resource,
+};
+use crate::support::{Fixture, assert_failed, assert_success};
+use serde_json::{Value, json};
+
+/// One test's endpoint: two models and three configurations (`a`: ml.g4dn.xlarge, `b`:
+/// ml.g4dn.2xlarge, `a2`: ml.g4dn.xlarge with the other model), each with variants `v` and `w`
+/// unless said otherwise.
+struct World {
+    endpoint: String,
+    sagemaker: SageMaker,
+}
+
+impl World {
+    async fn new(fixture: &Fixture, label: &str) -> World {
+        let endpoint = fixture.endpoint(label);
+        let sagemaker = SageMaker::connect().await;
+        let (m1, m2) = (format!("{endpoint}-m1"), format!("{endpoint}-m2"));
+        sagemaker.model(&m1).await;
+        sagemaker.model(&m2).await;
+        let config = |variants: &[(&str, &str, &str)]| {
+            variants
+                .iter()
+                .map(|(v, m, t)| (v.to_string(), m.to_string(), t.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let configs = [
+            (
+                "a",
+                config(&[("v", &m1, "ml.g4dn.xlarge"), ("w", &m1, "ml.m5.large")]),
+            ),
+            (
+                "b",
+                config(&[("v", &m1, "ml.g4dn.2xlarge"), ("w", &m1, "ml.m5.xlarge")]),
+            ),
+            (
+                "a2",
+                config(&[("v", &m2, "ml.g4dn.xlarge"), ("w", &m2, "ml.m5.large")]),
+            ),
+            ("b1", config(&[("v", &m1, "ml.g4dn.2xlarge")])),
+        ];
+        for (suffix, variants) in &configs {
+            let variants: Vec<(&str, &str, &str)> = variants
+                .iter()
+                .map(|(v, m, t)| (v.as_str(), m.as_str(), t.as_str()))
+                .collect();
+            sagemaker
+                .config(&format!("{endpoint}-{suffix}"), &variants)
+                .await;
+        }
+        World {
+            endpoint,
+            sagemaker,
+        }
+    }
+
+    fn config(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.endpoint)
+    }
+
+    fn watched(&self, variants: &[&str]) -> Vec<Watched> {
+        variants
+            .iter()
+            .map(|v| Watched::new(&self.endpoint, v))
+            .collect()
+    }
+
+    /// The scaling resource's properties for a variant: `old` and `new` settings differ in
+    /// capacity, schedule, suspension and tags.
+    fn scaling(&self, variant: &str, config: &str, new: bool) -> Value {
+        let (max, schedule, team) = match new {
+            false => (2, "cron(0 7 ? * MON-FRI *)", "ml"),
+            true => (4, "cron(0 6 ? * MON-FRI *)", "ml-platform"),
+        };
+        json!({
+            "EndpointName": self.endpoint,
+            "VariantName": variant,
+            "EndpointConfigName": self.config(config),
+            "MinCapacity": 0,
+            "MaxCapacity": max,
+            "TargetMetric": "ApproximateBacklogSizePerInstance",
+            "TargetValue": 5,
+            "ScheduledActions": [{"ScheduledActionName": "mornings", "Schedule": schedule, "MinCapacity": 1}],
+            "SuspendedState": {"ScheduledScalingSuspended": new},
+            "Tags": [{"Key": "team", "Value": team}],
+        })
+    }
+
+    fn guard(&self, config: &str) -> crate::support::cloudformation::Resource {
+        resource(
+            "Guard",
+            Kind::Guard,
+            json!({"EndpointName": self.endpoint, "EndpointConfigName": self.config(config)}),
+        )
+    }
+
+    fn endpoint_resource(&self, config: &str) -> crate::support::cloudformation::Resource {
+        resource(
+            "Endpoint",
+            Kind::Endpoint,
+            json!({"EndpointName": self.endpoint, "EndpointConfigName": self.config(config)}),
+        )
+    }
+
+    /// Guard, endpoint, and a scaling resource for each of `variants`, all on `config`.
+    fn template(&self, config: &str, variants: &[&str], new: bool) -> Template {
+        let mut resources = vec![self.guard(config), self.endpoint_resource(config)];
+        for variant in variants {
+            resources.push(resource(
+                &format!("Scaling{}", variant.to_uppercase()),
+                Kind::Scaling,
+                self.scaling(variant, config, new),
+            ));
+        }
+        Template(resources)
+    }
+}
+
+/// The variant as its scaling resource configures it, with `new` or old settings.
+fn assert_configured(state: &VariantState, new: bool, context: &str) {
+    let max = if new { 4 } else { 2 };
+    assert_eq!(
+        state.target.map(|(min, max, s)| (min, max, s[2])),
+        Some((0, max, new)),
+        "{context}"
+    );
+    let team = if new { "ml-platform" } else { "ml" };
+    assert_eq!(
+        state.tags.get("team").map(String::as_str),
+        Some(team),
+        "{context}"
+    );
+    assert_eq!(state.policies.len(), 2, "{context}");
+    assert_eq!(
+        state.alarm_fires.as_deref(),
+        Some("HasBacklogWithoutCapacity-ScalingPolicy"),
+        "{context}"
+    );
+    assert_eq!(state.scheduled.len(), 1, "{context}");
+    assert!(!state.record, "{context}");
+}
+
+on_both_emulators!(
+    async fn an_instance_type_change_goes_through_and_registers_the_new_settings(fixture) {
+        let world = World::new(&fixture, "fwd").await;
+        let watched = world.watched(&["v"]);
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), watched).await;
+        assert_configured(&cfn.last().variants[0], false, "after Create");
+        let from = cfn.steps.len();
+
+        assert!(cfn.update(world.template("b", &["v"], true)).await, "{}", cfn.describe(from));
+        let steps = &cfn.steps[from..];
+        let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["Guard Update", "Endpoint Update", "ScalingV Update"]);
+        let (guard, endpoint, scaling) = (&steps[0], &steps[1], &steps[2]);
+        assert!(!guard.variants[0].registered() && guard.variants[0].record, "{guard}");
+        assert!(guard.reason.contains("ml.g4dn.xlarge -> ml.g4dn.2xlarge"), "{}", guard.reason);
+        assert!(guard.reason.contains("/sagemaker-async-autoscaling/records/"), "{}", guard.reason);
+        assert_eq!(guard.variants[0].alarm_fires.as_deref(), Some("<missing>"), "{guard}");
+        assert!(endpoint.endpoint.starts_with("InService on"), "{endpoint}");
+        assert!(endpoint.endpoint.ends_with("-b"), "{endpoint}");
+        assert!(!endpoint.variants[0].registered(), "{endpoint}");
+        assert_configured(&scaling.variants[0], true, &cfn.describe(from));
+    }
+);
+
+on_both_emulators!(
+    async fn a_failed_endpoint_update_puts_the_old_scaling_back_exactly(fixture) {
+        let world = World::new(&fixture, "epfail").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+        world.sagemaker.next_update(&world.endpoint, 0.2, true, 0.0).await;
+
+        assert!(!cfn.update(world.template("b", &["v"], true)).await);
+        let steps = &cfn.steps[from..];
+        let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+        // The scaling resource was never updated: it gets no rollback event.
+        assert_eq!(labels, ["Guard Update", "Endpoint Update", "Guard Update (rollback)", "Endpoint Update (rollback)"], "{}", cfn.describe(from));
+        assert!(steps[0].variants[0].record && !steps[0].variants[0].registered());
+        assert_eq!(steps[1].status, "UPDATE_FAILED", "{}", steps[1].reason);
+        assert!(steps[1].endpoint.ends_with("-a"), "{}", steps[1]);
+        assert_eq!(steps[2].variants[0], before, "{}", cfn.describe(from));
+        assert!(steps[2].reason.starts_with("Restored the auto scaling"), "{}", steps[2].reason);
+        assert_eq!(steps[3].variants[0], before, "{}", cfn.describe(from));
+    }
+);
+
+on_both_emulators!(
+    async fn a_failed_scaling_update_after_the_endpoint_changed_rolls_back_to_the_old_scaling(fixture) {
+        let world = World::new(&fixture, "scfail").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+        // The scaling resource's Update registers the target and fails at its first policy.
+        fixture.aws.fail_after("PutScalingPolicy", 0, 1, "AccessDeniedException", "not allowed");
+
+        assert!(!cfn.update(world.template("b", &["v"], true)).await);
+        let steps = &cfn.steps[from..];
+        let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["Guard Update", "Endpoint Update", "ScalingV Update", "Guard Update (rollback)", "Endpoint Update (rollback)", "ScalingV Update (rollback)"], "{}", cfn.describe(from));
+        assert_eq!(steps[2].status, "FAILED");
+        // Registered, half configured: the guard's rollback records and deregisters it again
+        // so that the endpoint can go back.
+        assert!(steps[2].variants[0].registered(), "{}", steps[2]);
+        assert!(!steps[3].variants[0].registered() && steps[3].variants[0].record, "{}", steps[3]);
+        assert!(steps[4].endpoint.ends_with("-a"), "{}", steps[4]);
+        assert_eq!(steps[5].variants[0], before, "{}", cfn.describe(from));
+    }
+);
+
+on_both_emulators!(
+    async fn a_later_resource_failing_rolls_the_endpoint_and_its_scaling_back(fixture) {
+        let world = World::new(&fixture, "later").await;
+        let later = |fail: bool| resource("Later", Kind::Later, json!({"Fail": fail}));
+        let mut template = world.template("a", &["v"], false);
+        template.0.push(later(false));
+        let mut cfn = CfnStack::create(&fixture.stack, template, world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+
+        let mut new = world.template("b", &["v"], true);
+        new.0.push(later(true));
+        assert!(!cfn.update(new).await);
+        let steps = &cfn.steps[from..];
+        let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["Guard Update", "Endpoint Update", "ScalingV Update", "Later Update", "Guard Update (rollback)", "Endpoint Update (rollback)", "ScalingV Update (rollback)", "Later Update (rollback)"], "{}", cfn.describe(from));
+        assert_configured(&steps[2].variants[0], true, "after the forward scaling Update");
+        assert!(!steps[4].variants[0].registered() && steps[4].variants[0].record, "{}", steps[4]);
+        assert!(steps[5].endpoint.ends_with("-a"), "{}", steps[5]);
+        assert_eq!(steps[6].variants[0], before, "{}", cfn.describe(from));
+        assert_eq!(steps[7].variants[0], before);
+    }
+);
+
+on_both_emulators!(
+    async fn a_variant_removed_with_its_scaling_resource_leaves_nothing_behind(fixture) {
+        let world = World::new(&fixture, "rm").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v", "w"], false), world.watched(&["v", "w"])).await;
+        let v_before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+
+        assert!(cfn.update(world.template("b1", &["v"], false)).await, "{}", cfn.describe(from));
+        let steps = &cfn.steps[from..];
+        let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["Guard Update", "Endpoint Update", "ScalingV Update", "ScalingW Delete (cleanup)"]);
+        // Both variants stood in the update's way: v changes type, w goes.
+        assert!(steps[0].variants.iter().all(|s| !s.registered() && s.record), "{}", steps[0]);
+        assert!(steps[0].reason.contains("removed from the new configuration"), "{}", steps[0].reason);
+        assert_configured(&steps[2].variants[0], false, &cfn.describe(from));
+        assert_eq!(steps[2].variants[0], v_before);
+        let w = &steps[3].variants[1];
+        assert!(!w.registered() && w.policies.is_empty() && w.alarm_fires.is_none() && !w.record, "{}", steps[3]);
+    }
+);
+
+on_both_emulators!(
+    async fn a_variant_someone_else_registered_stops_the_update_before_any_change(fixture) {
+        let world = World::new(&fixture, "other").await;
+        let template = Template(vec![world.guard("a"), world.endpoint_resource("a")]);
+        let mut cfn = CfnStack::create(&fixture.stack, template, world.watched(&["v", "w"])).await;
+        let (v, w) = (format!("endpoint/{}/variant/v", world.endpoint), format!("endpoint/{}/variant/w", world.endpoint));
+        // v by hand (no tags), w by another stack's scaling resource.
+        fixture.emulator.register_target(&v, 0, 3).await;
+        let other = fixture.another_stack("someone-elses").await;
+        assert_success(&other.create(json!({"EndpointName": world.endpoint, "VariantName": "w"})).await);
+        let from = cfn.steps.len();
+
+        let new = Template(vec![world.guard("b"), world.endpoint_resource("b")]);
+        assert!(!cfn.update(new).await);
+        let steps = &cfn.steps[from..];
+        let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["Guard Update", "Guard Update (rollback)"], "{}", cfn.describe(from));
+        let reason = &steps[0].reason;
+        assert!(reason.contains(&format!("{v} (instance type ml.g4dn.xlarge -> ml.g4dn.2xlarge) is registered for auto scaling by no CloudFormation resource")), "{reason}");
+        assert!(reason.contains(&format!("{w} (instance type ml.m5.large -> ml.m5.xlarge) is registered for auto scaling by the stack {}", other.stack_id)), "{reason}");
+        for step in steps {
+            assert!(step.variants.iter().all(|s| s.registered() && !s.record), "{step}");
+        }
+        assert_eq!(fixture.emulator.target(&v).await.unwrap().max_capacity(), 3);
+        assert_eq!(fixture.emulator.policy_names(&w).await.len(), 2);
+    }
+);
+
+on_both_emulators!(
+    async fn a_change_of_model_only_deregisters_nothing(fixture) {
+        let world = World::new(&fixture, "model").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+
+        assert!(cfn.update(world.template("a2", &["v"], false)).await, "{}", cfn.describe(from));
+        for step in &cfn.steps[from..] {
+            assert_eq!(step.variants[0], before, "{step}");
+        }
+        assert!(cfn.steps[from].reason.starts_with("Nothing to deregister"), "{}", cfn.steps[from].reason);
+    }
+);
+
+on_both_emulators!(
+    async fn an_endpoint_still_rolling_back_is_restored_on_its_state_change_event(fixture) {
+        let world = World::new(&fixture, "late").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+        // The update fails and SageMaker takes a while rolling it back: the guard's rollback
+        // arrives while the endpoint is still RollingBack.
+        world.sagemaker.next_update(&world.endpoint, 0.2, true, 1.5).await;
+
+        assert!(!cfn.update(world.template("b", &["v"], true)).await);
+        let rollback = &cfn.steps[from + 2];
+        assert_eq!(rollback.label, "Guard Update (rollback)");
+        assert!(rollback.endpoint.starts_with("RollingBack"), "{rollback}");
+        assert!(rollback.reason.starts_with("Kept the record"), "{}", rollback.reason);
+        assert!(!rollback.variants[0].registered() && rollback.variants[0].record);
+        // CloudFormation's own endpoint rollback waited for SageMaker and changed nothing.
+        assert!(!cfn.last().variants[0].registered(), "{}", cfn.describe(from));
+
+        cfn.endpoint_state_change(&world.endpoint).await;
+        assert_eq!(cfn.last().variants[0], before, "{}", cfn.describe(from));
+        // SageMaker may send an event twice: the second finds nothing to do.
+        cfn.endpoint_state_change(&world.endpoint).await;
+        assert_eq!(cfn.last().variants[0], before, "{}", cfn.describe(from));
+        assert!(cfn.last().reason.starts_with("No record"), "{}", cfn.last().reason);
+    }
+);
+
+on_both_emulators!(
+    async fn a_state_change_event_from_before_the_update_registers_nothing(fixture) {
+        let world = World::new(&fixture, "early").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let guard_update = fixture.stack.event("Update", Some(&format!("endpoint-guard/{}", world.endpoint)),
+            json!({"EndpointName": world.endpoint, "EndpointConfigName": world.config("b")}),
+            Some(json!({"EndpointName": world.endpoint, "EndpointConfigName": world.config("a")})));
+        let mut guard_update = guard_update;
+        guard_update["ResourceType"] = "Custom::AsyncEndpointScalingGuard".into();
+        guard_update["LogicalResourceId"] = "Guard".into();
+        assert_success(&fixture.stack.send(guard_update).await);
+        // A late event of the endpoint's creation arrives between the guard and the update.
+        cfn.endpoint_state_change(&world.endpoint).await;
+        let step = cfn.last();
+        assert!(!step.variants[0].registered() && step.variants[0].record, "{step}: {}", step.reason);
+        assert!(step.reason.contains("has not changed since"), "{}", step.reason);
+    }
+);
+
+on_both_emulators!(
+    async fn the_second_of_two_deregistrations_failing_is_rolled_back_to_both(fixture) {
+        let world = World::new(&fixture, "half").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v", "w"], false), world.watched(&["v", "w"])).await;
+        let before = cfn.last().variants.clone();
+        let from = cfn.steps.len();
+        fixture.aws.fail_after("DeregisterScalableTarget", 1, 1, "AccessDeniedException", "not allowed");
+
+        assert!(!cfn.update(world.template("b", &["v", "w"], true)).await);
+        let steps = &cfn.steps[from..];
+        let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["Guard Update", "Guard Update (rollback)"], "{}", cfn.describe(from));
+        assert_eq!(steps[0].status, "FAILED");
+        assert!(steps[0].reason.contains("Deregistered before that, and recorded to be restored by the rollback"), "{}", steps[0].reason);
+        let deregistered = steps[0].variants.iter().filter(|s| !s.registered()).count();
+        assert_eq!(deregistered, 1, "{}", steps[0]);
+        assert_eq!(steps[1].variants, before, "{}", cfn.describe(from));
+    }
+);
+
+on_both_emulators!(
+    async fn parameter_store_throttled_is_waited_out(fixture) {
+        let world = World::new(&fixture, "throttle").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let from = cfn.steps.len();
+        fixture.aws.throttle("PutParameter", 2);
+        fixture.aws.throttle("GetParametersByPath", 2);
+        assert!(cfn.update(world.template("b", &["v"], true)).await, "{}", cfn.describe(from));
+        assert_configured(&cfn.last().variants[0], true, &cfn.describe(from));
+    }
+);
+
+on_both_emulators!(
+    async fn parameter_store_refusing_the_record_stops_the_update_before_any_change(fixture) {
+        let world = World::new(&fixture, "denied").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+        fixture.aws.fail("PutParameter", 1, "AccessDeniedException", "not authorized to perform: ssm:PutParameter");
+        assert!(!cfn.update(world.template("b", &["v"], true)).await);
+        let steps = &cfn.steps[from..];
+        assert!(steps[0].reason.starts_with("PutParameter failed: AccessDeniedException"), "{}", steps[0].reason);
+        for step in steps {
+            assert_eq!(step.variants[0], before, "{step}");
+        }
+    }
+);
+
+#[tokio::test]
+async fn parameter_store_unavailable_is_retried_until_the_operations_time_is_up() {
+    let fixture = Fixture::start("ssm_unavailable", Mode::AwsLike).await;
+    let world = World::new(&fixture, "down").await;
+    let cfn = CfnStack::create(
+        &fixture.stack,
+        world.template("a", &["v"], false),
+        world.watched(&["v"]),
+    )
+    .await;
+    let before = cfn.last().variants[0].clone();
+    fixture.aws.fail(
+        "PutParameter",
+        1000,
+        "InternalServerError",
+        "service unavailable",
+    );
+    let mut event = fixture.stack.event(
+        "Update",
+        Some(&format!("endpoint-guard/{}", world.endpoint)),
+        json!({"EndpointName": world.endpoint, "EndpointConfigName": world.config("b")}),
+        Some(json!({"EndpointName": world.endpoint, "EndpointConfigName": world.config("a")})),
+    );
+    event["ResourceType"] = "Custom::AsyncEndpointScalingGuard".into();
+    let path = crate::support::answer_path(&event);
+    fixture
+        .stack
+        .invoke(event, crate::support::in_seconds(10))
+        .await
+        .unwrap();
+    let answer = fixture.stack.answer_at(&path);
+    assert_failed(
+        &answer,
+        &[
+            "PutParameter failed: InternalServerError",
+            "when the operation's time was up",
+        ],
+    );
+    let state = crate::support::cloudformation::read_state(
+        &fixture.aws.clients().await,
+        &Watched::new(&world.endpoint, "v"),
+    )
+    .await;
+    assert_eq!(state, before);
+}
+
+on_both_emulators!(
+    async fn a_record_too_large_for_parameter_store_stops_the_update_before_any_change(fixture) {
+        let world = World::new(&fixture, "large").await;
+        let mut scaling = world.scaling("v", "a", false);
+        // Short names: their total length is limited by what fits in the answer's Data.
+        let actions: Vec<Value> = (0..80)
+            .map(|i| json!({"ScheduledActionName": format!("a-{i:03}"), "Schedule": "cron(0 7 ? * MON-FRI *)", "Timezone": "Europe/Berlin", "MinCapacity": 1, "MaxCapacity": 2}))
+            .collect();
+        scaling["ScheduledActions"] = actions.into();
+        let template = Template(vec![world.guard("a"), world.endpoint_resource("a"), resource("ScalingV", Kind::Scaling, scaling.clone())]);
+        let mut cfn = CfnStack::create(&fixture.stack, template, world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+        let mut new_scaling = scaling;
+        new_scaling["EndpointConfigName"] = world.config("b").into();
+        let new = Template(vec![world.guard("b"), world.endpoint_resource("b"), resource("ScalingV", Kind::Scaling, new_scaling)]);
+        assert!(!cfn.update(new).await);
+        let reason = &cfn.steps[from].reason;
+        assert!(reason.starts_with("Nothing was deregistered: the auto scaling of"), "{reason}");
+        assert!(reason.contains("more than Parameter Store's advanced tier holds (8192 bytes)"), "{reason}");
+        for step in &cfn.steps[from..] {
+            assert_eq!(step.variants[0], before, "{step}");
+        }
+        assert!(fixture.aws.operations().iter().all(|o| o != "PutParameter" && o != "DeregisterScalableTarget"));
+    }
+);
+
+on_both_emulators!(
+    async fn a_guard_create_checks_its_properties_and_calls_nothing(fixture) {
+        let mut create = fixture.stack.event("Create", None, json!({"EndpointName": "e", "EndpointConfigName": "c"}), None);
+        create["ResourceType"] = "Custom::AsyncEndpointScalingGuard".into();
+        let answer = fixture.stack.send(create).await;
+        assert_success(&answer);
+        assert_eq!(answer["PhysicalResourceId"], "endpoint-guard/e");
+        let mut bad = fixture.stack.event("Create", None, json!({"EndpointName": "e", "EndpointConfigNam": "c"}), None);
+        bad["ResourceType"] = "Custom::AsyncEndpointScalingGuard".into();
+        let answer = fixture.stack.send(bad).await;
+        assert_failed(&answer, &["EndpointConfigName is required", "\"EndpointConfigNam\" is not a known property (did you mean EndpointConfigName?)"]);
+        fixture.aws.assert_no_calls();
+    }
+);
+
+on_both_emulators!(
+    async fn a_scaling_resource_waits_for_its_endpoint_and_refuses_another_configuration(fixture) {
+        let world = World::new(&fixture, "wait").await;
+        let cfn = CfnStack::create(&fixture.stack, Template(vec![world.endpoint_resource("a")]), vec![]).await;
+        drop(cfn);
+        // Updating to a2 (same types): the endpoint is Updating when the Create arrives.
+        world.sagemaker.next_update(&world.endpoint, 1.0, false, 0.0).await;
+        let clients = fixture.aws.clients().await;
+        clients.sagemaker.update_endpoint().endpoint_name(&world.endpoint).endpoint_config_name(world.config("a2")).send().await.unwrap();
+        let answer = fixture.stack.create(world.scaling("v", "a2", false)).await;
+        assert_success(&answer);
+        assert!(fixture.aws.operations().iter().filter(|o| *o == "DescribeEndpoint").count() >= 2);
+
+        let answer = fixture.stack.create(world.scaling("w", "b", false)).await;
+        assert_failed(&answer, &[&format!("The endpoint {} runs the configuration {}, not {} (EndpointConfigName)", world.endpoint, world.config("a2"), world.config("b"))]);
+    }
+);
