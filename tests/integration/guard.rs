@@ -504,3 +504,28 @@ on_both_emulators!(
         assert_failed(&answer, &[&format!("The endpoint {} runs the configuration {}, not {} (EndpointConfigName)", world.endpoint, world.config("a2"), world.config("b"))]);
     }
 );
+
+on_both_emulators!(
+    async fn a_scaling_resource_without_endpoint_config_name_never_calls_sagemaker_or_parameter_store(
+        fixture
+    ) {
+        use crate::support::aws::Service;
+        let endpoint = fixture.endpoint("plain");
+        let props = json!({"EndpointName": endpoint, "VariantName": "v", "MaxCapacity": 2});
+        let answer = fixture.stack.create(props.clone()).await;
+        assert_success(&answer);
+        let id = answer["PhysicalResourceId"].as_str().unwrap().to_owned();
+        let mut changed = props.clone();
+        changed["MaxCapacity"] = 3.into();
+        assert_success(&fixture.stack.update(&id, changed.clone(), props).await);
+        assert_success(&fixture.stack.delete(&id, changed).await);
+        let services: Vec<Service> = fixture.aws.calls().iter().map(|c| c.service).collect();
+        assert!(
+            services
+                .iter()
+                .all(|s| matches!(s, Service::AutoScaling | Service::CloudWatch)),
+            "{:?}",
+            fixture.aws.operations()
+        );
+    }
+);
