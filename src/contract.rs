@@ -34,6 +34,11 @@ pub const RECORD_PATH_PREFIX: &str = "/sagemaker-async-autoscaling/records/";
 /// The EventBridge event that tells the function an endpoint changed state.
 pub const ENDPOINT_STATE_CHANGE: &str = "SageMaker Endpoint State Change";
 
+/// Tag a scaling resource with `EndpointConfigName` puts on its target and alarm (value
+/// `true`): its Update follows every endpoint change, so the guard may deregister the variant
+/// knowing that the Update registers it again.
+pub const FOLLOWS_ENDPOINT_CONFIG_TAG: &str = "sagemaker-async-autoscaling:follows-endpoint-config";
+
 /// The PhysicalResourceId of a failed Create starts with this; the rollback Delete that
 /// CloudFormation sends for it touches nothing.
 pub const FAILED_CREATE_ID_PREFIX: &str = "create-failed/";

@@ -309,8 +309,8 @@ async fn guard_run(request: Request, api: ScalingApi, stack_id: String) -> Resul
         Request::Update { properties, .. } => guard::update(&api, &properties, &stack_id).await,
         Request::Delete {
             physical_resource_id,
-            properties,
-        } => guard::delete(&api, &physical_resource_id, &properties)
+            ..
+        } => guard::delete(&api, &physical_resource_id)
             .await
             .map(|summary| guard::Guarded {
                 physical_resource_id,

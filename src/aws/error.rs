@@ -31,10 +31,12 @@ const THROTTLING_CODES: [&str; 10] = [
 ];
 
 /// Error codes of trouble on the service's side that goes away (Parameter Store's is
-/// InternalServerError), and Application Auto Scaling's answer while another change to the same
-/// target is in progress.
-const TRANSIENT_CODES: [&str; 10] = [
+/// InternalServerError), and the answers while another change to the same object is in
+/// progress (Application Auto Scaling's ConcurrentUpdateException, Parameter Store's
+/// TooManyUpdates).
+const TRANSIENT_CODES: [&str; 11] = [
     "ConcurrentUpdateException",
+    "TooManyUpdates",
     "InternalFailure",
     "InternalError",
     "InternalServerError",

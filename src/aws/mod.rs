@@ -204,19 +204,20 @@ impl ScalingApi {
 
     /// Registers the target, or updates one already registered. `tags` are given only when
     /// the target is new: AWS refuses tags for a target that exists. The suspended state is
-    /// always sent, so that properties that drop it resume scaling.
+    /// always sent, so that properties that drop it resume scaling. Answers the target's ARN,
+    /// when AWS gives it.
     pub async fn register_target(
         &self,
         variant: &VariantId,
         settings: &TargetSettings,
         tags: Option<&Tags>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<Option<String>, AwsError> {
         let suspended = SuspendedState::builder()
             .dynamic_scaling_in_suspended(settings.suspended.dynamic_scaling_in)
             .dynamic_scaling_out_suspended(settings.suspended.dynamic_scaling_out)
             .scheduled_scaling_suspended(settings.suspended.scheduled_scaling)
             .build();
-        call::call(
+        let output = call::call(
             &self.budget(),
             "RegisterScalableTarget",
             &variant.resource_id(),
@@ -233,7 +234,7 @@ impl ScalingApi {
             },
         )
         .await?;
-        Ok(())
+        Ok(output.scalable_target_arn().map(str::to_owned))
     }
 
     pub async fn tag_target(&self, target_arn: &str, tags: &Tags) -> Result<(), AwsError> {

@@ -39,21 +39,16 @@ impl ScalingApi {
         }
     }
 
-    /// Writes a record, replacing one of the same name; `advanced` for a value that does not
-    /// fit in the standard tier (or a parameter that is advanced already, which cannot go
-    /// back).
+    /// Writes a record, replacing one of the same name. Intelligent-Tiering puts it in the
+    /// standard tier when it fits (4096 characters) and in the advanced tier (8192) when it does
+    /// not, and, unlike an explicit Standard, does not fail on a parameter that is advanced
+    /// already (which cannot go back).
     pub async fn put_record(
         &self,
         name: &str,
         value: &str,
         description: &str,
-        advanced: bool,
     ) -> Result<(), AwsError> {
-        let tier = if advanced {
-            ParameterTier::Advanced
-        } else {
-            ParameterTier::Standard
-        };
         call::call(&self.budget(), "PutParameter", name, || {
             self.clients
                 .ssm
@@ -62,7 +57,7 @@ impl ScalingApi {
                 .value(value)
                 .description(description)
                 .r#type(ParameterType::String)
-                .tier(tier.clone())
+                .tier(ParameterTier::IntelligentTiering)
                 .overwrite(true)
                 .send()
         })

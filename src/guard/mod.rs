@@ -112,10 +112,11 @@ pub fn create(properties: &Value) -> Result<Guarded, GuardFailure> {
     })
 }
 
-/// Update, forward or rollback (the two look the same): first settle the endpoint's records
-/// (a rollback restores here what its forward Update deregistered), then record and
-/// deregister each registered variant that the coming endpoint update changes in a way
-/// SageMaker refuses. Every read and every refusal comes before the first write.
+/// Update, forward or rollback (the two look the same). It reads the endpoint, both
+/// configurations and the endpoint's records, decides which registered variants the coming
+/// endpoint update changes in a way SageMaker refuses, and reads each into a record; every
+/// refusal comes before the first write. Then it settles the other records (a rollback
+/// restores here what its forward Update deregistered), stores the new ones, and deregisters.
 pub async fn update(
     api: &ScalingApi,
     properties: &Value,
@@ -132,95 +133,48 @@ pub async fn update(
         Some(endpoint) => api.endpoint_config(&endpoint.config_name).await?,
         None => None,
     };
-
-    // What the coming update needs deregistered, read and recorded before any write.
-    let mut takes = Vec::new();
-    if let Some(endpoint) = endpoint
-        .as_ref()
-        .filter(|e| e.config_name != props.endpoint_config_name)
-    {
-        let current = current
-            .as_ref()
-            .ok_or_else(|| GuardFailure::ConfigMissing(endpoint.config_name.clone()))?;
-        let new = api
-            .endpoint_config(&props.endpoint_config_name)
-            .await?
-            .ok_or_else(|| GuardFailure::ConfigMissing(props.endpoint_config_name.clone()))?;
-        let affected = plan::affected_variants(&endpoint.name, current, &new);
-        let holders = futures_util::future::try_join_all(affected.into_iter().map(|a| async {
-            let Some(target) = api.find_target(&a.variant).await? else {
-                return Ok::<_, AwsError>(None);
-            };
-            let tags = match &target.arn {
-                Some(arn) => api.target_tags(arn).await.map_err(|e| e.to_string()),
-                None => Err("it has no ARN".to_owned()),
-            };
-            let holder = Holder::from_tags(tags.as_ref().map_err(Clone::clone), stack_id);
-            Ok(Some((a, holder, target, tags.unwrap_or_default())))
-        }))
-        .await?;
-        let registered: Vec<_> = holders.into_iter().flatten().collect();
-        let allowed = plan::plan_deregistrations(
-            registered
-                .iter()
-                .map(|(a, holder, ..)| (a.clone(), holder.clone()))
-                .collect(),
-        )?;
-        for (affected, _) in &allowed {
-            let (_, _, target, tags) = registered
-                .iter()
-                .find(|(a, ..)| a == affected)
-                .expect("planned from these");
-            let taken = take::take(
+    let (affected, takes) = match &endpoint {
+        Some(endpoint) if endpoint.config_name != props.endpoint_config_name => {
+            let current = current
+                .as_ref()
+                .ok_or_else(|| GuardFailure::ConfigMissing(endpoint.config_name.clone()))?;
+            plan_takes(
                 api,
-                affected,
-                target,
-                tags.clone(),
                 endpoint,
+                current,
                 &props.endpoint_config_name,
+                stack_id,
             )
-            .await?;
-            takes.push((affected.clone(), taken));
+            .await?
         }
-    }
+        _ => (Vec::new(), Vec::new()),
+    };
 
-    // Records of variants about to be deregistered again are replaced, not settled.
-    let stored_sizes: Vec<(String, usize)> = stored
-        .iter()
-        .map(|r| (r.name.clone(), r.value.len()))
-        .collect();
-    let retaken: Vec<VariantId> = takes.iter().map(|(a, _)| a.variant.clone()).collect();
+    // The records of variants this update changes are replaced by a new take, or kept (a
+    // duplicate of this request, or a variant still waiting for its restore): restored now,
+    // the variant would be registered just before the endpoint update that SageMaker then
+    // refuses.
     let mut lines = settle(
         api,
         endpoint.as_ref(),
         current.as_ref(),
         stored,
-        &retaken,
+        &affected,
         Trigger::GuardEvent,
     )
     .await?;
-
-    for (_, (record, encoded)) in &takes {
-        // A parameter in the advanced tier cannot go back to the standard one.
-        let advanced = encoded.advanced
-            || stored_sizes.iter().any(|(name, size)| {
-                *name == record.parameter_name() && *size > record::STANDARD_TIER_LIMIT
-            });
+    for take in &takes {
         let description = format!(
             "What the guard deregistered for {}, to be restored if the update fails",
-            record.variant().resource_id()
+            take.affected.variant.resource_id()
         );
-        api.put_record(
-            &record.parameter_name(),
-            &encoded.value,
-            &description,
-            advanced,
-        )
-        .await?;
+        api.put_record(&take.record.parameter_name(), &take.value, &description)
+            .await?;
     }
     let mut done = Vec::new();
-    for (affected, (record, _)) in &takes {
-        if let Err(error) = api.deregister_target(&affected.variant).await {
+    for take in &takes {
+        let variant = &take.affected.variant;
+        if let Err(error) = api.deregister_target(variant).await {
             return Err(match done.is_empty() {
                 true => GuardFailure::Aws(error),
                 false => GuardFailure::Partly {
@@ -229,15 +183,15 @@ pub async fn update(
                 },
             });
         }
-        info!(resource_id = %affected.variant.resource_id(), change = %affected.change, "deregistered for the endpoint update");
-        done.push(affected.variant.resource_id());
+        info!(resource_id = %variant.resource_id(), change = %take.affected.change, "deregistered for the endpoint update");
+        done.push(variant.resource_id());
         lines.push(format!(
-            "deregistered {} ({}) and recorded it at {}: its scaling resource's Update \
-             registers it again after the endpoint update, or the record is restored if the \
-             update fails",
-            affected.variant.resource_id(),
-            affected.change,
-            record.parameter_name()
+            "deregistered {} ({}) and recorded it at {}: {}'s Update registers it again after \
+             the endpoint update, or the record is restored if the update fails",
+            variant.resource_id(),
+            take.affected.change,
+            take.record.parameter_name(),
+            take.logical_resource_id
         ));
     }
     let summary = match lines.is_empty() {
@@ -253,17 +207,66 @@ pub async fn update(
     })
 }
 
-/// Delete: the guard's last event settles the endpoint's records (a record of an endpoint
-/// that is gone is deleted). It deregisters nothing.
-pub async fn delete(
+/// A variant to deregister, read into its record.
+struct Take {
+    affected: plan::Affected,
+    /// The scaling resource that registers it again.
+    logical_resource_id: String,
+    record: Record,
+    /// The record as stored.
+    value: String,
+}
+
+/// The variants that moving from `current` to `new_config` affects (all of them, registered
+/// or not), and those of them that are registered, each read into a record. A registered one
+/// that this stack does not register again refuses the update.
+async fn plan_takes(
     api: &ScalingApi,
-    physical_resource_id: &str,
-    properties: &Value,
-) -> Result<String, GuardFailure> {
+    endpoint: &Endpoint,
+    current: &EndpointConfig,
+    new_config: &str,
+    stack_id: &str,
+) -> Result<(Vec<VariantId>, Vec<Take>), GuardFailure> {
+    let new = api
+        .endpoint_config(new_config)
+        .await?
+        .ok_or_else(|| GuardFailure::ConfigMissing(new_config.to_owned()))?;
+    let affected = plan::affected_variants(&endpoint.name, current, &new);
+    let affected_ids = affected.iter().map(|a| a.variant.clone()).collect();
+    let registered = futures_util::future::try_join_all(affected.into_iter().map(|a| async {
+        let Some(target) = api.find_target(&a.variant).await? else {
+            return Ok::<_, AwsError>(None);
+        };
+        let tags = match &target.arn {
+            Some(arn) => api.target_tags(arn).await.map_err(|e| e.to_string()),
+            None => Err("it has no ARN".to_owned()),
+        };
+        let holder = Holder::from_tags(tags.as_ref().map_err(Clone::clone), stack_id);
+        Ok(Some((a, holder, (target, tags.unwrap_or_default()))))
+    }))
+    .await?;
+    let allowed = plan::plan_deregistrations(registered.into_iter().flatten().collect())?;
+    let mut takes = Vec::new();
+    for (affected, logical_resource_id, (target, tags)) in allowed {
+        let (record, value) =
+            take::take(api, &affected, &target, tags, endpoint, new_config).await?;
+        takes.push(Take {
+            affected,
+            logical_resource_id,
+            record,
+            value,
+        });
+    }
+    Ok((affected_ids, takes))
+}
+
+/// Delete: the guard's last event settles the endpoint's records (a record of an endpoint
+/// that is gone is deleted). It deregisters nothing. A failed Create's id names no endpoint:
+/// its rollback Delete touches nothing.
+pub async fn delete(api: &ScalingApi, physical_resource_id: &str) -> Result<String, GuardFailure> {
     let endpoint_name = physical_resource_id
         .strip_prefix(GUARD_ID_PREFIX)
-        .filter(|name| crate::contract::is_sagemaker_name(name))
-        .or_else(|| properties.get("EndpointName").and_then(Value::as_str));
+        .filter(|name| crate::contract::is_sagemaker_name(name));
     let Some(endpoint_name) = endpoint_name else {
         return Ok(format!(
             "Nothing to delete: {physical_resource_id:?} is not a guard this function created"

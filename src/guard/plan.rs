@@ -3,7 +3,9 @@
 
 use super::record::Record;
 use crate::aws::{Endpoint, EndpointConfig};
-use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags, VariantId};
+use crate::contract::{
+    FOLLOWS_ENDPOINT_CONFIG_TAG, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags, VariantId,
+};
 use std::fmt;
 
 /// What the coming endpoint update does to a variant that SageMaker refuses to change while it
@@ -68,11 +70,21 @@ pub fn affected_variants(
 }
 
 /// Whose a registered target is, from the guard's side: the guard may deregister only what a
-/// scaling resource of its own stack made, which that resource's next Update makes again.
+/// scaling resource of its own stack made and makes again, at its Update after the endpoint's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Holder {
-    SameStack { logical_resource_id: String },
-    OtherStack { stack_id: String },
+    /// A scaling resource of this stack with `EndpointConfigName`.
+    SameStack {
+        logical_resource_id: String,
+    },
+    /// A scaling resource of this stack without `EndpointConfigName`: no Update of it follows
+    /// the endpoint's, so nothing would register the variant again.
+    SameStackNotFollowing {
+        logical_resource_id: String,
+    },
+    OtherStack {
+        stack_id: String,
+    },
     Untagged,
     Unknown(String),
 }
@@ -83,13 +95,22 @@ impl Holder {
             Ok(tags) => tags,
             Err(why) => return Holder::Unknown(why),
         };
+        let follows = tags
+            .get(FOLLOWS_ENDPOINT_CONFIG_TAG)
+            .is_some_and(|v| v == "true");
         match (tags.get(OWNER_STACK_TAG), tags.get(OWNER_RESOURCE_TAG)) {
-            (Some(stack), Some(resource)) if stack == stack_id => Holder::SameStack {
-                logical_resource_id: resource.clone(),
+            (Some(stack), Some(resource)) if stack == stack_id => match follows {
+                true => Holder::SameStack {
+                    logical_resource_id: resource.clone(),
+                },
+                false => Holder::SameStackNotFollowing {
+                    logical_resource_id: resource.clone(),
+                },
             },
-            (Some(stack), _) => Holder::OtherStack {
+            (Some(stack), _) if stack != stack_id => Holder::OtherStack {
                 stack_id: stack.clone(),
             },
+            // Half of the ownership tags: nobody's that the guard could name.
             _ => Holder::Untagged,
         }
     }
@@ -115,6 +136,14 @@ impl fmt::Display for Refusal {
             .map(|b| {
                 let holder = match &b.holder {
                     Holder::SameStack { .. } => "this stack".to_owned(),
+                    Holder::SameStackNotFollowing {
+                        logical_resource_id,
+                    } => format!(
+                        "this stack's {logical_resource_id}, which has no EndpointConfigName \
+                         (give it `EndpointConfigName: !GetAtt <endpoint config>.EndpointConfigName` \
+                         in an update of its own first, so that it registers the variant again \
+                         after the endpoint update)"
+                    ),
                     Holder::OtherStack { stack_id } => format!("the stack {stack_id}"),
                     Holder::Untagged => {
                         "no CloudFormation resource (it has no ownership tags)".to_owned()
@@ -130,10 +159,11 @@ impl fmt::Display for Refusal {
             .collect();
         write!(
             f,
-            "Refusing to deregister what this stack does not own, so SageMaker would refuse \
-             the endpoint update: {}. Deregister it in the stack or by hand that owns it \
-             (aws application-autoscaling deregister-scalable-target), or keep the instance \
-             type, then update again.",
+            "Refusing to deregister auto scaling that nothing in this stack registers again, \
+             so SageMaker would refuse the endpoint update: {}. Deregister it where it is \
+             managed (another stack, or `aws application-autoscaling \
+             deregister-scalable-target`), or keep the variant's instance type, then update \
+             again.",
             each.join("; ")
         )
     }
@@ -141,29 +171,25 @@ impl fmt::Display for Refusal {
 
 /// What the guard does about affected variants: the ones to record and deregister, or a
 /// refusal naming every one it may not touch. Variants that are not registered need nothing.
-pub fn plan_deregistrations(
-    affected: Vec<(Affected, Holder)>,
-) -> Result<Vec<(Affected, String)>, Refusal> {
-    let (ours, blocked): (Vec<_>, Vec<_>) = affected
-        .into_iter()
-        .partition(|(_, holder)| matches!(holder, Holder::SameStack { .. }));
-    if !blocked.is_empty() {
-        return Err(Refusal(
-            blocked
-                .into_iter()
-                .map(|(affected, holder)| Blocked { affected, holder })
-                .collect(),
-        ));
-    }
-    Ok(ours
-        .into_iter()
-        .map(|(affected, holder)| match holder {
+/// Each registered variant comes with what the caller read of it (`T`), which the plan hands
+/// back with the scaling resource that registers the variant again.
+pub fn plan_deregistrations<T>(
+    registered: Vec<(Affected, Holder, T)>,
+) -> Result<Vec<(Affected, String, T)>, Refusal> {
+    let mut allowed = Vec::new();
+    let mut blocked = Vec::new();
+    for (affected, holder, read) in registered {
+        match holder {
             Holder::SameStack {
                 logical_resource_id,
-            } => (affected, logical_resource_id),
-            _ => unreachable!("partitioned above"),
-        })
-        .collect())
+            } => allowed.push((affected, logical_resource_id, read)),
+            holder => blocked.push(Blocked { affected, holder }),
+        }
+    }
+    match blocked.is_empty() {
+        true => Ok(allowed),
+        false => Err(Refusal(blocked)),
+    }
 }
 
 /// What set a restore going.
@@ -201,7 +227,9 @@ pub fn decide_restore(
     let Some(endpoint) = endpoint else {
         return Discard(format!("the endpoint {} is gone", record.endpoint_name));
     };
-    if registered {
+    // A target registered by a restore that stopped halfway is the record's own: the restore
+    // is finished. Any other wins over the record.
+    if registered && !record.restoring {
         return Discard(
             "the variant is registered again; what is registered wins over the record".into(),
         );
@@ -319,15 +347,20 @@ mod tests {
     }
 
     #[test]
-    fn the_guard_deregisters_only_its_own_stacks_variants_and_names_every_other() {
-        let tags = |stack: &str| {
-            Tags::from([
+    fn the_guard_deregisters_only_what_its_own_stack_registers_again_and_names_every_other() {
+        let tags = |stack: &str, follows: bool| {
+            let mut tags = Tags::from([
                 (OWNER_STACK_TAG.to_owned(), stack.to_owned()),
                 (OWNER_RESOURCE_TAG.to_owned(), "Scaling".to_owned()),
-            ])
+            ]);
+            if follows {
+                tags.insert(FOLLOWS_ENDPOINT_CONFIG_TAG.to_owned(), "true".to_owned());
+            }
+            tags
         };
+        let ours = Holder::from_tags(Ok(&tags("s1", true)), "s1");
         assert_eq!(
-            Holder::from_tags(Ok(&tags("s1")), "s1"),
+            ours,
             Holder::SameStack {
                 logical_resource_id: "Scaling".into()
             }
@@ -337,24 +370,46 @@ mod tests {
             instance_type: Some("ml.g5.xlarge".into()),
             change: Change::Removed,
         };
-        let ours = Holder::from_tags(Ok(&tags("s1")), "s1");
-        let planned = plan_deregistrations(vec![(affected("a"), ours.clone())]).unwrap();
-        assert_eq!(planned, [(affected("a"), "Scaling".to_owned())]);
+        let planned = plan_deregistrations(vec![(affected("a"), ours.clone(), ())]).unwrap();
+        assert_eq!(planned, [(affected("a"), "Scaling".to_owned(), ())]);
 
+        let half = Tags::from([(OWNER_STACK_TAG.to_owned(), "s1".to_owned())]);
         let refusal = plan_deregistrations(vec![
-            (affected("a"), ours),
-            (affected("b"), Holder::from_tags(Ok(&tags("s2")), "s1")),
-            (affected("c"), Holder::from_tags(Ok(&Tags::new()), "s1")),
-            (affected("d"), Holder::from_tags(Err("denied".into()), "s1")),
+            (affected("a"), ours, ()),
+            (
+                affected("b"),
+                Holder::from_tags(Ok(&tags("s2", true)), "s1"),
+                (),
+            ),
+            (affected("c"), Holder::from_tags(Ok(&Tags::new()), "s1"), ()),
+            (
+                affected("d"),
+                Holder::from_tags(Err("denied".into()), "s1"),
+                (),
+            ),
+            (
+                affected("e"),
+                Holder::from_tags(Ok(&tags("s1", false)), "s1"),
+                (),
+            ),
+            (affected("f"), Holder::from_tags(Ok(&half), "s1"), ()),
         ])
         .unwrap_err();
-        assert_eq!(refusal.0.len(), 3);
+        assert_eq!(refusal.0.len(), 5);
         let reason = refusal.to_string();
-        assert!(reason.contains("endpoint/e/variant/b (removed from the new configuration) is registered for auto scaling by the stack s2"), "{reason}");
-        assert!(reason.contains("variant/c (removed from the new configuration) is registered for auto scaling by no CloudFormation resource"), "{reason}");
-        assert!(
-            reason.contains("an owner that could not be read (denied)"),
-            "{reason}"
+        let says = |text: &str| assert!(reason.contains(text), "{text:?} not in {reason}");
+        says(
+            "endpoint/e/variant/b (removed from the new configuration) is registered for auto scaling by the stack s2",
+        );
+        says(
+            "variant/c (removed from the new configuration) is registered for auto scaling by no CloudFormation resource",
+        );
+        says("an owner that could not be read (denied)");
+        says(
+            "variant/e (removed from the new configuration) is registered for auto scaling by this stack's Scaling, which has no EndpointConfigName",
+        );
+        says(
+            "variant/f (removed from the new configuration) is registered for auto scaling by no CloudFormation resource",
         );
         assert!(!reason.contains("variant/a "), "{reason}");
     }
@@ -419,5 +474,14 @@ mod tests {
             decide(Some(&moved_back), Some(&later), false, StateChange),
             Keep(_)
         ));
+        // A restore that stopped after registering the target is finished, not discarded.
+        let halfway = Record {
+            restoring: true,
+            ..record.clone()
+        };
+        assert_eq!(
+            decide_restore(&halfway, Some(&rolled_back), Some(&same), true, StateChange),
+            Restore
+        );
     }
 }

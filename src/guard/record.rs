@@ -8,9 +8,8 @@ use crate::policy::PolicySpec;
 use crate::properties::ScheduledAction;
 use serde::{Deserialize, Serialize};
 
-/// Parameter Store's value limits: the standard tier holds 4096 characters, the advanced tier
-/// 8192. Measured in bytes here, which is never fewer than characters.
-pub const STANDARD_TIER_LIMIT: usize = 4096;
+/// Parameter Store's value limit: 8192 characters, in the advanced tier (the standard tier holds
+/// 4096). Measured in bytes here, which is never fewer than characters.
 pub const ADVANCED_TIER_LIMIT: usize = 8192;
 
 /// The format's version: a record written by a later version that this one cannot read is
@@ -32,8 +31,11 @@ pub struct Record {
     /// scaling back only on an endpoint that runs it again (SageMaker's or CloudFormation's
     /// rollback), never into a later update that happens to use the same instance type.
     pub from_config: String,
-    /// The configuration the endpoint was about to move to.
+    /// The configuration the endpoint was about to move to (for whoever reads the record).
     pub for_config: String,
+    /// A restore has begun: the target it registered is the record's own, and the next event
+    /// finishes the restore rather than deleting the record.
+    pub restoring: bool,
     pub target: RecordedTarget,
     pub policies: Vec<PolicySpec>,
     pub scheduled_actions: Vec<ScheduledAction>,
@@ -65,19 +67,11 @@ impl Record {
         parameter_name(&self.variant())
     }
 
-    /// The record as stored, and whether it needs the advanced tier; `Err` with its size when
-    /// it fits in neither.
-    pub fn encode(&self) -> Result<Encoded, usize> {
+    /// The record as stored; `Err` with its size when Parameter Store cannot hold it.
+    pub fn encode(&self) -> Result<String, usize> {
         let value = serde_json::to_string(self).expect("a record serializes");
         match value.len() {
-            n if n <= STANDARD_TIER_LIMIT => Ok(Encoded {
-                value,
-                advanced: false,
-            }),
-            n if n <= ADVANCED_TIER_LIMIT => Ok(Encoded {
-                value,
-                advanced: true,
-            }),
+            n if n <= ADVANCED_TIER_LIMIT => Ok(value),
             n => Err(n),
         }
     }
@@ -104,19 +98,13 @@ impl Record {
             endpoint_last_modified,
             from_config,
             for_config,
+            restoring: false,
             target,
             policies: Vec::new(),
             scheduled_actions: Vec::new(),
             alarms: Vec::new(),
         }
     }
-}
-
-/// A record ready for Parameter Store.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Encoded {
-    pub value: String,
-    pub advanced: bool,
 }
 
 /// Where a variant's record lives.
@@ -176,15 +164,14 @@ mod tests {
     fn a_record_reads_back_as_it_was_written() {
         let record = record();
         let encoded = record.encode().unwrap();
-        assert!(!encoded.advanced);
-        assert_eq!(Record::decode(&encoded.value), Some(record));
+        assert_eq!(Record::decode(&encoded), Some(record));
     }
 
     #[test]
-    fn a_record_takes_the_advanced_tier_only_when_it_must_and_none_beyond_it() {
+    fn a_record_larger_than_parameter_store_holds_is_refused() {
         let mut record = record();
         let size = |r: &Record| serde_json::to_string(r).unwrap().len();
-        while size(&record) <= STANDARD_TIER_LIMIT {
+        while size(&record) <= 4096 {
             record.scheduled_actions.push(ScheduledAction {
                 name: format!("action-{}", record.scheduled_actions.len()),
                 schedule: "cron(0 7 ? * MON-FRI *)".into(),
@@ -195,7 +182,7 @@ mod tests {
                 max_capacity: None,
             });
         }
-        assert!(record.encode().unwrap().advanced);
+        assert!(record.encode().is_ok());
         while size(&record) <= ADVANCED_TIER_LIMIT {
             record
                 .scheduled_actions
@@ -206,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_record_of_another_format_version_is_not_read() {
-        let value = record().encode().unwrap().value.replace(
+        let value = record().encode().unwrap().replace(
             &format!("\"version\":{VERSION}"),
             &format!("\"version\":{}", VERSION + 1),
         );

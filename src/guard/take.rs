@@ -2,7 +2,7 @@
 
 use super::GuardFailure;
 use super::plan::Affected;
-use super::record::{Encoded, Record, RecordedAlarm, RecordedTarget};
+use super::record::{Record, RecordedAlarm, RecordedTarget};
 use crate::aws::{Endpoint, RegisteredTarget, ScalingApi};
 use crate::contract::Tags;
 use crate::policy::PolicyKind;
@@ -18,7 +18,7 @@ pub(super) async fn take(
     tags: Tags,
     endpoint: &Endpoint,
     for_config: &str,
-) -> Result<(Record, Encoded), GuardFailure> {
+) -> Result<(Record, String), GuardFailure> {
     let variant = &affected.variant;
     let unrecordable = |why: String| GuardFailure::Unrecordable {
         variant: variant.clone(),
@@ -62,6 +62,20 @@ pub(super) async fn take(
         .await?;
     for (policy, alarms) in firing {
         for alarm in alarms {
+            // The function's role may put alarms that fire SageMaker scaling policies only
+            // (template.yaml), so an alarm that also notifies a topic could not be put back.
+            if let Some(action) = alarm
+                .definition
+                .alarm_actions
+                .iter()
+                .find(|a| !is_sagemaker_scaling_policy(a))
+            {
+                return Err(unrecordable(format!(
+                    "the alarm {} that fires its policy {} also has the action {action}, which \
+                     this function may not put back",
+                    alarm.name, policy.name
+                )));
+            }
             if alarm.definition.other_settings {
                 return Err(unrecordable(format!(
                     "the alarm {} that fires its policy {} has settings this function cannot \
@@ -84,4 +98,36 @@ pub(super) async fn take(
         ))
     })?;
     Ok((record, encoded))
+}
+
+/// `arn:<partition>:autoscaling:<region>:<account>:scalingPolicy:<id>:resource/sagemaker/...`
+fn is_sagemaker_scaling_policy(action: &str) -> bool {
+    let mut parts = action.splitn(7, ':');
+    let (arn, _partition, service) = (parts.next(), parts.next(), parts.next());
+    let resource = parts.nth(2);
+    let rest = parts.next().unwrap_or_default();
+    arn == Some("arn")
+        && service == Some("autoscaling")
+        && resource == Some("scalingPolicy")
+        && rest.contains(":resource/sagemaker/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sagemaker_scaling_policies_are_actions_a_restore_may_put_back() {
+        let policy = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0b1c:resource/sagemaker/endpoint/e/variant/v:policyName/p";
+        assert!(is_sagemaker_scaling_policy(policy));
+        assert!(is_sagemaker_scaling_policy(
+            &policy.replace("arn:aws:", "arn:aws-cn:")
+        ));
+        assert!(!is_sagemaker_scaling_policy(
+            "arn:aws:sns:us-east-1:123456789012:pager"
+        ));
+        assert!(!is_sagemaker_scaling_policy(
+            "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0b1c:resource/ecs/service/c/s:policyName/p"
+        ));
+    }
 }

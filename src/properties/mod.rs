@@ -141,10 +141,12 @@ impl ScalingProperties {
         VariantId::new(&self.endpoint_name, &self.variant_name)
     }
 
-    /// The `EndpointConfigName` of properties that may no longer validate, read leniently for
-    /// a Delete: whether the resource works with a guard, whose record it then removes.
-    pub fn endpoint_config_name_leniently(properties: &Value) -> Option<&str> {
-        properties.get("EndpointConfigName").and_then(Value::as_str)
+    /// Whether properties that may no longer validate name the endpoint's configuration, read
+    /// leniently for a Delete: then the resource works with a guard, whose record it removes.
+    pub fn follows_endpoint_config_leniently(properties: &Value) -> bool {
+        properties
+            .get("EndpointConfigName")
+            .is_some_and(Value::is_string)
     }
 
     /// The `AlarmName` of properties that may no longer validate, read leniently for a Delete:

@@ -37,7 +37,7 @@ pub(super) async fn apply(
                 let settle = |made| record(rollback, |r| r.target_made(made));
                 record(rollback, |r| r.creating_target(variant));
                 match api.register_target(variant, settings, Some(tags)).await {
-                    Ok(()) => {
+                    Ok(_) => {
                         settle(Made::Yes);
                         Ok(())
                     }
@@ -62,7 +62,7 @@ pub(super) async fn apply(
                 let register = async {
                     match settings {
                         Some(settings) => api.register_target(variant, settings, None).await,
-                        None => Ok(()),
+                        None => Ok(None),
                     }
                 };
                 tokio::try_join!(register, retag(api, arn, tags, Object::Target))?;

@@ -127,8 +127,11 @@ pub async fn delete(
     let plan = plan::plan_delete(&variant, &observed);
     apply::remove(api, &plan).await?;
     // With a guard, the variant's record goes with its scaling: nothing is left to restore.
-    if ScalingProperties::endpoint_config_name_leniently(properties).is_some() {
-        crate::guard::forget(api, &variant).await?;
+    // A record that cannot be deleted fails nothing, so the stack stays deletable; it can only
+    // be restored on an endpoint that runs the configuration it was taken on again.
+    let mut forgot = Ok(());
+    if ScalingProperties::follows_endpoint_config_leniently(properties) {
+        forgot = crate::guard::forget(api, &variant).await;
     }
     let mut summary = format!("Removed the auto scaling of {}", variant.resource_id());
     if !plan.left.is_empty() {
@@ -136,6 +139,10 @@ pub async fn delete(
             "{summary}, except what another resource now manages: left {}",
             plan.left.join("; and ")
         );
+    }
+    if let Err(error) = forgot {
+        warn!(%error, "the guard's record of the variant could not be removed");
+        summary = format!("{summary}; the guard's record of it could not be removed ({error})");
     }
     Ok(summary)
 }

@@ -172,7 +172,7 @@ async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_
 }
 
 #[test]
-fn the_readme_demo_walks_create_update_and_delete_with_cargo_lambda() {
+fn the_readme_demo_walks_create_update_an_instance_type_change_and_delete_with_cargo_lambda() {
     let free_port = || {
         std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -194,9 +194,19 @@ fn the_readme_demo_walks_create_update_and_delete_with_cargo_lambda() {
         "demo failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    // Create, Update, the guard's Create and Update, the Update after the endpoint's, both
+    // Deletes.
     assert_eq!(
         stdout.matches("CloudFormation received: SUCCESS").count(),
-        3,
+        7,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Deregistered endpoint/esd-type-c356f91/variant/prod (instance type ml.g4dn.xlarge -> ml.g4dn.2xlarge)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("endpoint esd-type-c356f91: InService on esd-type-c356f91-config-2"),
         "{stdout}"
     );
     assert!(

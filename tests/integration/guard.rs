@@ -123,6 +123,21 @@ impl World {
     }
 }
 
+/// At no step since `from` is a watched variant (by index) without its scaling: it is
+/// registered, or deregistered with its record kept.
+fn assert_never_lost(cfn: &CfnStack<'_>, from: usize, variants: &[usize]) {
+    for step in &cfn.steps[from..] {
+        for &i in variants {
+            let state = &step.variants[i];
+            assert!(
+                state.registered() || state.record,
+                "variant {i} has neither a target nor a record after {step}\n{}",
+                cfn.describe(from)
+            );
+        }
+    }
+}
+
 /// The variant as its scaling resource configures it, with `new` or old settings.
 fn assert_configured(state: &VariantState, new: bool, context: &str) {
     let max = if new { 4 } else { 2 };
@@ -168,6 +183,7 @@ on_both_emulators!(
         assert!(endpoint.endpoint.ends_with("-b"), "{endpoint}");
         assert!(!endpoint.variants[0].registered(), "{endpoint}");
         assert_configured(&scaling.variants[0], true, &cfn.describe(from));
+        assert_never_lost(&cfn, from, &[0]);
     }
 );
 
@@ -190,6 +206,7 @@ on_both_emulators!(
         assert_eq!(steps[2].variants[0], before, "{}", cfn.describe(from));
         assert!(steps[2].reason.starts_with("Restored the auto scaling"), "{}", steps[2].reason);
         assert_eq!(steps[3].variants[0], before, "{}", cfn.describe(from));
+        assert_never_lost(&cfn, from, &[0]);
     }
 );
 
@@ -213,6 +230,7 @@ on_both_emulators!(
         assert!(!steps[3].variants[0].registered() && steps[3].variants[0].record, "{}", steps[3]);
         assert!(steps[4].endpoint.ends_with("-a"), "{}", steps[4]);
         assert_eq!(steps[5].variants[0], before, "{}", cfn.describe(from));
+        assert_never_lost(&cfn, from, &[0]);
     }
 );
 
@@ -237,6 +255,7 @@ on_both_emulators!(
         assert!(steps[5].endpoint.ends_with("-a"), "{}", steps[5]);
         assert_eq!(steps[6].variants[0], before, "{}", cfn.describe(from));
         assert_eq!(steps[7].variants[0], before);
+        assert_never_lost(&cfn, from, &[0]);
     }
 );
 
@@ -258,6 +277,12 @@ on_both_emulators!(
         assert_eq!(steps[2].variants[0], v_before);
         let w = &steps[3].variants[1];
         assert!(!w.registered() && w.policies.is_empty() && w.alarm_fires.is_none() && !w.record, "{}", steps[3]);
+        assert_never_lost(&cfn, from, &[0]);
+        // w until its scaling resource's Delete.
+        let until_delete = cfn.steps.len() - 1;
+        for step in &cfn.steps[from..until_delete] {
+            assert!(step.variants[1].registered() || step.variants[1].record, "{step}");
+        }
     }
 );
 
@@ -329,6 +354,7 @@ on_both_emulators!(
         cfn.endpoint_state_change(&world.endpoint).await;
         assert_eq!(cfn.last().variants[0], before, "{}", cfn.describe(from));
         assert!(cfn.last().reason.starts_with("No record"), "{}", cfn.last().reason);
+        assert_never_lost(&cfn, from, &[0]);
     }
 );
 
@@ -368,6 +394,7 @@ on_both_emulators!(
         let deregistered = steps[0].variants.iter().filter(|s| !s.registered()).count();
         assert_eq!(deregistered, 1, "{}", steps[0]);
         assert_eq!(steps[1].variants, before, "{}", cfn.describe(from));
+        assert_never_lost(&cfn, from, &[0, 1]);
     }
 );
 
@@ -380,6 +407,11 @@ on_both_emulators!(
         fixture.aws.throttle("GetParametersByPath", 2);
         assert!(cfn.update(world.template("b", &["v"], true)).await, "{}", cfn.describe(from));
         assert_configured(&cfn.last().variants[0], true, &cfn.describe(from));
+        let count = |operation: &str| fixture.aws.operations().iter().filter(|o| *o == operation).count();
+        // Two throttled, then the call that went through.
+        assert_eq!(count("PutParameter"), 3);
+        assert_eq!(count("GetParametersByPath"), 3);
+        assert_never_lost(&cfn, from, &[0]);
     }
 );
 
@@ -529,3 +561,211 @@ on_both_emulators!(
         );
     }
 );
+
+/// The guard's event, sent by hand: an Update from `old` to `new` configuration.
+fn guard_update(fixture: &Fixture, world: &World, new: &str, old: &str) -> Value {
+    let mut event = fixture.stack.event(
+        "Update",
+        Some(&format!("endpoint-guard/{}", world.endpoint)),
+        json!({"EndpointName": world.endpoint, "EndpointConfigName": world.config(new)}),
+        Some(json!({"EndpointName": world.endpoint, "EndpointConfigName": world.config(old)})),
+    );
+    event["ResourceType"] = "Custom::AsyncEndpointScalingGuard".into();
+    event["LogicalResourceId"] = "Guard".into();
+    event
+}
+
+/// What CloudFormation does for the endpoint, by hand: UpdateEndpoint, then wait for it.
+async fn update_endpoint(fixture: &Fixture, world: &World, config: &str) {
+    let sagemaker = fixture.aws.clients().await.sagemaker;
+    sagemaker
+        .update_endpoint()
+        .endpoint_name(&world.endpoint)
+        .endpoint_config_name(world.config(config))
+        .send()
+        .await
+        .expect("UpdateEndpoint");
+    for _ in 0..600 {
+        let described = sagemaker
+            .describe_endpoint()
+            .endpoint_name(&world.endpoint)
+            .send()
+            .await
+            .unwrap();
+        if described.endpoint_status().map(|s| s.as_str()) == Some("InService") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the endpoint never came back InService");
+}
+
+on_both_emulators!(
+    async fn a_scaling_resource_without_endpoint_config_name_stops_the_guard_before_any_change(
+        fixture
+    ) {
+        let world = World::new(&fixture, "nofollow").await;
+        let mut template = world.template("a", &["v"], false);
+        template.0[2].properties.as_object_mut().unwrap().remove("EndpointConfigName");
+        let mut cfn = CfnStack::create(&fixture.stack, template.clone(), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+        let mut new = world.template("b", &["v"], false);
+        new.0[2] = template.0[2].clone();
+        assert!(!cfn.update(new).await);
+        let reason = &cfn.steps[from].reason;
+        assert!(reason.contains("by this stack's ScalingV, which has no EndpointConfigName"), "{reason}");
+        for step in &cfn.steps[from..] {
+            assert_eq!(step.variants[0], before, "{step}");
+        }
+    }
+);
+
+on_both_emulators!(
+    async fn a_removed_variant_whose_update_failed_later_comes_back_on_the_state_change_event(
+        fixture
+    ) {
+        let world = World::new(&fixture, "rmlater").await;
+        let later = |fail: bool| resource("Later", Kind::Later, json!({"Fail": fail}));
+        let mut template = world.template("a", &["v", "w"], false);
+        template.0.push(later(false));
+        let mut cfn = CfnStack::create(&fixture.stack, template, world.watched(&["v", "w"])).await;
+        let before = cfn.last().variants.clone();
+        let from = cfn.steps.len();
+        let mut new = world.template("b1", &["v"], false);
+        new.0.push(later(true));
+        assert!(!cfn.update(new).await);
+        // The guard's rollback comes before the endpoint's, which brings w back: only the
+        // endpoint's InService event can restore it.
+        let after_rollback = cfn.last().clone();
+        assert_eq!(after_rollback.variants[0], before[0], "{}", cfn.describe(from));
+        assert!(!after_rollback.variants[1].registered() && after_rollback.variants[1].record);
+        cfn.endpoint_state_change(&world.endpoint).await;
+        assert_eq!(cfn.last().variants, before, "{}", cfn.describe(from));
+        assert_never_lost(&cfn, from, &[0, 1]);
+    }
+);
+
+on_both_emulators!(
+    async fn a_restore_stopped_halfway_is_finished_by_the_next_event(fixture) {
+        let world = World::new(&fixture, "halfway").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+        world.sagemaker.next_update(&world.endpoint, 0.2, true, 1.0).await;
+        assert!(!cfn.update(world.template("b", &["v"], true)).await);
+        assert!(cfn.last().variants[0].record, "{}", cfn.describe(from));
+
+        fixture.aws.fail("PutScalingPolicy", 1, "AccessDeniedException", "not allowed");
+        cfn.endpoint_state_change(&world.endpoint).await;
+        let stopped = cfn.last().clone();
+        assert_eq!(stopped.status, "error", "{stopped}: {}", stopped.reason);
+        assert!(stopped.variants[0].registered() && stopped.variants[0].record, "{stopped}");
+
+        // SageMaker's event again (Lambda retries a failed asynchronous invocation).
+        cfn.endpoint_state_change(&world.endpoint).await;
+        assert_eq!(cfn.last().variants[0], before, "{}", cfn.describe(from));
+        assert_never_lost(&cfn, from, &[0]);
+    }
+);
+
+on_both_emulators!(
+    async fn the_guards_rollback_and_the_state_change_event_at_once_both_restore_the_same(
+        fixture
+    ) {
+        let world = World::new(&fixture, "both").await;
+        let cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        assert_success(&fixture.stack.send(guard_update(&fixture, &world, "b", "a")).await);
+        world.sagemaker.next_update(&world.endpoint, 0.2, true, 0.0).await;
+        update_endpoint(&fixture, &world, "b").await;
+
+        let event = state_change_event(&world.endpoint);
+        let rollback = fixture.stack.send(guard_update(&fixture, &world, "a", "b"));
+        let state_change = fixture.stack.invoke(event, crate::support::in_seconds(60));
+        let (answer, handled) = tokio::join!(rollback, state_change);
+        assert_success(&answer);
+        assert!(handled.is_ok(), "{handled:?}");
+        let clients = crate::support::aws::clients_for(crate::support::aws::moto_url()).await;
+        let state = crate::support::cloudformation::read_state(&clients, &Watched::new(&world.endpoint, "v")).await;
+        assert_eq!(state, before);
+    }
+);
+
+on_both_emulators!(
+    async fn a_repeated_forward_guard_update_keeps_the_record_for_the_endpoint_update(fixture) {
+        let world = World::new(&fixture, "again").await;
+        let cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        assert_success(&fixture.stack.send(guard_update(&fixture, &world, "b", "a")).await);
+        // A second copy of the same request, before CloudFormation updates the endpoint.
+        let answer = fixture.stack.send(guard_update(&fixture, &world, "b", "a")).await;
+        assert_success(&answer);
+        let clients = crate::support::aws::clients_for(crate::support::aws::moto_url()).await;
+        let watched = Watched::new(&world.endpoint, "v");
+        let state = crate::support::cloudformation::read_state(&clients, &watched).await;
+        assert!(!state.registered() && state.record, "{state}: {}", answer["Reason"]);
+        // The endpoint update goes through; the scaling resource's Update registers it again.
+        update_endpoint(&fixture, &world, "b").await;
+        let old = world.scaling("v", "a", false);
+        let mut update = fixture.stack.event("Update", Some(&watched.resource_id()), world.scaling("v", "b", false), Some(old));
+        update["LogicalResourceId"] = "ScalingV".into();
+        let answer = fixture.stack.send(update).await;
+        assert_success(&answer);
+        let after = crate::support::cloudformation::read_state(&clients, &watched).await;
+        assert_eq!(after.policies.len(), before.policies.len());
+        assert!(after.registered() && !after.record, "{after}");
+    }
+);
+
+on_both_emulators!(
+    async fn an_alarm_that_also_notifies_a_topic_stops_the_update_before_any_change(fixture) {
+        let world = World::new(&fixture, "sns").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let resource_id = format!("endpoint/{}/variant/v", world.endpoint);
+        let step = fixture.emulator.policies(&resource_id).await.into_iter()
+            .find(|p| p.policy_name() == "HasBacklogWithoutCapacity-ScalingPolicy").unwrap();
+        let topic = "arn:aws:sns:us-east-1:123456789012:pager";
+        let pager = format!("{}-pager", world.endpoint);
+        fixture.emulator.put_users_alarm(&pager, &world.endpoint, &[step.policy_arn(), topic]).await;
+        let before = crate::support::cloudformation::read_state(&fixture.aws.clients().await, &Watched::new(&world.endpoint, "v")).await;
+        let from = cfn.steps.len();
+        let updated = cfn.update(world.template("b", &["v"], true)).await;
+        assert!(!updated, "{}", cfn.describe(from));
+        let reason = &cfn.steps[from].reason;
+        assert!(reason.contains(&format!("the alarm {pager} that fires its policy HasBacklogWithoutCapacity-ScalingPolicy also has the action {topic}")), "{reason}");
+        assert_eq!(cfn.last().variants[0], before);
+    }
+);
+
+on_both_emulators!(
+    async fn a_failed_guard_creates_rollback_delete_touches_nothing(fixture) {
+        let mut create = fixture.stack.event("Create", None, json!({"EndpointName": "not a name"}), None);
+        create["ResourceType"] = "Custom::AsyncEndpointScalingGuard".into();
+        let answer = fixture.stack.send(create).await;
+        assert_failed(&answer, &["EndpointName must be 1 to 63"]);
+        let id = answer["PhysicalResourceId"].as_str().unwrap().to_owned();
+        assert!(id.starts_with("create-failed/"), "{id}");
+        let mut delete = fixture.stack.event("Delete", Some(&id), json!({"EndpointName": "not a name"}), None);
+        delete["ResourceType"] = "Custom::AsyncEndpointScalingGuard".into();
+        let answer = fixture.stack.send(delete).await;
+        assert_success(&answer);
+        assert!(answer["Reason"].as_str().unwrap().starts_with("Nothing to delete"), "{answer}");
+        fixture.aws.assert_no_calls();
+    }
+);
+
+/// SageMaker's state-change event for the endpoint, as EventBridge delivers it.
+fn state_change_event(endpoint: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "b3d0c2a4-0000-4000-8000-000000000002",
+        "detail-type": "SageMaker Endpoint State Change",
+        "source": "aws.sagemaker",
+        "account": "123456789012",
+        "time": "2026-12-02T01:00:00Z",
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}")],
+        "detail": {"EndpointName": endpoint, "EndpointStatus": "IN_SERVICE"}
+    })
+}

@@ -5,7 +5,7 @@
 use super::ownership::{Claim, claim_alarm, claim_target};
 use super::{Desired, HeldPolicies, Observed, Owner, Refusal};
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
-use crate::contract::{TAG_PREFIX, Tags, legacy_alarm_name};
+use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, TAG_PREFIX, Tags, legacy_alarm_name};
 use crate::policy::PolicySpec;
 use crate::properties::{MAX_POLICIES_PER_TARGET, ScheduledAction};
 
@@ -43,7 +43,11 @@ impl TagChanges {
         let remove = previous
             .into_iter()
             .flat_map(Tags::keys)
-            .filter(|key| !desired.contains_key(*key) && !key.starts_with(TAG_PREFIX))
+            // This resource's own tags stay, except the mark that its properties may drop.
+            .filter(|key| {
+                !desired.contains_key(*key)
+                    && (!key.starts_with(TAG_PREFIX) || *key == FOLLOWS_ENDPOINT_CONFIG_TAG)
+            })
             .filter(|key| current.is_none_or(|current| current.contains_key(*key)))
             .cloned()
             .collect();

@@ -4,7 +4,7 @@
 
 use super::Owner;
 use crate::aws::{AlarmDefinition, TargetSettings};
-use crate::contract::{STEP_POLICY_NAME, Tags, VariantId, alarm};
+use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, STEP_POLICY_NAME, Tags, VariantId, alarm};
 use crate::policy::{
     Metric, PolicyKind, PolicySpec, Step, StepScaling, TargetTracking, TrackedMetric,
 };
@@ -62,7 +62,7 @@ impl Desired {
                 name: props.alarm_name.clone(),
                 definition: alarm_definition(props, owner),
             }),
-            tags: props.tags.clone(),
+            tags: desired_tags(props),
             adopt_existing: props.adopt_existing,
             variant,
         }
@@ -71,6 +71,15 @@ impl Desired {
     pub fn has_policy(&self, name: &str) -> bool {
         self.policies.iter().any(|p| p.name == name)
     }
+}
+
+/// The user's tags, and the mark of a resource whose Update follows its endpoint's changes.
+fn desired_tags(props: &ScalingProperties) -> Tags {
+    let mut tags = props.tags.clone();
+    if props.endpoint_config_name.is_some() {
+        tags.insert(FOLLOWS_ENDPOINT_CONFIG_TAG.to_owned(), "true".to_owned());
+    }
+    tags
 }
 
 fn target_tracking_policies(props: &ScalingProperties) -> Vec<PolicySpec> {

@@ -91,8 +91,10 @@ pub struct VariantState {
     pub policies: Vec<(String, String)>,
     /// Each scheduled action's name, schedule and capacity.
     pub scheduled: Vec<String>,
-    /// The policy the alarm fires, by name; `Some("<missing>")` for an ARN no policy has.
+    /// The policies the alarm fires, by name (`<missing>` for an ARN no policy has).
     pub alarm_fires: Option<String>,
+    /// The rest of the alarm's definition: metric, statistic, periods, threshold, tags.
+    pub alarm: Option<String>,
     /// Whether the guard holds a record of it.
     pub record: bool,
 }
@@ -600,9 +602,12 @@ pub async fn read_state(clients: &AwsClients, watched: &Watched) -> VariantState
         .filter(|a| a.resource_id() == resource_id)
         .map(|a| {
             format!(
-                "{} {} {:?} {:?}",
+                "{} {} {:?} {:?} {:?} {:?} {:?}",
                 a.scheduled_action_name(),
                 a.schedule(),
+                a.timezone(),
+                a.start_time(),
+                a.end_time(),
                 a.scalable_target_action().and_then(|c| c.min_capacity()),
                 a.scalable_target_action().and_then(|c| c.max_capacity())
             )
@@ -619,13 +624,45 @@ pub async fn read_state(clients: &AwsClients, watched: &Watched) -> VariantState
         .metric_alarms()
         .first()
         .cloned();
+    let alarm_definition = match &alarm {
+        Some(alarm) => {
+            let tags = clients
+                .cloudwatch
+                .list_tags_for_resource()
+                .resource_arn(alarm.alarm_arn().unwrap_or_default())
+                .send()
+                .await
+                .unwrap();
+            Some(format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                alarm.namespace(),
+                alarm.metric_name(),
+                alarm.dimensions(),
+                alarm.statistic(),
+                alarm.period(),
+                alarm.evaluation_periods(),
+                alarm.datapoints_to_alarm(),
+                alarm.threshold(),
+                alarm.comparison_operator(),
+                alarm.treat_missing_data(),
+                tags.tags()
+            ))
+        }
+        None => None,
+    };
     let alarm_fires = alarm.map(|alarm| {
-        let action = alarm.alarm_actions().first().cloned().unwrap_or_default();
-        policies
+        let fired: Vec<String> = alarm
+            .alarm_actions()
             .iter()
-            .find(|p| p.policy_arn() == action)
-            .map(|p| p.policy_name().to_owned())
-            .unwrap_or_else(|| "<missing>".to_owned())
+            .map(|action| {
+                policies
+                    .iter()
+                    .find(|p| p.policy_arn() == action)
+                    .map(|p| p.policy_name().to_owned())
+                    .unwrap_or_else(|| "<missing>".to_owned())
+            })
+            .collect();
+        fired.join(", ")
     });
     let record = clients
         .ssm
@@ -655,6 +692,7 @@ pub async fn read_state(clients: &AwsClients, watched: &Watched) -> VariantState
         policies: policy_states,
         scheduled,
         alarm_fires,
+        alarm: alarm_definition,
         record,
     }
 }
