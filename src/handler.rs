@@ -89,8 +89,10 @@ impl Handler {
     /// Handles one event that must be answered before `deadline` (the Lambda context's).
     pub async fn handle(&self, event: Value, deadline: SystemTime) -> InvocationResult {
         let deadline = to_instant(deadline);
-        if let Some(endpoint_name) = endpoint_state_change(&event) {
-            return self.endpoint_changed(endpoint_name, deadline).await;
+        if let Some((endpoint_name, event_id)) = endpoint_state_change(&event) {
+            return self
+                .endpoint_changed(endpoint_name, event_id, deadline)
+                .await;
         }
         let envelope = Envelope::read(&event).map_err(|e| {
             error!(error = %e, "event not answered");
@@ -160,13 +162,18 @@ impl Handler {
 
     /// SageMaker's state-change event, from EventBridge: restores the endpoint's records that
     /// may be restored now. There is no one to answer; an error makes Lambda retry the event.
-    async fn endpoint_changed(&self, endpoint_name: String, deadline: Instant) -> InvocationResult {
+    async fn endpoint_changed(
+        &self,
+        endpoint_name: String,
+        event_id: String,
+        deadline: Instant,
+    ) -> InvocationResult {
         let span = info_span!("endpoint_state_change", endpoint_name = %endpoint_name);
         let stop_at = deadline
             .checked_sub(DELIVERY_RESERVE)
             .unwrap_or_else(Instant::now);
         let api = ScalingApi::new(self.clients.clone(), Steps::default(), stop_at);
-        let work = async move { guard::endpoint_changed(&api, &endpoint_name).await };
+        let work = async move { guard::endpoint_changed(&api, &endpoint_name, &event_id).await };
         let outcome = match guarded(work.instrument(span.clone()), stop_at).await {
             Ok(Ok(summary)) => Ok(summary),
             Ok(Err(failure)) => Err(failure.to_string()),
@@ -207,7 +214,13 @@ impl Handler {
         };
 
         let operation = match envelope.resource_type.as_str() {
-            GUARD_RESOURCE_TYPE => guard_run(request, api.clone(), owner.stack_id.clone()).boxed(),
+            GUARD_RESOURCE_TYPE => guard_run(
+                request,
+                api.clone(),
+                owner.stack_id.clone(),
+                envelope.request_id.clone(),
+            )
+            .boxed(),
             _ => run(request, api.clone(), owner.clone(), rollback.clone()).boxed(),
         };
         let reason = match guarded(operation, stop_at).await {
@@ -301,16 +314,24 @@ async fn run(
 }
 
 /// The guard's operation, in its own task.
-async fn guard_run(request: Request, api: ScalingApi, stack_id: String) -> Result<Answer, String> {
+/// `request_id` marks the restores it begins (see `guard::restore`).
+async fn guard_run(
+    request: Request,
+    api: ScalingApi,
+    stack_id: String,
+    request_id: String,
+) -> Result<Answer, String> {
     #[cfg(feature = "fault-injection")]
     fault_injection::maybe_panic();
     let guarded = match request {
         Request::Create { properties } => guard::create(&properties),
-        Request::Update { properties, .. } => guard::update(&api, &properties, &stack_id).await,
+        Request::Update { properties, .. } => {
+            guard::update(&api, &properties, &stack_id, &request_id).await
+        }
         Request::Delete {
             physical_resource_id,
             ..
-        } => guard::delete(&api, &physical_resource_id)
+        } => guard::delete(&api, &physical_resource_id, &request_id)
             .await
             .map(|summary| guard::Guarded {
                 physical_resource_id,
@@ -412,8 +433,9 @@ fn physical_id_on_failure(envelope: &Envelope, request: Option<&Request>) -> Str
     }
 }
 
-/// The endpoint's name, when the event is SageMaker's "Endpoint State Change" from EventBridge.
-fn endpoint_state_change(event: &Value) -> Option<String> {
+/// The endpoint's name and the event's id, when the event is SageMaker's "Endpoint State
+/// Change" from EventBridge.
+fn endpoint_state_change(event: &Value) -> Option<(String, String)> {
     let is_state_change = event.get("source").and_then(Value::as_str) == Some("aws.sagemaker")
         && event.get("detail-type").and_then(Value::as_str) == Some(ENDPOINT_STATE_CHANGE);
     if !is_state_change {
@@ -422,7 +444,11 @@ fn endpoint_state_change(event: &Value) -> Option<String> {
     let name = event
         .pointer("/detail/EndpointName")
         .and_then(Value::as_str)?;
-    Some(name.to_owned())
+    let id = event
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("state-change");
+    Some((name.to_owned(), id.to_owned()))
 }
 
 fn panic_message(join_error: tokio::task::JoinError) -> String {

@@ -39,6 +39,24 @@ impl ScalingApi {
         }
     }
 
+    /// One record, read again; `None` when it is gone.
+    pub async fn record(&self, name: &str) -> Result<Option<StoredRecord>, AwsError> {
+        let output = call::call(&self.budget(), "GetParameter", name, || {
+            self.clients.ssm.get_parameter().name(name).send()
+        })
+        .await;
+        match output {
+            Ok(output) => Ok(output.parameter().and_then(|p| {
+                Some(StoredRecord {
+                    name: p.name()?.to_owned(),
+                    value: p.value()?.to_owned(),
+                })
+            })),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Writes a record, replacing one of the same name. Intelligent-Tiering puts it in the
     /// standard tier when it fits (4096 characters) and in the advanced tier (8192) when it does
     /// not, and, unlike an explicit Standard, does not fail on a parameter that is advanced

@@ -121,6 +121,7 @@ pub async fn update(
     api: &ScalingApi,
     properties: &Value,
     stack_id: &str,
+    restorer: &str,
 ) -> Result<Guarded, GuardFailure> {
     let props = GuardProperties::parse(properties)?;
     let physical_resource_id = physical_id(&props.endpoint_name);
@@ -144,6 +145,7 @@ pub async fn update(
                 current,
                 &props.endpoint_config_name,
                 stack_id,
+                &stored,
             )
             .await?
         }
@@ -161,6 +163,7 @@ pub async fn update(
         stored,
         &affected,
         Trigger::GuardEvent,
+        restorer,
     )
     .await?;
     for take in &takes {
@@ -226,6 +229,7 @@ async fn plan_takes(
     current: &EndpointConfig,
     new_config: &str,
     stack_id: &str,
+    stored: &[StoredRecord],
 ) -> Result<(Vec<VariantId>, Vec<Take>), GuardFailure> {
     let new = api
         .endpoint_config(new_config)
@@ -233,6 +237,32 @@ async fn plan_takes(
         .ok_or_else(|| GuardFailure::ConfigMissing(new_config.to_owned()))?;
     let affected = plan::affected_variants(&endpoint.name, current, &new);
     let affected_ids = affected.iter().map(|a| a.variant.clone()).collect();
+    // A variant whose restore stopped halfway is deregistered again with its record as it is:
+    // what the half-restored target holds is not the whole of it.
+    let mut takes = Vec::new();
+    let (halfway, affected): (Vec<_>, Vec<_>) = affected
+        .into_iter()
+        .partition(|a| restoring_record(stored, &a.variant, stack_id).is_some());
+    for affected in halfway {
+        let mut record =
+            restoring_record(stored, &affected.variant, stack_id).expect("found above");
+        record.restoring = None;
+        let value = record
+            .encode()
+            .expect("a stored record fits where it was stored");
+        let logical_resource_id = record
+            .target
+            .tags
+            .get(crate::contract::OWNER_RESOURCE_TAG)
+            .cloned()
+            .unwrap_or_default();
+        takes.push(Take {
+            affected,
+            logical_resource_id,
+            record,
+            value,
+        });
+    }
     let registered = futures_util::future::try_join_all(affected.into_iter().map(|a| async {
         let Some(target) = api.find_target(&a.variant).await? else {
             return Ok::<_, AwsError>(None);
@@ -246,7 +276,6 @@ async fn plan_takes(
     }))
     .await?;
     let allowed = plan::plan_deregistrations(registered.into_iter().flatten().collect())?;
-    let mut takes = Vec::new();
     for (affected, logical_resource_id, (target, tags)) in allowed {
         let (record, value) =
             take::take(api, &affected, &target, tags, endpoint, new_config).await?;
@@ -260,10 +289,29 @@ async fn plan_takes(
     Ok((affected_ids, takes))
 }
 
+/// The stored record of `variant` whose restore began and did not finish, when this stack's
+/// scaling resource registered the variant.
+fn restoring_record(
+    stored: &[StoredRecord],
+    variant: &VariantId,
+    stack_id: &str,
+) -> Option<Record> {
+    let name = record::parameter_name(variant);
+    let stored = stored.iter().find(|r| r.name == name)?;
+    let record = Record::decode(&stored.value)?;
+    let ours =
+        record.target.tags.get(crate::contract::OWNER_STACK_TAG) == Some(&stack_id.to_owned());
+    (record.restoring.is_some() && ours).then_some(record)
+}
+
 /// Delete: the guard's last event settles the endpoint's records (a record of an endpoint
 /// that is gone is deleted). It deregisters nothing. A failed Create's id names no endpoint:
 /// its rollback Delete touches nothing.
-pub async fn delete(api: &ScalingApi, physical_resource_id: &str) -> Result<String, GuardFailure> {
+pub async fn delete(
+    api: &ScalingApi,
+    physical_resource_id: &str,
+    restorer: &str,
+) -> Result<String, GuardFailure> {
     let endpoint_name = physical_resource_id
         .strip_prefix(GUARD_ID_PREFIX)
         .filter(|name| crate::contract::is_sagemaker_name(name));
@@ -272,7 +320,7 @@ pub async fn delete(api: &ScalingApi, physical_resource_id: &str) -> Result<Stri
             "Nothing to delete: {physical_resource_id:?} is not a guard this function created"
         ));
     };
-    let lines = settle_endpoint(api, endpoint_name, Trigger::GuardEvent).await?;
+    let lines = settle_endpoint(api, endpoint_name, Trigger::GuardEvent, restorer).await?;
     Ok(match lines.is_empty() {
         true => format!("Stopped guarding the endpoint {endpoint_name}"),
         false => format!(
@@ -287,8 +335,9 @@ pub async fn delete(api: &ScalingApi, physical_resource_id: &str) -> Result<Stri
 pub async fn endpoint_changed(
     api: &ScalingApi,
     endpoint_name: &str,
+    restorer: &str,
 ) -> Result<String, GuardFailure> {
-    let lines = settle_endpoint(api, endpoint_name, Trigger::StateChange).await?;
+    let lines = settle_endpoint(api, endpoint_name, Trigger::StateChange, restorer).await?;
     Ok(match lines.is_empty() {
         true => format!("No record of the endpoint {endpoint_name} to restore"),
         false => capitalize(&lines.join("; ")),
@@ -299,6 +348,7 @@ async fn settle_endpoint(
     api: &ScalingApi,
     endpoint_name: &str,
     trigger: Trigger,
+    restorer: &str,
 ) -> Result<Vec<String>, GuardFailure> {
     let stored = api
         .records_under(&record::endpoint_path(endpoint_name))
@@ -318,6 +368,7 @@ async fn settle_endpoint(
         stored,
         &[],
         trigger,
+        restorer,
     )
     .await
 }
@@ -331,6 +382,7 @@ async fn settle(
     stored: Vec<StoredRecord>,
     skip: &[VariantId],
     trigger: Trigger,
+    restorer: &str,
 ) -> Result<Vec<String>, GuardFailure> {
     let mut lines = Vec::new();
     for StoredRecord { name, value } in stored {
@@ -344,8 +396,17 @@ async fn settle(
         }
         let registered = api.find_target(&variant).await?.is_some();
         match plan::decide_restore(&record, endpoint, config, registered, trigger) {
-            RestoreDecision::Restore => lines.push(restore::restore(api, &record).await?),
+            RestoreDecision::Restore => lines.push(restore::restore(api, &name, restorer).await?),
             RestoreDecision::Discard(why) => {
+                // Read again: a restore that began since the list was read owns the target.
+                let now = restore::read(api, &name).await?;
+                if now.as_ref().is_some_and(|r| r.restoring.is_some()) {
+                    lines.push(format!(
+                        "kept the record of {}: a restore of it is under way",
+                        variant.resource_id()
+                    ));
+                    continue;
+                }
                 api.delete_record(&name).await?;
                 info!(parameter = %name, %why, "record discarded");
                 lines.push(format!(

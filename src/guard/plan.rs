@@ -86,6 +86,8 @@ pub enum Holder {
         stack_id: String,
     },
     Untagged,
+    /// One of the two ownership tags without the other.
+    HalfTagged,
     Unknown(String),
 }
 
@@ -110,8 +112,8 @@ impl Holder {
             (Some(stack), _) if stack != stack_id => Holder::OtherStack {
                 stack_id: stack.clone(),
             },
-            // Half of the ownership tags: nobody's that the guard could name.
-            _ => Holder::Untagged,
+            (None, None) => Holder::Untagged,
+            _ => Holder::HalfTagged,
         }
     }
 }
@@ -139,16 +141,22 @@ impl fmt::Display for Refusal {
                     Holder::SameStackNotFollowing {
                         logical_resource_id,
                     } => format!(
-                        "this stack's {logical_resource_id}, which has no EndpointConfigName \
-                         (give it `EndpointConfigName: !GetAtt <endpoint config>.EndpointConfigName` \
-                         in an update of its own first, so that it registers the variant again \
-                         after the endpoint update)"
+                        "this stack's {logical_resource_id}, whose target is not marked \
+                         follows-endpoint-config: that resource has no EndpointConfigName, or gets \
+                         it only in this update (give it `EndpointConfigName: !GetAtt \
+                         <endpoint config>.EndpointConfigName` in an update of its own first, so \
+                         that it registers the variant again after the endpoint update)"
                     ),
                     Holder::OtherStack { stack_id } => format!("the stack {stack_id}"),
                     Holder::Untagged => {
                         "no CloudFormation resource (it has no ownership tags)".to_owned()
                     }
                     Holder::Unknown(why) => format!("an owner that could not be read ({why})"),
+                    Holder::HalfTagged => {
+                        "no CloudFormation resource that can be named (its ownership tags are \
+                         incomplete)"
+                            .to_owned()
+                    }
                 };
                 format!(
                     "{} ({}) is registered for auto scaling by {holder}",
@@ -229,7 +237,7 @@ pub fn decide_restore(
     };
     // A target registered by a restore that stopped halfway is the record's own: the restore
     // is finished. Any other wins over the record.
-    if registered && !record.restoring {
+    if registered && record.restoring.is_none() {
         return Discard(
             "the variant is registered again; what is registered wins over the record".into(),
         );
@@ -406,10 +414,10 @@ mod tests {
         );
         says("an owner that could not be read (denied)");
         says(
-            "variant/e (removed from the new configuration) is registered for auto scaling by this stack's Scaling, which has no EndpointConfigName",
+            "variant/e (removed from the new configuration) is registered for auto scaling by this stack's Scaling, whose target is not marked follows-endpoint-config",
         );
         says(
-            "variant/f (removed from the new configuration) is registered for auto scaling by no CloudFormation resource",
+            "variant/f (removed from the new configuration) is registered for auto scaling by no CloudFormation resource that can be named (its ownership tags are incomplete)",
         );
         assert!(!reason.contains("variant/a "), "{reason}");
     }
@@ -476,7 +484,7 @@ mod tests {
         ));
         // A restore that stopped after registering the target is finished, not discarded.
         let halfway = Record {
-            restoring: true,
+            restoring: Some("event-1".into()),
             ..record.clone()
         };
         assert_eq!(

@@ -25,7 +25,7 @@ use std::fmt;
 const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
 
 /// At most this many user tags: both services allow 50 per resource, and this resource adds
-/// its two ownership tags.
+/// its own (the two ownership tags, and the follows-endpoint-config mark).
 const MAX_TAGS: usize = 40;
 
 /// The validated desired configuration of one endpoint variant's auto scaling.

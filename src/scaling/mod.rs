@@ -42,28 +42,28 @@ pub async fn create(
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
     endpoint::wait_for_endpoint(api, props).await?;
+    let note = forget_record(api, props).await;
     let desired = Desired::new(props, owner);
     let configured = configure(api, props, &desired, Intent::Configure, owner, rollback).await?;
-    Ok(forget_record(api, props, configured).await)
+    Ok(with_note(configured, note))
 }
 
-/// With a guard (`EndpointConfigName`), the variant is now configured from the properties, so
-/// a record the guard kept of it is removed: the properties win. A record that cannot be
-/// removed does no harm (a restore never writes over a registered target) and fails nothing.
-async fn forget_record(
-    api: &ScalingApi,
-    props: &ScalingProperties,
-    mut configured: Configured,
-) -> Configured {
-    if props.endpoint_config_name.is_none() {
-        return configured;
-    }
-    if let Err(error) = crate::guard::forget(api, &props.variant()).await {
-        warn!(%error, "the guard's record of the variant could not be removed");
-        configured.summary = format!(
-            "{}; the guard's record of it could not be removed ({error}), which does no harm",
-            configured.summary
-        );
+/// With a guard (`EndpointConfigName`), the variant is about to be configured from the
+/// properties, so a record the guard kept of it goes first: the properties win, and a restore
+/// that had not begun finds nothing to do. A record that cannot be removed fails nothing (a
+/// restore that comes later finds the target registered, which wins); the summary says so.
+async fn forget_record(api: &ScalingApi, props: &ScalingProperties) -> Option<String> {
+    props.endpoint_config_name.as_ref()?;
+    let error = crate::guard::forget(api, &props.variant()).await.err()?;
+    warn!(%error, "the guard's record of the variant could not be removed");
+    Some(format!(
+        "the guard's record of it could not be removed ({error}), which does no harm"
+    ))
+}
+
+fn with_note(mut configured: Configured, note: Option<String>) -> Configured {
+    if let Some(note) = note {
+        configured.summary = format!("{}; {note}", configured.summary);
     }
     configured
 }
@@ -81,6 +81,7 @@ pub async fn update(
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
     endpoint::wait_for_endpoint(api, props).await?;
+    let note = forget_record(api, props).await;
     let desired = Desired::new(props, owner);
     if physical_resource_id != props.resource_id() {
         info!(
@@ -90,7 +91,7 @@ pub async fn update(
         );
         let configured =
             configure(api, props, &desired, Intent::Configure, owner, rollback).await?;
-        return Ok(forget_record(api, props, configured).await);
+        return Ok(with_note(configured, note));
     }
     let previous = match ScalingProperties::parse(old_properties) {
         Ok(previous) => Some(Desired::new(&previous, owner)),
@@ -105,7 +106,7 @@ pub async fn update(
         previous: previous.as_ref(),
     };
     let configured = configure(api, props, &desired, intent, owner, rollback).await?;
-    Ok(forget_record(api, props, configured).await)
+    Ok(with_note(configured, note))
 }
 
 /// Delete: remove what this resource owns of the variant that the physical id names; what

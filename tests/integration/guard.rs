@@ -124,13 +124,13 @@ impl World {
 }
 
 /// At no step since `from` is a watched variant (by index) without its scaling: it is
-/// registered, or deregistered with its record kept.
+/// registered with policies, or its record is kept.
 fn assert_never_lost(cfn: &CfnStack<'_>, from: usize, variants: &[usize]) {
     for step in &cfn.steps[from..] {
         for &i in variants {
             let state = &step.variants[i];
             assert!(
-                state.registered() || state.record,
+                (state.registered() && !state.policies.is_empty()) || state.record,
                 "variant {i} has neither a target nor a record after {step}\n{}",
                 cfn.describe(from)
             );
@@ -612,12 +612,28 @@ on_both_emulators!(
         let from = cfn.steps.len();
         let mut new = world.template("b", &["v"], false);
         new.0[2] = template.0[2].clone();
+        let new_without = new.clone();
         assert!(!cfn.update(new).await);
         let reason = &cfn.steps[from].reason;
-        assert!(reason.contains("by this stack's ScalingV, which has no EndpointConfigName"), "{reason}");
+        assert!(reason.contains("by this stack's ScalingV, whose target is not marked follows-endpoint-config"), "{reason}");
         for step in &cfn.steps[from..] {
             assert_eq!(step.variants[0], before, "{step}");
         }
+
+        // What the Reason says to do: EndpointConfigName in an update of its own, which marks
+        // the target and the alarm; then the instance-type change goes through.
+        let follows = "sagemaker-async-autoscaling:follows-endpoint-config";
+        assert!(cfn.update(world.template("a", &["v"], false)).await, "{}", cfn.describe(from));
+        assert_eq!(cfn.last().variants[0].tags.get(follows).map(String::as_str), Some("true"));
+        assert!(cfn.last().variants[0].alarm.as_deref().unwrap().contains(follows));
+        let from = cfn.steps.len();
+        assert!(cfn.update(world.template("b", &["v"], false)).await, "{}", cfn.describe(from));
+        assert_configured(&cfn.last().variants[0], false, &cfn.describe(from));
+        assert_never_lost(&cfn, from, &[0]);
+        // Dropping it again takes the mark off.
+        assert!(cfn.update(new_without).await);
+        assert!(!cfn.last().variants[0].tags.contains_key(follows), "{}", cfn.last());
+        assert!(!cfn.last().variants[0].alarm.as_deref().unwrap().contains(follows));
     }
 );
 
@@ -769,3 +785,39 @@ fn state_change_event(endpoint: &str) -> Value {
         "detail": {"EndpointName": endpoint, "EndpointStatus": "IN_SERVICE"}
     })
 }
+
+on_both_emulators!(
+    async fn a_forward_update_after_a_restore_stopped_halfway_keeps_the_whole_record(fixture) {
+        let world = World::new(&fixture, "retry").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let before = cfn.last().variants[0].clone();
+        let from = cfn.steps.len();
+        world.sagemaker.next_update(&world.endpoint, 0.2, true, 1.0).await;
+        assert!(!cfn.update(world.template("b", &["v"], true)).await);
+        fixture.aws.fail("PutScalingPolicy", 1, "AccessDeniedException", "not allowed");
+        cfn.endpoint_state_change(&world.endpoint).await;
+        assert!(cfn.last().variants[0].registered() && cfn.last().variants[0].record, "{}", cfn.last());
+
+        // The user tries the instance-type change again, and the endpoint update fails again:
+        // the rollback puts back the whole of what the first record held, not the half-restored
+        // target.
+        world.sagemaker.next_update(&world.endpoint, 0.2, true, 0.0).await;
+        let retry = cfn.steps.len();
+        assert!(!cfn.update(world.template("b", &["v"], true)).await);
+        assert!(!cfn.steps[retry].variants[0].registered() && cfn.steps[retry].variants[0].record, "{}", cfn.describe(retry));
+        assert_eq!(cfn.last().variants[0], before, "{}", cfn.describe(from));
+    }
+);
+
+on_both_emulators!(
+    async fn a_scaling_delete_whose_record_cannot_be_deleted_still_succeeds(fixture) {
+        let world = World::new(&fixture, "delrec").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        fixture.aws.fail("DeleteParameter", 1, "AccessDeniedException", "not authorized to perform: ssm:DeleteParameter");
+        cfn.delete().await;
+        let delete = cfn.steps.iter().find(|s| s.label == "ScalingV Delete").unwrap();
+        assert_eq!(delete.status, "SUCCESS", "{}", delete.reason);
+        assert!(delete.reason.contains("the guard's record of it could not be removed"), "{}", delete.reason);
+        assert!(!delete.variants[0].registered());
+    }
+);
