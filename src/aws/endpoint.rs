@@ -53,10 +53,18 @@ impl EndpointConfig {
 }
 
 /// SageMaker answers a missing endpoint or configuration with a ValidationException "Could not
-/// find ...", its only not-found signal.
-fn is_missing(error: &AwsError) -> bool {
-    error.code.as_deref() == Some("ValidationException")
-        && error.message.starts_with("Could not find")
+/// find ...", its only not-found signal: `None` then.
+fn found<T>(output: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match output {
+        Ok(output) => Ok(Some(output)),
+        Err(error)
+            if error.code.as_deref() == Some("ValidationException")
+                && error.message.starts_with("Could not find") =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 impl ScalingApi {
@@ -70,10 +78,8 @@ impl ScalingApi {
                 .send()
         })
         .await;
-        let output = match output {
-            Ok(output) => output,
-            Err(error) if is_missing(&error) => return Ok(None),
-            Err(error) => return Err(error),
+        let Some(output) = found(output)? else {
+            return Ok(None);
         };
         Ok(Some(Endpoint {
             name: output.endpoint_name().unwrap_or(name).to_owned(),
@@ -100,10 +106,8 @@ impl ScalingApi {
                 .send()
         })
         .await;
-        let output = match output {
-            Ok(output) => output,
-            Err(error) if is_missing(&error) => return Ok(None),
-            Err(error) => return Err(error),
+        let Some(output) = found(output)? else {
+            return Ok(None);
         };
         Ok(Some(EndpointConfig {
             name: name.to_owned(),

@@ -1,7 +1,6 @@
 //! The guard's `ResourceProperties`: which endpoint, and the configuration it is about to run.
 
-use super::reader::{Reader, describe};
-use super::{CLOUDFORMATION_PROPERTIES, InvalidProperties, sagemaker_name};
+use super::{InvalidProperties, sagemaker_name, top_reader};
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,13 +14,7 @@ pub struct GuardProperties {
 
 impl GuardProperties {
     pub fn parse(properties: &Value) -> Result<Self, InvalidProperties> {
-        let Some(map) = properties.as_object() else {
-            return Err(InvalidProperties(vec![format!(
-                "ResourceProperties must be an object, got {}",
-                describe(properties)
-            )]));
-        };
-        let mut reader = Reader::new(map, String::new(), &CLOUDFORMATION_PROPERTIES);
+        let mut reader = top_reader(properties)?;
         let endpoint_name = sagemaker_name(&mut reader, "EndpointName", None);
         let endpoint_config_name = sagemaker_name(&mut reader, "EndpointConfigName", None);
         reader.reject_unknown();

@@ -73,13 +73,7 @@ impl std::error::Error for InvalidProperties {}
 
 impl ScalingProperties {
     pub fn parse(properties: &Value) -> Result<Self, InvalidProperties> {
-        let Some(map) = properties.as_object() else {
-            return Err(InvalidProperties(vec![format!(
-                "ResourceProperties must be an object, got {}",
-                describe(properties)
-            )]));
-        };
-        let mut reader = Reader::new(map, String::new(), &CLOUDFORMATION_PROPERTIES);
+        let mut reader = top_reader(properties)?;
 
         let endpoint_name = sagemaker_name(&mut reader, "EndpointName", None);
         let endpoint_config_name = reader
@@ -156,6 +150,17 @@ impl ScalingProperties {
             Some(Value::String(name)) if !name.is_empty() => Some(name),
             _ => None,
         }
+    }
+}
+
+/// The reader of a resource's `ResourceProperties`, which must be an object.
+fn top_reader(properties: &Value) -> Result<Reader<'_>, InvalidProperties> {
+    match properties.as_object() {
+        Some(map) => Ok(Reader::new(map, String::new(), &CLOUDFORMATION_PROPERTIES)),
+        None => Err(InvalidProperties(vec![format!(
+            "ResourceProperties must be an object, got {}",
+            describe(properties)
+        )])),
     }
 }
 

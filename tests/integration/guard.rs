@@ -5,7 +5,7 @@
 
 use crate::support::aws::Mode;
 use crate::support::cloudformation::{
-    CfnStack, Kind, SageMaker, Template, VariantState, Watched, resource,
+    CfnStack, Kind, SageMaker, Template, VariantState, Watched, resource, state_change_event,
 };
 use crate::support::{Fixture, assert_failed, assert_success};
 use serde_json::{Value, json};
@@ -770,21 +770,6 @@ on_both_emulators!(
         fixture.aws.assert_no_calls();
     }
 );
-
-/// SageMaker's state-change event for the endpoint, as EventBridge delivers it.
-fn state_change_event(endpoint: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": "b3d0c2a4-0000-4000-8000-000000000002",
-        "detail-type": "SageMaker Endpoint State Change",
-        "source": "aws.sagemaker",
-        "account": "123456789012",
-        "time": "2026-12-02T01:00:00Z",
-        "region": "us-east-1",
-        "resources": [format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}")],
-        "detail": {"EndpointName": endpoint, "EndpointStatus": "IN_SERVICE"}
-    })
-}
 
 on_both_emulators!(
     async fn a_forward_update_after_a_restore_stopped_halfway_keeps_the_whole_record(fixture) {

@@ -278,21 +278,8 @@ impl<'a> CfnStack<'a> {
     /// SageMaker's state-change event for the endpoint, as EventBridge delivers it.
     pub async fn endpoint_state_change(&mut self, endpoint: &str) {
         let described = self.describe_endpoint(endpoint).await;
-        let event = json!({
-            "version": "0",
-            "id": "b3d0c2a4-0000-4000-8000-000000000001",
-            "detail-type": "SageMaker Endpoint State Change",
-            "source": "aws.sagemaker",
-            "account": "123456789012",
-            "time": "2026-12-02T01:00:00Z",
-            "region": "us-east-1",
-            "resources": [format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}")],
-            "detail": {
-                "EndpointName": endpoint,
-                "EndpointConfigName": described.as_ref().map(|(_, c)| c.clone()),
-                "EndpointStatus": "IN_SERVICE",
-            }
-        });
+        let mut event = state_change_event(endpoint);
+        event["detail"]["EndpointConfigName"] = described.map(|(_, c)| c).into();
         let result = self.stack.invoke(event, super::in_seconds(60)).await;
         let (status, reason) = match result {
             Ok(value) => (
@@ -522,6 +509,24 @@ impl<'a> CfnStack<'a> {
             variants,
         });
     }
+}
+
+/// SageMaker's "Endpoint State Change" event for an endpoint that is InService, as EventBridge
+/// delivers it (each with an id of its own, as SageMaker's events have).
+pub fn state_change_event(endpoint: &str) -> Value {
+    static SENT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SENT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    json!({
+        "version": "0",
+        "id": format!("b3d0c2a4-0000-4000-8000-{n:012}"),
+        "detail-type": "SageMaker Endpoint State Change",
+        "source": "aws.sagemaker",
+        "account": "123456789012",
+        "time": "2026-12-02T01:00:00Z",
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}")],
+        "detail": {"EndpointName": endpoint, "EndpointStatus": "IN_SERVICE"}
+    })
 }
 
 fn endpoint_properties(resource: &Resource) -> (String, String) {
