@@ -39,6 +39,11 @@ pub const ENDPOINT_STATE_CHANGE: &str = "SageMaker Endpoint State Change";
 /// knowing that the Update registers it again.
 pub const FOLLOWS_ENDPOINT_CONFIG_TAG: &str = "sagemaker-async-autoscaling:follows-endpoint-config";
 
+/// Tag a restore registers the target with (its value: the restorer's id) and removes when it
+/// is done: a target that carries it is a restore's, finished by the next restore, while any
+/// other registered target wins over the record. The scaling resource removes it too.
+pub const RESTORING_TAG: &str = "sagemaker-async-autoscaling:restoring";
+
 /// The PhysicalResourceId of a failed Create starts with this; the rollback Delete that
 /// CloudFormation sends for it touches nothing.
 pub const FAILED_CREATE_ID_PREFIX: &str = "create-failed/";

@@ -15,9 +15,10 @@ mod restore;
 mod take;
 
 use crate::aws::{AwsError, Endpoint, EndpointConfig, ScalingApi, StoredRecord};
+use crate::contract::RESTORING_TAG;
 use crate::contract::{GUARD_ID_PREFIX, VariantId};
 use crate::properties::{GuardProperties, InvalidProperties};
-use plan::{Holder, RestoreDecision, Trigger};
+use plan::{Holder, Registered, RestoreDecision, Trigger};
 use record::Record;
 use serde_json::Value;
 use std::fmt;
@@ -237,32 +238,7 @@ async fn plan_takes(
         .ok_or_else(|| GuardFailure::ConfigMissing(new_config.to_owned()))?;
     let affected = plan::affected_variants(&endpoint.name, current, &new);
     let affected_ids = affected.iter().map(|a| a.variant.clone()).collect();
-    // A variant whose restore stopped halfway is deregistered again with its record as it is:
-    // what the half-restored target holds is not the whole of it.
     let mut takes = Vec::new();
-    let (halfway, affected): (Vec<_>, Vec<_>) = affected
-        .into_iter()
-        .partition(|a| restoring_record(stored, &a.variant, stack_id).is_some());
-    for affected in halfway {
-        let mut record =
-            restoring_record(stored, &affected.variant, stack_id).expect("found above");
-        record.restoring = None;
-        let value = record
-            .encode()
-            .expect("a stored record fits where it was stored");
-        let logical_resource_id = record
-            .target
-            .tags
-            .get(crate::contract::OWNER_RESOURCE_TAG)
-            .cloned()
-            .unwrap_or_default();
-        takes.push(Take {
-            affected,
-            logical_resource_id,
-            record,
-            value,
-        });
-    }
     let registered = futures_util::future::try_join_all(affected.into_iter().map(|a| async {
         let Some(target) = api.find_target(&a.variant).await? else {
             return Ok::<_, AwsError>(None);
@@ -277,8 +253,28 @@ async fn plan_takes(
     .await?;
     let allowed = plan::plan_deregistrations(registered.into_iter().flatten().collect())?;
     for (affected, logical_resource_id, (target, tags)) in allowed {
-        let (record, value) =
-            take::take(api, &affected, &target, tags, endpoint, new_config).await?;
+        // A target a restore registered and did not finish is deregistered again with that
+        // record, not read into a new one: what it holds is not the whole of it.
+        let halfway = match tags.contains_key(RESTORING_TAG) {
+            true => stored_record(stored, &affected.variant),
+            false => None,
+        };
+        let (record, value) = match halfway {
+            Some(earlier) => {
+                let record = Record {
+                    instance_type: affected.instance_type.clone(),
+                    endpoint_last_modified: endpoint.last_modified.clone(),
+                    from_config: endpoint.config_name.clone(),
+                    for_config: new_config.to_owned(),
+                    ..earlier
+                };
+                let value = record
+                    .encode()
+                    .expect("a stored record fits where it was stored");
+                (record, value)
+            }
+            None => take::take(api, &affected, &target, tags, endpoint, new_config).await?,
+        };
         takes.push(Take {
             affected,
             logical_resource_id,
@@ -289,19 +285,11 @@ async fn plan_takes(
     Ok((affected_ids, takes))
 }
 
-/// The stored record of `variant` whose restore began and did not finish, when this stack's
-/// scaling resource registered the variant.
-fn restoring_record(
-    stored: &[StoredRecord],
-    variant: &VariantId,
-    stack_id: &str,
-) -> Option<Record> {
+/// The stored record of `variant`, when there is one this version can read.
+fn stored_record(stored: &[StoredRecord], variant: &VariantId) -> Option<Record> {
     let name = record::parameter_name(variant);
     let stored = stored.iter().find(|r| r.name == name)?;
-    let record = Record::decode(&stored.value)?;
-    let ours =
-        record.target.tags.get(crate::contract::OWNER_STACK_TAG) == Some(&stack_id.to_owned());
-    (record.restoring.is_some() && ours).then_some(record)
+    Record::decode(&stored.value)
 }
 
 /// Delete: the guard's last event settles the endpoint's records (a record of an endpoint
@@ -394,19 +382,22 @@ async fn settle(
         if skip.contains(&variant) || record.parameter_name() != name {
             continue;
         }
-        let registered = api.find_target(&variant).await?.is_some();
+        let registered = match api.find_target(&variant).await? {
+            None => Registered::No,
+            Some(target) => {
+                let tags = match &target.arn {
+                    Some(arn) => api.target_tags(arn).await?,
+                    None => Default::default(),
+                };
+                match tags.contains_key(RESTORING_TAG) {
+                    true => Registered::ByRestore,
+                    false => Registered::Other,
+                }
+            }
+        };
         match plan::decide_restore(&record, endpoint, config, registered, trigger) {
             RestoreDecision::Restore => lines.push(restore::restore(api, &name, restorer).await?),
             RestoreDecision::Discard(why) => {
-                // Read again: a restore that began since the list was read owns the target.
-                let now = restore::read(api, &name).await?;
-                if now.as_ref().is_some_and(|r| r.restoring.is_some()) {
-                    lines.push(format!(
-                        "kept the record of {}: a restore of it is under way",
-                        variant.resource_id()
-                    ));
-                    continue;
-                }
                 api.delete_record(&name).await?;
                 info!(parameter = %name, %why, "record discarded");
                 lines.push(format!(

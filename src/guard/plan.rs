@@ -224,20 +224,30 @@ pub enum RestoreDecision {
 /// configuration it ran when the record was taken, so the variant has the recorded instance
 /// type, and its target is not registered (what is registered, by the scaling resource's own
 /// Update above all, wins over a record).
+/// Whether the record's target is registered, and by whom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registered {
+    No,
+    /// By a restore that has not finished (the target carries the restoring tag).
+    ByRestore,
+    /// By anything else, which wins over the record.
+    Other,
+}
+
 pub fn decide_restore(
     record: &Record,
     endpoint: Option<&Endpoint>,
     config: Option<&EndpointConfig>,
-    registered: bool,
+    registered: Registered,
     trigger: Trigger,
 ) -> RestoreDecision {
     use RestoreDecision::{Discard, Keep, Restore};
     let Some(endpoint) = endpoint else {
         return Discard(format!("the endpoint {} is gone", record.endpoint_name));
     };
-    // A target registered by a restore that stopped halfway is the record's own: the restore
-    // is finished. Any other wins over the record.
-    if registered && record.restoring.is_none() {
+    // A target a restore registered (and did not finish) is the record's own: the restore is
+    // finished. Any other wins over the record.
+    if registered == Registered::Other {
         return Discard(
             "the variant is registered again; what is registered wins over the record".into(),
         );
@@ -427,51 +437,59 @@ mod tests {
         let record = record();
         let same = config("old", &[("v", "ml.g5.xlarge")]);
         let other = config("new", &[("v", "ml.g5.2xlarge")]);
-        let decide = |endpoint: Option<&Endpoint>, config, registered, trigger| {
+        let decide = |endpoint: Option<&Endpoint>, config, registered: Registered, trigger| {
             decide_restore(&record, endpoint, config, registered, trigger)
         };
         let rolled_back = endpoint("InService", "old", "t2");
         use RestoreDecision::*;
         use Trigger::*;
         assert_eq!(
-            decide(Some(&rolled_back), Some(&same), false, GuardEvent),
+            decide(Some(&rolled_back), Some(&same), Registered::No, GuardEvent),
             Restore
         );
         assert_eq!(
-            decide(Some(&rolled_back), Some(&same), false, StateChange),
+            decide(Some(&rolled_back), Some(&same), Registered::No, StateChange),
             Restore
         );
-        assert!(matches!(decide(None, None, false, GuardEvent), Discard(_)));
         assert!(matches!(
-            decide(Some(&rolled_back), Some(&same), true, GuardEvent),
+            decide(None, None, Registered::No, GuardEvent),
+            Discard(_)
+        ));
+        assert!(matches!(
+            decide(
+                Some(&rolled_back),
+                Some(&same),
+                Registered::Other,
+                GuardEvent
+            ),
             Discard(_)
         ));
         let updating = endpoint("Updating", "old", "t2");
         assert!(matches!(
-            decide(Some(&updating), Some(&same), false, GuardEvent),
+            decide(Some(&updating), Some(&same), Registered::No, GuardEvent),
             Keep(_)
         ));
         let updated = endpoint("InService", "new", "t2");
         assert!(matches!(
-            decide(Some(&updated), Some(&other), false, GuardEvent),
+            decide(Some(&updated), Some(&other), Registered::No, GuardEvent),
             Keep(_)
         ));
         let gone = config("new", &[("w", "ml.g5.xlarge")]);
         assert!(matches!(
-            decide(Some(&updated), Some(&gone), false, GuardEvent),
+            decide(Some(&updated), Some(&gone), Registered::No, GuardEvent),
             Keep(_)
         ));
         // A late or repeated event from before the update must not register the variant
         // between the guard's deregistration and the endpoint update.
         let unchanged = endpoint("InService", "old", "t1");
         assert!(matches!(
-            decide(Some(&unchanged), Some(&same), false, StateChange),
+            decide(Some(&unchanged), Some(&same), Registered::No, StateChange),
             Keep(_)
         ));
         // The guard's own next event comes after CloudFormation gave up on the update, which
         // may never have started: it restores.
         assert_eq!(
-            decide(Some(&unchanged), Some(&same), false, GuardEvent),
+            decide(Some(&unchanged), Some(&same), Registered::No, GuardEvent),
             Restore
         );
         // A later update that comes back to the recorded instance type on another
@@ -479,16 +497,18 @@ mod tests {
         let later = config("later", &[("v", "ml.g5.xlarge")]);
         let moved_back = endpoint("InService", "later", "t3");
         assert!(matches!(
-            decide(Some(&moved_back), Some(&later), false, StateChange),
+            decide(Some(&moved_back), Some(&later), Registered::No, StateChange),
             Keep(_)
         ));
         // A restore that stopped after registering the target is finished, not discarded.
-        let halfway = Record {
-            restoring: Some("event-1".into()),
-            ..record.clone()
-        };
         assert_eq!(
-            decide_restore(&halfway, Some(&rolled_back), Some(&same), true, StateChange),
+            decide_restore(
+                &record,
+                Some(&rolled_back),
+                Some(&same),
+                Registered::ByRestore,
+                StateChange
+            ),
             Restore
         );
     }

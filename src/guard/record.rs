@@ -33,9 +33,6 @@ pub struct Record {
     pub from_config: String,
     /// The configuration the endpoint was about to move to (for whoever reads the record).
     pub for_config: String,
-    /// A restore has begun, by the request or event of this id: the target it registered is the
-    /// record's own, and the next event finishes the restore rather than deleting the record.
-    pub restoring: Option<String>,
     pub target: RecordedTarget,
     pub policies: Vec<PolicySpec>,
     pub scheduled_actions: Vec<ScheduledAction>,
@@ -98,7 +95,6 @@ impl Record {
             endpoint_last_modified,
             from_config,
             for_config,
-            restoring: None,
             target,
             policies: Vec::new(),
             scheduled_actions: Vec::new(),

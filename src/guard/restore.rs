@@ -4,14 +4,16 @@
 //!
 //! Every step can be repeated, so a restore that stopped halfway (the deadline, an error) is
 //! finished by the next event, and two at once (the guard's rollback and SageMaker's event)
-//! end in the same state. The record, read again first, is marked with the restorer's id
-//! before the target is registered, and deleted last. A first restore registers the target
-//! with its tags, which AWS refuses for a target that exists: a target that something else
-//! registered meanwhile wins, and the record goes. Only a target that a marked restore
-//! registered is taken up again: registered without tags, then tagged.
+//! end in the same state. The target itself says whose it is: a restore registers it with the
+//! recorded tags and the restoring tag together, and removes that tag at the end, just before
+//! the record. AWS refuses tags for a target that exists, so of two first registrations one is
+//! refused; it finishes the restore too if the target carries the restoring tag, and deletes
+//! the record if it does not (something else registered the variant, and that wins). A
+//! restore never writes the record.
 
 use super::record::Record;
 use crate::aws::{AwsError, ScalingApi};
+use crate::contract::RESTORING_TAG;
 use std::collections::BTreeMap;
 use tracing::info;
 
@@ -28,55 +30,42 @@ pub(super) async fn restore(
     };
     let variant = record.variant();
     let target = &record.target;
-    let mut resuming = record.restoring.is_some();
-    if !resuming {
-        let marked = Record {
-            restoring: Some(restorer.to_owned()),
-            ..record.clone()
-        };
-        let value = marked
-            .encode()
-            .expect("a stored record fits where it was stored");
-        let description = format!("Being restored to {}", variant.resource_id());
-        api.put_record(name, &value, &description).await?;
-    }
-    if !resuming {
-        match api
-            .register_target(&variant, &target.settings, Some(&target.tags))
+    let mut tags = target.tags.clone();
+    tags.insert(RESTORING_TAG.to_owned(), restorer.to_owned());
+    let existing = api.find_target(&variant).await?;
+    let arn = match existing {
+        None => match api
+            .register_target(&variant, &target.settings, Some(&tags))
             .await
         {
-            Ok(_) => {}
-            // Refused: the target exists. Registered by another restore (whose mark is on the
-            // record now), it is finished together; by anything else, that wins.
-            Err(error) if !error.transient && !error.outcome_unknown => {
-                let again = read(api, name).await?;
-                match again.as_ref().and_then(|r| r.restoring.as_deref()) {
-                    Some(other) if other != restorer => resuming = true,
-                    _ if api.find_target(&variant).await?.is_some() => {
-                        api.delete_record(name).await?;
-                        return Ok(format!(
-                            "deleted the record of {}: something else registered the variant \
-                             meanwhile, and what is registered wins",
-                            variant.resource_id()
-                        ));
-                    }
-                    _ => return Err(error),
-                }
-            }
+            Ok(arn) => arn,
+            // Refused: registered meanwhile.
+            Err(error) if !error.transient && !error.outcome_unknown => None,
             Err(error) => return Err(error),
-        }
-    }
-    if resuming {
-        let arn = match api
-            .register_target(&variant, &target.settings, None)
+        },
+        Some(found) => found.arn,
+    };
+    let arn = match arn {
+        Some(arn) => arn,
+        None => api
+            .find_target(&variant)
             .await?
-        {
-            Some(arn) => Some(arn),
-            None => api.find_target(&variant).await?.and_then(|t| t.arn),
-        };
-        if let (Some(arn), false) = (&arn, target.tags.is_empty()) {
-            api.tag_target(arn, &target.tags).await?;
-        }
+            .and_then(|t| t.arn)
+            .unwrap_or_default(),
+    };
+    if arn.is_empty() || !api.target_tags(&arn).await?.contains_key(RESTORING_TAG) {
+        api.delete_record(name).await?;
+        return Ok(format!(
+            "deleted the record of {}: something else registered the variant, and what is \
+             registered wins",
+            variant.resource_id()
+        ));
+    }
+    // A restore's own target, registered now or by a restore that stopped: as recorded.
+    api.register_target(&variant, &target.settings, None)
+        .await?;
+    if !target.tags.is_empty() {
+        api.tag_target(&arn, &target.tags).await?;
     }
     let puts = record.policies.iter().map(|spec| async {
         let arn = api.put_policy(&variant, spec).await?;
@@ -92,8 +81,9 @@ pub(super) async fn restore(
     )?;
     let arns: BTreeMap<String, String> = arns.into_iter().collect();
     let notes = repoint_alarms(api, &record, &arns).await?;
+    api.untag_target(&arn, &[RESTORING_TAG.to_owned()]).await?;
     api.delete_record(name).await?;
-    info!(resource_id = %variant.resource_id(), resuming, "restored from its record");
+    info!(resource_id = %variant.resource_id(), "restored from its record");
     let mut summary = format!(
         "restored the auto scaling of {} from its record ({} policies, {} scheduled actions, {} alarms)",
         variant.resource_id(),
@@ -108,7 +98,7 @@ pub(super) async fn restore(
 }
 
 /// The record as Parameter Store holds it now; `None` when it is gone (or unreadable).
-pub(super) async fn read(api: &ScalingApi, name: &str) -> Result<Option<Record>, AwsError> {
+async fn read(api: &ScalingApi, name: &str) -> Result<Option<Record>, AwsError> {
     Ok(api
         .record(name)
         .await?

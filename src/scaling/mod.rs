@@ -125,15 +125,15 @@ pub async fn delete(
     let alarm_name = ScalingProperties::alarm_name_leniently(properties);
     let alarm_names = plan::alarm_names_to_delete(&variant, alarm_name);
     let observed = observe(api, Some(&variant), &alarm_names, owner, false).await?;
-    let plan = plan::plan_delete(&variant, &observed);
-    apply::remove(api, &plan).await?;
-    // With a guard, the variant's record goes with its scaling: nothing is left to restore.
-    // A record that cannot be deleted fails nothing, so the stack stays deletable; it can only
-    // be restored on an endpoint that runs the configuration it was taken on again.
+    // With a guard, the variant's record goes first, with its scaling: nothing is left to
+    // restore. A record that cannot be deleted fails nothing, so the stack stays deletable; it
+    // can only be restored on an endpoint that runs the configuration it was taken on again.
     let mut forgot = Ok(());
     if ScalingProperties::follows_endpoint_config_leniently(properties) {
         forgot = crate::guard::forget(api, &variant).await;
     }
+    let plan = plan::plan_delete(&variant, &observed);
+    apply::remove(api, &plan).await?;
     let mut summary = format!("Removed the auto scaling of {}", variant.resource_id());
     if !plan.left.is_empty() {
         summary = format!(

@@ -806,3 +806,30 @@ on_both_emulators!(
         assert!(!delete.variants[0].registered());
     }
 );
+
+on_both_emulators!(
+    async fn a_scaling_update_after_a_restore_stopped_halfway_wins_over_the_record(fixture) {
+        let world = World::new(&fixture, "wins").await;
+        let mut cfn = CfnStack::create(&fixture.stack, world.template("a", &["v"], false), world.watched(&["v"])).await;
+        let from = cfn.steps.len();
+        world.sagemaker.next_update(&world.endpoint, 0.2, true, 1.0).await;
+        assert!(!cfn.update(world.template("b", &["v"], true)).await);
+        fixture.aws.fail("PutScalingPolicy", 1, "AccessDeniedException", "not allowed");
+        cfn.endpoint_state_change(&world.endpoint).await;
+        let halfway = cfn.last().variants[0].clone();
+        assert!(halfway.registered() && halfway.record, "{}", cfn.describe(from));
+        assert!(halfway.tags.contains_key("sagemaker-async-autoscaling:restoring"), "{halfway:?}");
+
+        // The scaling resource's own Update, whose record cannot even be deleted: what it
+        // configures wins, and the next event takes nothing back.
+        fixture.aws.fail("DeleteParameter", 1, "AccessDeniedException", "not allowed");
+        let resource_id = format!("endpoint/{}/variant/v", world.endpoint);
+        let mut update = fixture.stack.event("Update", Some(&resource_id), world.scaling("v", "a", true), Some(world.scaling("v", "a", false)));
+        update["LogicalResourceId"] = "ScalingV".into();
+        assert_success(&fixture.stack.send(update).await);
+        cfn.endpoint_state_change(&world.endpoint).await;
+        let state = &cfn.last().variants[0];
+        assert_configured(state, true, &cfn.describe(from));
+        assert!(!state.tags.contains_key("sagemaker-async-autoscaling:restoring"), "{state:?}");
+    }
+);

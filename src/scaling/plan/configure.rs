@@ -5,7 +5,9 @@
 use super::ownership::{Claim, claim_alarm, claim_target};
 use super::{Desired, HeldPolicies, Observed, Owner, Refusal};
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
-use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, TAG_PREFIX, Tags, legacy_alarm_name};
+use crate::contract::{
+    FOLLOWS_ENDPOINT_CONFIG_TAG, RESTORING_TAG, TAG_PREFIX, Tags, legacy_alarm_name,
+};
 use crate::policy::PolicySpec;
 use crate::properties::{MAX_POLICIES_PER_TARGET, ScheduledAction};
 
@@ -50,6 +52,13 @@ impl TagChanges {
             })
             .filter(|key| current.is_none_or(|current| current.contains_key(*key)))
             .cloned()
+            // A restore that stopped halfway left its tag: what this resource configures now
+            // wins, and no restore may take the target up again.
+            .chain(
+                current
+                    .filter(|current| current.contains_key(RESTORING_TAG))
+                    .map(|_| RESTORING_TAG.to_owned()),
+            )
             .collect();
         TagChanges { set, remove }
     }
