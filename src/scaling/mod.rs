@@ -42,16 +42,17 @@ pub async fn create(
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
     endpoint::wait_for_endpoint(api, props).await?;
-    let note = forget_record(api, props).await;
     let desired = Desired::new(props, owner);
     let configured = configure(api, props, &desired, Intent::Configure, owner, rollback).await?;
+    let note = forget_record(api, props).await;
     Ok(with_note(configured, note))
 }
 
-/// With a guard (`EndpointConfigName`), the variant is about to be configured from the
-/// properties, so a record the guard kept of it goes first: the properties win, and a restore
-/// that had not begun finds nothing to do. A record that cannot be removed fails nothing (a
-/// restore that comes later finds the target registered, which wins); the summary says so.
+/// With a guard (`EndpointConfigName`), the variant is now configured from the properties, so a
+/// record the guard kept of it goes: the properties win. Only after the variant is configured:
+/// should this request fail halfway, the record still holds the scaling until CloudFormation's
+/// rollback. A record that cannot be removed fails nothing (a restore that comes later finds a
+/// target without the restoring tag, which wins); the summary says so.
 async fn forget_record(api: &ScalingApi, props: &ScalingProperties) -> Option<String> {
     props.endpoint_config_name.as_ref()?;
     let error = crate::guard::forget(api, &props.variant()).await.err()?;
@@ -81,7 +82,6 @@ pub async fn update(
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
     endpoint::wait_for_endpoint(api, props).await?;
-    let note = forget_record(api, props).await;
     let desired = Desired::new(props, owner);
     if physical_resource_id != props.resource_id() {
         info!(
@@ -91,6 +91,7 @@ pub async fn update(
         );
         let configured =
             configure(api, props, &desired, Intent::Configure, owner, rollback).await?;
+        let note = forget_record(api, props).await;
         return Ok(with_note(configured, note));
     }
     let previous = match ScalingProperties::parse(old_properties) {
@@ -106,6 +107,7 @@ pub async fn update(
         previous: previous.as_ref(),
     };
     let configured = configure(api, props, &desired, intent, owner, rollback).await?;
+    let note = forget_record(api, props).await;
     Ok(with_note(configured, note))
 }
 
