@@ -6,8 +6,10 @@ when it creates the target, changed with TagResource and UntagResource, gone wit
 Two more of AWS's rules that moto lacks are kept here too (see `imitate_aws_scaling`):
 deregistering a scalable target deletes its scaling policies and scheduled actions, and
 PutScalingPolicy for a policy that exists updates it in place, so its ARN stays the same.
+And moto knows fewer scalable dimensions than AWS (see `accept_aws_dimensions`).
 """
 
+import enum
 import functools
 import json
 import threading
@@ -101,6 +103,26 @@ class ScalableTargetTags:
             [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))],
         )
         return [data]
+
+
+def accept_aws_dimensions():
+    """Every scalable dimension AWS's API model lists, as AWS accepts them.
+
+    moto checks a request's ScalableDimension against a list of its own, which lacks some of
+    AWS's (an inference component's `sagemaker:inference-component:DesiredCopyCount`) and so
+    refuses to register them. The list becomes the API model's enum, which botocore carries;
+    moto's own check that the dimension fits the namespace and the ResourceId stays.
+    """
+    import botocore.session
+    from moto.applicationautoscaling import models, responses
+
+    model = botocore.session.get_session().get_service_model("application-autoscaling")
+    aws = model.shape_for("ScalableDimension").enum
+    members = {member.name: member.value for member in models.ScalableDimensionValueSet}
+    members.update({value: value for value in aws if value not in members.values()})
+    dimensions = enum.Enum("ScalableDimensionValueSet", members)
+    models.ScalableDimensionValueSet = dimensions
+    responses.ScalableDimensionValueSet = dimensions
 
 
 def imitate_aws_scaling():

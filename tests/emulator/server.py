@@ -9,7 +9,7 @@ from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_
 from werkzeug.serving import make_server
 
 from .sagemaker import imitate_update_endpoint, set_next_update
-from .scaling import ScalableTargetTags, imitate_aws_scaling
+from .scaling import ScalableTargetTags, accept_aws_dimensions, imitate_aws_scaling
 from .ssm import imitate_parameter_tiers
 from .validation import ValidateOnly, precompile_patterns
 from .wsgi import Control
@@ -28,6 +28,7 @@ def install_rules():
             return
         precompile_patterns()
         imitate_aws_scaling()
+        accept_aws_dimensions()
         imitate_update_endpoint()
         imitate_parameter_tiers()
         _rules_installed = True

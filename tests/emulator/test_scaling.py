@@ -123,3 +123,59 @@ def test_a_policy_put_again_keeps_its_arn(scaling, resource_id):
     )["ScalingPolicies"]
     assert policy["PolicyARN"] == first
     assert policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70.0
+
+
+def test_an_inference_components_copy_count_is_a_dimension_as_aws_has_it(scaling):
+    # moto's own list lacks it; AWS's API model has it.
+    component = dict(
+        ServiceNamespace="sagemaker",
+        ResourceId=f"inference-component/scaling-test-{next(_names)}",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+    )
+    arn = scaling.register_scalable_target(**component, MinCapacity=0, MaxCapacity=3)[
+        "ScalableTargetARN"
+    ]
+    scaling.put_scaling_policy(
+        **component,
+        PolicyName="per-copy",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 1,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
+            },
+        },
+    )
+    [target] = scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker",
+        ResourceIds=[component["ResourceId"]],
+        ScalableDimension=component["ScalableDimension"],
+    )["ScalableTargets"]
+    assert (target["ScalableTargetARN"], target["MaxCapacity"]) == (arn, 3)
+    scaling.deregister_scalable_target(**component)
+    assert (
+        scaling.describe_scaling_policies(
+            ServiceNamespace="sagemaker",
+            **{
+                "ResourceId": component["ResourceId"],
+                "ScalableDimension": component["ScalableDimension"],
+            },
+        )["ScalingPolicies"]
+        == []
+    )
+
+
+def test_a_dimension_aws_does_not_have_or_that_does_not_fit_the_resource_is_refused(scaling):
+    for resource_id, dimension in [
+        ("inference-component/x", "sagemaker:inference-component:DesiredCount"),
+        ("endpoint/e/variant/v", "sagemaker:inference-component:DesiredCopyCount"),
+    ]:
+        with pytest.raises(ClientError) as refused:
+            scaling.register_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=resource_id,
+                ScalableDimension=dimension,
+                MinCapacity=0,
+                MaxCapacity=1,
+            )
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
