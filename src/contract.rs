@@ -15,6 +15,8 @@ pub const BACKLOG_POLICY_NAME: &str = "ApproximateBacklogSizePerInstance-Scaling
 pub const GPU_POLICY_NAME: &str = "GPUUtilization-ScalingPolicy";
 /// The step policy that takes the variant from 0 to 1 instance when requests wait.
 pub const STEP_POLICY_NAME: &str = "HasBacklogWithoutCapacity-ScalingPolicy";
+/// The step policy that adds an inference component's first copy when a request finds none.
+pub const IC_STEP_POLICY_NAME: &str = "NoCapacityInvocationFailures-ScalingPolicy";
 
 /// Tags that mark an object as managed by one CloudFormation resource: the stack's id and the
 /// resource's logical id. Users may not set tags under this prefix.
@@ -63,7 +65,7 @@ pub mod data {
     pub const SCHEDULED_ACTION_NAMES: &str = "ScheduledActionNames";
 }
 
-/// The metric the target-tracking policy follows, with the metric's CloudWatch identity.
+/// The metric the one-policy shorthand (`TargetMetric`) tracks, with its CloudWatch identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetMetric {
     /// The design's policy: the variant's CPU, in the endpoint's instance metrics.
@@ -74,22 +76,57 @@ pub enum TargetMetric {
     /// The variant's GPUs, in the endpoint's instance metrics: summed over an instance's GPUs,
     /// so 400 % is four busy GPUs.
     GpuUtilization,
+    /// An inference component's requests per copy per minute (predefined).
+    InvocationsPerCopy,
+    /// An inference component's concurrent requests per copy, every 10 s (predefined).
+    ConcurrentRequestsPerCopy,
 }
 
 impl TargetMetric {
-    pub const ALL: [TargetMetric; 3] = [
+    pub const ALL: [TargetMetric; 5] = [
         TargetMetric::CpuUtilization,
         TargetMetric::ApproximateBacklogSizePerInstance,
         TargetMetric::GpuUtilization,
+        TargetMetric::InvocationsPerCopy,
+        TargetMetric::ConcurrentRequestsPerCopy,
     ];
 
-    /// The name users write in `TargetMetric`, which is also the CloudWatch metric's name.
+    /// The name users write in `TargetMetric`: the CloudWatch metric's name, or for a
+    /// predefined metric, its type.
     pub fn metric_name(self) -> &'static str {
         match self {
             TargetMetric::CpuUtilization => "CPUUtilization",
             TargetMetric::ApproximateBacklogSizePerInstance => "ApproximateBacklogSizePerInstance",
             TargetMetric::GpuUtilization => "GPUUtilization",
+            TargetMetric::InvocationsPerCopy => "SageMakerInferenceComponentInvocationsPerCopy",
+            TargetMetric::ConcurrentRequestsPerCopy => {
+                "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+            }
         }
+    }
+
+    /// The kind of resource whose metric it is.
+    pub fn kind(self) -> &'static Kind {
+        match self {
+            TargetMetric::InvocationsPerCopy | TargetMetric::ConcurrentRequestsPerCopy => {
+                &INFERENCE_COMPONENT
+            }
+            _ => &VARIANT,
+        }
+    }
+
+    /// The shorthand's metric when `TargetMetric` is not given.
+    pub fn default_for(kind: &Kind) -> Self {
+        match kind == &INFERENCE_COMPONENT {
+            true => TargetMetric::InvocationsPerCopy,
+            false => TargetMetric::CpuUtilization,
+        }
+    }
+
+    /// Whether Application Auto Scaling knows the metric (`PredefinedMetricSpecification`);
+    /// the others are put as a `CustomizedMetricSpecification`.
+    pub fn is_predefined(self) -> bool {
+        self.kind() == &INFERENCE_COMPONENT
     }
 
     pub fn policy_name(self) -> &'static str {
@@ -97,27 +134,42 @@ impl TargetMetric {
             TargetMetric::CpuUtilization => CPU_POLICY_NAME,
             TargetMetric::ApproximateBacklogSizePerInstance => BACKLOG_POLICY_NAME,
             TargetMetric::GpuUtilization => GPU_POLICY_NAME,
+            TargetMetric::InvocationsPerCopy => "InvocationsPerCopy-ScalingPolicy",
+            TargetMetric::ConcurrentRequestsPerCopy => "ConcurrentRequestsPerCopy-ScalingPolicy",
         }
     }
 
+    /// `TargetValue`'s default: the design's 50 (% CPU) for a variant's metrics; for an
+    /// inference component's, the SageMaker guide's 1 (request per copy).
+    pub fn default_target_value(self) -> f64 {
+        match self.kind() == &INFERENCE_COMPONENT {
+            true => 1.0,
+            false => 50.0,
+        }
+    }
+
+    /// The namespace of a customized metric.
     pub fn namespace(self) -> &'static str {
         match self {
             TargetMetric::CpuUtilization | TargetMetric::GpuUtilization => {
                 "/aws/sagemaker/Endpoints"
             }
-            TargetMetric::ApproximateBacklogSizePerInstance => "AWS/SageMaker",
+            _ => "AWS/SageMaker",
         }
     }
 
     /// The instance metrics are published per variant; the backlog per endpoint.
     pub fn per_variant(self) -> bool {
-        self != TargetMetric::ApproximateBacklogSizePerInstance
+        matches!(
+            self,
+            TargetMetric::CpuUtilization | TargetMetric::GpuUtilization
+        )
     }
 
     pub fn unit(self) -> Option<&'static str> {
         match self {
             TargetMetric::CpuUtilization | TargetMetric::GpuUtilization => Some("Percent"),
-            TargetMetric::ApproximateBacklogSizePerInstance => None,
+            _ => None,
         }
     }
 
@@ -126,39 +178,177 @@ impl TargetMetric {
     }
 }
 
-/// The fixed settings of the alarm that fires the step policy (the design's).
-pub mod alarm {
-    pub const METRIC_NAME: &str = "HasBacklogWithoutCapacity";
-    pub const NAMESPACE: &str = "AWS/SageMaker";
-    /// The metric is published per endpoint only.
-    pub const DIMENSION: &str = "EndpointName";
-    pub const STATISTIC: &str = "Average";
-    pub const PERIOD_SECONDS: i32 = 60;
-    pub const EVALUATION_PERIODS: i32 = 2;
-    pub const COMPARISON_OPERATOR: &str = "GreaterThanOrEqualToThreshold";
-    pub const THRESHOLD: f64 = 1.0;
-    pub const TREAT_MISSING_DATA: &str = "missing";
+/// What one kind of scalable resource fixes: its dimension, its step policy and the alarm
+/// that fires it. A new kind of target is one [`ScalableResource`] variant, with its
+/// `ResourceId`, its alarm's dimension, and one of these.
+#[derive(Debug, PartialEq)]
+pub struct Kind {
+    /// What the resource is called in a Reason: "endpoint variant".
+    pub noun: &'static str,
+    /// The scalable dimension of Application Auto Scaling.
+    pub scalable_dimension: &'static str,
+    /// One unit of capacity, for the alarm's description: "an instance".
+    pub one_unit: &'static str,
+    /// The predefined metric types of Application Auto Scaling that belong to this kind.
+    pub predefined_metric_prefix: &'static str,
+    pub step_policy_name: &'static str,
+    /// The step policy's `MetricAggregationType`.
+    pub step_aggregation: &'static str,
+    /// `StepCooldown`'s default.
+    pub step_cooldown: i32,
+    /// When the step policy acts, for the alarm's description.
+    pub step_when: &'static str,
+    pub alarm: AlarmSettings,
 }
 
-/// The alarm name used when `AlarmName` is not given: one alarm per variant, so that two
-/// variants of one endpoint each keep an alarm that fires their own step policy.
-pub fn default_alarm_name(variant: &VariantId) -> String {
-    format!(
-        "{}-{}-{}",
-        variant.endpoint_name,
-        variant.variant_name,
-        alarm::METRIC_NAME
-    )
+/// The fixed settings of the alarm that fires the step policy; its dimension comes from the
+/// resource, and `AlarmEvaluationPeriods` (this default) sets both EvaluationPeriods and
+/// DatapointsToAlarm.
+#[derive(Debug, PartialEq)]
+pub struct AlarmSettings {
+    pub metric_name: &'static str,
+    pub namespace: &'static str,
+    pub statistic: &'static str,
+    pub period_seconds: i32,
+    pub evaluation_periods: i32,
+    pub comparison_operator: &'static str,
+    pub threshold: f64,
+    pub treat_missing_data: &'static str,
 }
 
-/// The default alarm name of this resource's first release, one per endpoint. An alarm still
-/// under this name that fires the variant's step policy is this resource's, and goes when the
-/// variant's scaling is updated or deleted.
-pub fn legacy_alarm_name(variant: &VariantId) -> String {
-    format!("{}-{}", variant.endpoint_name, alarm::METRIC_NAME)
+/// An endpoint variant's instances, as the design configures them: the alarm watches the
+/// endpoint's requests waiting with no instance, averaged over two minutes.
+pub const VARIANT: Kind = Kind {
+    noun: "endpoint variant",
+    scalable_dimension: "sagemaker:variant:DesiredInstanceCount",
+    one_unit: "an instance",
+    predefined_metric_prefix: "SageMakerVariant",
+    step_policy_name: STEP_POLICY_NAME,
+    step_aggregation: "Average",
+    step_cooldown: 300,
+    step_when: "when requests wait and none runs",
+    alarm: AlarmSettings {
+        metric_name: "HasBacklogWithoutCapacity",
+        namespace: "AWS/SageMaker",
+        statistic: "Average",
+        period_seconds: 60,
+        evaluation_periods: 2,
+        comparison_operator: "GreaterThanOrEqualToThreshold",
+        threshold: 1.0,
+        treat_missing_data: "missing",
+    },
+};
+
+/// An inference component's copies, as the SageMaker guide's "Scale an endpoint to zero
+/// instances" sets them up, except the comparison: at or above 1 (not above 1), so that the
+/// first request refused for want of a copy starts one.
+pub const INFERENCE_COMPONENT: Kind = Kind {
+    noun: "inference component",
+    scalable_dimension: "sagemaker:inference-component:DesiredCopyCount",
+    one_unit: "a copy",
+    predefined_metric_prefix: "SageMakerInferenceComponent",
+    step_policy_name: IC_STEP_POLICY_NAME,
+    step_aggregation: "Maximum",
+    step_cooldown: 60,
+    step_when: "when a request finds no copy to serve it",
+    alarm: AlarmSettings {
+        metric_name: "NoCapacityInvocationFailures",
+        namespace: "AWS/SageMaker",
+        statistic: "Sum",
+        period_seconds: 60,
+        evaluation_periods: 1,
+        comparison_operator: "GreaterThanOrEqualToThreshold",
+        threshold: 1.0,
+        treat_missing_data: "missing",
+    },
+};
+
+/// What a scaling resource scales: the resource its scalable target names.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ScalableResource {
+    /// An endpoint variant's instance count.
+    Variant(VariantId),
+    /// An inference component's copy count, by the component's name.
+    InferenceComponent(String),
 }
 
-/// One endpoint variant, the unit this resource configures.
+impl ScalableResource {
+    pub fn kind(&self) -> &'static Kind {
+        match self {
+            ScalableResource::Variant(_) => &VARIANT,
+            ScalableResource::InferenceComponent(_) => &INFERENCE_COMPONENT,
+        }
+    }
+
+    /// The scalable target's ResourceId, which is also the custom resource's
+    /// PhysicalResourceId: `endpoint/<EndpointName>/variant/<VariantName>` or
+    /// `inference-component/<InferenceComponentName>`.
+    pub fn resource_id(&self) -> String {
+        match self {
+            ScalableResource::Variant(variant) => variant.resource_id(),
+            ScalableResource::InferenceComponent(name) => format!("inference-component/{name}"),
+        }
+    }
+
+    /// Reads a PhysicalResourceId back. Anything that is not exactly a resource id this
+    /// resource could have answered (a failed Create's id, say) is `None`.
+    pub fn from_resource_id(resource_id: &str) -> Option<Self> {
+        if let Some(name) = resource_id.strip_prefix("inference-component/") {
+            return is_sagemaker_name(name)
+                .then(|| ScalableResource::InferenceComponent(name.to_owned()));
+        }
+        VariantId::from_resource_id(resource_id).map(ScalableResource::Variant)
+    }
+
+    /// The dimension of the alarm's metric: the endpoint (which is all SageMaker publishes
+    /// the backlog by), or the component.
+    pub fn alarm_dimension(&self) -> (&'static str, &str) {
+        match self {
+            ScalableResource::Variant(variant) => ("EndpointName", &variant.endpoint_name),
+            ScalableResource::InferenceComponent(name) => ("InferenceComponentName", name),
+        }
+    }
+
+    /// The alarm name used when `AlarmName` is not given. One alarm per variant, so that two
+    /// variants of one endpoint each keep an alarm that fires their own step policy.
+    pub fn default_alarm_name(&self) -> String {
+        let metric = self.kind().alarm.metric_name;
+        match self {
+            ScalableResource::Variant(v) => {
+                format!("{}-{}-{metric}", v.endpoint_name, v.variant_name)
+            }
+            ScalableResource::InferenceComponent(name) => format!("{name}-{metric}"),
+        }
+    }
+
+    /// The default alarm name of this resource's first release, one per endpoint. An alarm
+    /// still under this name that fires the variant's step policy is this resource's, and
+    /// goes when the variant's scaling is updated or deleted.
+    pub fn legacy_alarm_name(&self) -> Option<String> {
+        match self {
+            ScalableResource::Variant(v) => {
+                Some(format!("{}-{}", v.endpoint_name, VARIANT.alarm.metric_name))
+            }
+            ScalableResource::InferenceComponent(_) => None,
+        }
+    }
+
+    /// The endpoint variant, for what only variants have (an endpoint configuration).
+    pub fn variant(&self) -> Option<&VariantId> {
+        match self {
+            ScalableResource::Variant(variant) => Some(variant),
+            ScalableResource::InferenceComponent(_) => None,
+        }
+    }
+}
+
+impl From<VariantId> for ScalableResource {
+    fn from(variant: VariantId) -> Self {
+        ScalableResource::Variant(variant)
+    }
+}
+
+/// One endpoint variant.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct VariantId {
     pub endpoint_name: String,
@@ -173,8 +363,7 @@ impl VariantId {
         }
     }
 
-    /// `endpoint/<EndpointName>/variant/<VariantName>`: the scalable target's ResourceId, and
-    /// the custom resource's PhysicalResourceId.
+    /// `endpoint/<EndpointName>/variant/<VariantName>`.
     pub fn resource_id(&self) -> String {
         format!(
             "endpoint/{}/variant/{}",
@@ -182,8 +371,7 @@ impl VariantId {
         )
     }
 
-    /// Reads a PhysicalResourceId back. Anything that is not exactly a resource id this
-    /// resource could have answered (a failed Create's id, say) is `None`.
+    /// Reads a variant's resource id back, strictly.
     pub fn from_resource_id(resource_id: &str) -> Option<Self> {
         let rest = resource_id.strip_prefix("endpoint/")?;
         let (endpoint_name, variant_name) = rest.split_once("/variant/")?;
@@ -216,6 +404,10 @@ mod tests {
             "ApproximateBacklogSizePerInstance-ScalingPolicy"
         );
         assert_eq!(STEP_POLICY_NAME, "HasBacklogWithoutCapacity-ScalingPolicy");
+        assert_eq!(
+            IC_STEP_POLICY_NAME,
+            "NoCapacityInvocationFailures-ScalingPolicy"
+        );
         assert_eq!(OWNER_STACK_TAG, "sagemaker-async-autoscaling:stack-id");
         assert_eq!(
             OWNER_RESOURCE_TAG,
@@ -252,23 +444,85 @@ mod tests {
     }
 
     #[test]
-    fn the_alarm_settings_are_the_designs() {
-        assert_eq!(alarm::METRIC_NAME, "HasBacklogWithoutCapacity");
-        assert_eq!(alarm::NAMESPACE, "AWS/SageMaker");
-        assert_eq!(alarm::DIMENSION, "EndpointName");
-        assert_eq!(alarm::PERIOD_SECONDS, 60);
-        assert_eq!(alarm::EVALUATION_PERIODS, 2);
-        assert_eq!(alarm::THRESHOLD, 1.0);
-        assert_eq!(alarm::TREAT_MISSING_DATA, "missing");
-        let variant = VariantId::new("esd-type-c356f91", "prod");
+    fn a_variants_step_policy_and_alarm_are_the_designs() {
         assert_eq!(
-            default_alarm_name(&variant),
+            VARIANT,
+            Kind {
+                noun: "endpoint variant",
+                scalable_dimension: "sagemaker:variant:DesiredInstanceCount",
+                one_unit: "an instance",
+                predefined_metric_prefix: "SageMakerVariant",
+                step_policy_name: "HasBacklogWithoutCapacity-ScalingPolicy",
+                step_aggregation: "Average",
+                step_cooldown: 300,
+                step_when: "when requests wait and none runs",
+                alarm: AlarmSettings {
+                    metric_name: "HasBacklogWithoutCapacity",
+                    namespace: "AWS/SageMaker",
+                    statistic: "Average",
+                    period_seconds: 60,
+                    evaluation_periods: 2,
+                    comparison_operator: "GreaterThanOrEqualToThreshold",
+                    threshold: 1.0,
+                    treat_missing_data: "missing",
+                },
+            }
+        );
+        let variant = ScalableResource::from(VariantId::new("esd-type-c356f91", "prod"));
+        assert_eq!(
+            variant.alarm_dimension(),
+            ("EndpointName", "esd-type-c356f91")
+        );
+        assert_eq!(
+            variant.default_alarm_name(),
             "esd-type-c356f91-prod-HasBacklogWithoutCapacity"
         );
         assert_eq!(
-            legacy_alarm_name(&variant),
-            "esd-type-c356f91-HasBacklogWithoutCapacity"
+            variant.legacy_alarm_name().as_deref(),
+            Some("esd-type-c356f91-HasBacklogWithoutCapacity")
         );
+    }
+
+    /// The SageMaker guide's "Scale an endpoint to zero instances", but for the comparison:
+    /// at or above 1, so that a single refused request starts a copy.
+    #[test]
+    fn an_inference_components_step_policy_and_alarm_are_the_guides() {
+        assert_eq!(
+            INFERENCE_COMPONENT,
+            Kind {
+                noun: "inference component",
+                scalable_dimension: "sagemaker:inference-component:DesiredCopyCount",
+                one_unit: "a copy",
+                predefined_metric_prefix: "SageMakerInferenceComponent",
+                step_policy_name: "NoCapacityInvocationFailures-ScalingPolicy",
+                step_aggregation: "Maximum",
+                step_cooldown: 60,
+                step_when: "when a request finds no copy to serve it",
+                alarm: AlarmSettings {
+                    metric_name: "NoCapacityInvocationFailures",
+                    namespace: "AWS/SageMaker",
+                    statistic: "Sum",
+                    period_seconds: 60,
+                    evaluation_periods: 1,
+                    comparison_operator: "GreaterThanOrEqualToThreshold",
+                    threshold: 1.0,
+                    treat_missing_data: "missing",
+                },
+            }
+        );
+        let component = ScalableResource::InferenceComponent("llama-ic".into());
+        assert_eq!(component.kind(), &INFERENCE_COMPONENT);
+        assert_eq!(component.resource_id(), "inference-component/llama-ic");
+        assert_eq!(
+            component.alarm_dimension(),
+            ("InferenceComponentName", "llama-ic")
+        );
+        assert_eq!(
+            component.default_alarm_name(),
+            "llama-ic-NoCapacityInvocationFailures"
+        );
+        assert_eq!(component.legacy_alarm_name(), None);
+        assert_eq!(component.variant(), None);
     }
 
     #[test]
@@ -322,10 +576,53 @@ mod tests {
         );
         assert_eq!(TargetMetric::parse("CPUUtilization"), Some(cpu));
         assert_eq!(TargetMetric::parse("cpu"), None);
+        for (metric, name, policy) in [
+            (
+                TargetMetric::InvocationsPerCopy,
+                "SageMakerInferenceComponentInvocationsPerCopy",
+                "InvocationsPerCopy-ScalingPolicy",
+            ),
+            (
+                TargetMetric::ConcurrentRequestsPerCopy,
+                "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+                "ConcurrentRequestsPerCopy-ScalingPolicy",
+            ),
+        ] {
+            assert_eq!(
+                (
+                    metric.metric_name(),
+                    metric.policy_name(),
+                    metric.kind(),
+                    metric.is_predefined()
+                ),
+                (name, policy, &INFERENCE_COMPONENT, true)
+            );
+        }
+        assert_eq!(
+            TargetMetric::default_for(&INFERENCE_COMPONENT),
+            TargetMetric::InvocationsPerCopy
+        );
+        assert_eq!(
+            TargetMetric::default_for(&VARIANT),
+            TargetMetric::CpuUtilization
+        );
+        assert!(!cpu.is_predefined());
     }
 
     #[test]
-    fn physical_ids_are_read_back_strictly() {
+    fn physical_ids_of_both_kinds_are_read_back_strictly() {
+        let read = ScalableResource::from_resource_id;
+        assert_eq!(
+            read("inference-component/llama-ic"),
+            Some(ScalableResource::InferenceComponent("llama-ic".into()))
+        );
+        assert_eq!(
+            read("endpoint/e/variant/v"),
+            Some(ScalableResource::Variant(VariantId::new("e", "v")))
+        );
+        assert_eq!(read("inference-component/"), None);
+        assert_eq!(read("inference-component/a/b"), None);
+        assert_eq!(read("create-failed/1234"), None);
         let variant =
             VariantId::from_resource_id("endpoint/esd-type-c356f91/variant/prod").unwrap();
         assert_eq!(variant, VariantId::new("esd-type-c356f91", "prod"));

@@ -17,7 +17,7 @@ pub use endpoint::{Endpoint, EndpointConfig};
 pub use error::{AwsError, Retried};
 pub use records::StoredRecord;
 
-use crate::contract::{Tags, VariantId};
+use crate::contract::{ScalableResource, Tags};
 use crate::policy::PolicySpec;
 use crate::properties::{ScheduledAction, SuspendedState as Suspended};
 use aws_sdk_applicationautoscaling::primitives::DateTime;
@@ -28,7 +28,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use call::Budget;
 use tokio::time::Instant;
 
-/// What RegisterScalableTarget sets on a variant's target, and DescribeScalableTargets shows.
+/// What RegisterScalableTarget sets on a scalable target, and DescribeScalableTargets shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TargetSettings {
     pub min_capacity: i32,
@@ -85,25 +85,30 @@ pub struct ExistingAlarm {
     pub definition: AlarmDefinition,
 }
 
-/// Every Application Auto Scaling request about a variant names it the same way: the SageMaker
-/// namespace, the variant's instance count, and its ResourceId.
-trait OnVariant: Sized {
-    fn on_variant(self, variant: &VariantId) -> Self;
+/// The scalable dimension of the resource's kind, as the SDK names it.
+fn dimension(resource: &ScalableResource) -> ScalableDimension {
+    ScalableDimension::from(resource.kind().scalable_dimension)
 }
 
-macro_rules! on_variant {
+/// Every Application Auto Scaling request about a target names it the same way: the SageMaker
+/// namespace, the kind's dimension, and the resource's ResourceId.
+trait OnTarget: Sized {
+    fn on_target(self, resource: &ScalableResource) -> Self;
+}
+
+macro_rules! on_target {
     ($($builder:path),* $(,)?) => {$(
-        impl OnVariant for $builder {
-            fn on_variant(self, variant: &VariantId) -> Self {
+        impl OnTarget for $builder {
+            fn on_target(self, resource: &ScalableResource) -> Self {
                 self.service_namespace(ServiceNamespace::Sagemaker)
-                    .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-                    .resource_id(variant.resource_id())
+                    .scalable_dimension(dimension(resource))
+                    .resource_id(resource.resource_id())
             }
         }
     )*};
 }
 
-on_variant!(
+on_target!(
     aws_sdk_applicationautoscaling::operation::register_scalable_target::builders::RegisterScalableTargetFluentBuilder,
     aws_sdk_applicationautoscaling::operation::deregister_scalable_target::builders::DeregisterScalableTargetFluentBuilder,
     aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder,
@@ -152,9 +157,9 @@ impl ScalingApi {
 
     pub async fn find_target(
         &self,
-        variant: &VariantId,
+        resource: &ScalableResource,
     ) -> Result<Option<RegisteredTarget>, AwsError> {
-        let resource_id = variant.resource_id();
+        let resource_id = resource.resource_id();
         let output = call::call(
             &self.budget(),
             "DescribeScalableTargets",
@@ -164,7 +169,7 @@ impl ScalingApi {
                     .autoscaling
                     .describe_scalable_targets()
                     .service_namespace(ServiceNamespace::Sagemaker)
-                    .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                    .scalable_dimension(dimension(resource))
                     .resource_ids(&resource_id)
                     .send()
             },
@@ -208,7 +213,7 @@ impl ScalingApi {
     /// when AWS gives it.
     pub async fn register_target(
         &self,
-        variant: &VariantId,
+        resource: &ScalableResource,
         settings: &TargetSettings,
         tags: Option<&Tags>,
     ) -> Result<Option<String>, AwsError> {
@@ -220,12 +225,12 @@ impl ScalingApi {
         let output = call::call(
             &self.budget(),
             "RegisterScalableTarget",
-            &variant.resource_id(),
+            &resource.resource_id(),
             || {
                 self.clients
                     .autoscaling
                     .register_scalable_target()
-                    .on_variant(variant)
+                    .on_target(resource)
                     .min_capacity(settings.min_capacity)
                     .max_capacity(settings.max_capacity)
                     .suspended_state(suspended.clone())
@@ -263,46 +268,49 @@ impl ScalingApi {
         Ok(())
     }
 
-    pub async fn deregister_target(&self, variant: &VariantId) -> Result<(), AwsError> {
+    pub async fn deregister_target(&self, resource: &ScalableResource) -> Result<(), AwsError> {
         call::delete(
             &self.budget(),
             "DeregisterScalableTarget",
-            &variant.resource_id(),
+            &resource.resource_id(),
             || {
                 self.clients
                     .autoscaling
                     .deregister_scalable_target()
-                    .on_variant(variant)
+                    .on_target(resource)
                     .send()
             },
         )
         .await
     }
 
-    /// Puts one scaling policy on the variant's target and answers its ARN.
+    /// Puts one scaling policy on the resource's target and answers its ARN.
     pub async fn put_policy(
         &self,
-        variant: &VariantId,
+        resource: &ScalableResource,
         spec: &PolicySpec,
     ) -> Result<String, AwsError> {
         let configure = policy::configure(spec)?;
-        let subject = format!("{} on {}", spec.name, variant.resource_id());
+        let subject = format!("{} on {}", spec.name, resource.resource_id());
         let output = call::call(&self.budget(), "PutScalingPolicy", &subject, || {
             let request = self
                 .clients
                 .autoscaling
                 .put_scaling_policy()
                 .policy_name(&spec.name)
-                .on_variant(variant);
+                .on_target(resource);
             configure(request).send()
         })
         .await?;
         Ok(output.policy_arn().to_owned())
     }
 
-    /// The scaling policies on the variant's target, every page of them.
-    pub async fn policies(&self, variant: &VariantId) -> Result<Vec<ExistingPolicy>, AwsError> {
-        let resource_id = variant.resource_id();
+    /// The scaling policies on the resource's target, every page of them.
+    pub async fn policies(
+        &self,
+        resource: &ScalableResource,
+    ) -> Result<Vec<ExistingPolicy>, AwsError> {
+        let resource_id = resource.resource_id();
         let (mut policies, mut next_token) = (Vec::new(), None::<String>);
         loop {
             let output = call::call(
@@ -314,7 +322,7 @@ impl ScalingApi {
                         .autoscaling
                         .describe_scaling_policies()
                         .service_namespace(ServiceNamespace::Sagemaker)
-                        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                        .scalable_dimension(dimension(resource))
                         .resource_id(&resource_id)
                         .set_next_token(next_token.clone())
                         .send()
@@ -324,9 +332,7 @@ impl ScalingApi {
             // Exactly this target's: the filters are the request's, but an emulator may match
             // a ResourceId by prefix.
             let on_target = output.scaling_policies().iter().filter(|p| {
-                p.resource_id() == resource_id
-                    && *p.scalable_dimension()
-                        == ScalableDimension::SageMakerVariantDesiredInstanceCount
+                p.resource_id() == resource_id && *p.scalable_dimension() == dimension(resource)
             });
             policies.extend(on_target.map(|p| ExistingPolicy {
                 name: p.policy_name().to_owned(),
@@ -342,28 +348,28 @@ impl ScalingApi {
 
     pub async fn delete_policy(
         &self,
-        variant: &VariantId,
+        resource: &ScalableResource,
         policy_name: &str,
     ) -> Result<(), AwsError> {
-        let subject = format!("{policy_name} on {}", variant.resource_id());
+        let subject = format!("{policy_name} on {}", resource.resource_id());
         call::delete(&self.budget(), "DeleteScalingPolicy", &subject, || {
             self.clients
                 .autoscaling
                 .delete_scaling_policy()
                 .policy_name(policy_name)
-                .on_variant(variant)
+                .on_target(resource)
                 .send()
         })
         .await
     }
 
-    /// Puts one scheduled action on the variant's target.
+    /// Puts one scheduled action on the resource's target.
     pub async fn put_scheduled_action(
         &self,
-        variant: &VariantId,
+        resource: &ScalableResource,
         action: &ScheduledAction,
     ) -> Result<(), AwsError> {
-        let subject = format!("{} on {}", action.name, variant.resource_id());
+        let subject = format!("{} on {}", action.name, resource.resource_id());
         let capacity = ScalableTargetAction::builder()
             .set_min_capacity(action.min_capacity)
             .set_max_capacity(action.max_capacity)
@@ -372,7 +378,7 @@ impl ScalingApi {
             self.clients
                 .autoscaling
                 .put_scheduled_action()
-                .on_variant(variant)
+                .on_target(resource)
                 .scheduled_action_name(&action.name)
                 .schedule(&action.schedule)
                 .set_timezone(action.timezone.clone())
@@ -387,27 +393,27 @@ impl ScalingApi {
 
     pub async fn delete_scheduled_action(
         &self,
-        variant: &VariantId,
+        resource: &ScalableResource,
         name: &str,
     ) -> Result<(), AwsError> {
-        let subject = format!("{name} on {}", variant.resource_id());
+        let subject = format!("{name} on {}", resource.resource_id());
         call::delete(&self.budget(), "DeleteScheduledAction", &subject, || {
             self.clients
                 .autoscaling
                 .delete_scheduled_action()
-                .on_variant(variant)
+                .on_target(resource)
                 .scheduled_action_name(name)
                 .send()
         })
         .await
     }
 
-    /// The scheduled actions on the variant's target, every page of them.
+    /// The scheduled actions on the resource's target, every page of them.
     pub async fn scheduled_actions(
         &self,
-        variant: &VariantId,
+        resource: &ScalableResource,
     ) -> Result<Vec<ScheduledAction>, AwsError> {
-        let resource_id = variant.resource_id();
+        let resource_id = resource.resource_id();
         let (mut actions, mut next_token) = (Vec::new(), None::<String>);
         loop {
             let output = call::call(
@@ -419,7 +425,7 @@ impl ScalingApi {
                         .autoscaling
                         .describe_scheduled_actions()
                         .service_namespace(ServiceNamespace::Sagemaker)
-                        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+                        .scalable_dimension(dimension(resource))
                         .resource_id(&resource_id)
                         .set_next_token(next_token.clone())
                         .send()

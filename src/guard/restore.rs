@@ -13,7 +13,7 @@
 
 use super::record::Record;
 use crate::aws::{AwsError, ScalingApi};
-use crate::contract::RESTORING_TAG;
+use crate::contract::{RESTORING_TAG, ScalableResource};
 use std::collections::BTreeMap;
 use tracing::info;
 
@@ -28,7 +28,7 @@ pub(super) async fn restore(
             "the record {name} was restored or deleted meanwhile"
         ));
     };
-    let variant = record.variant();
+    let variant = ScalableResource::from(record.variant());
     let target = &record.target;
     let mut tags = target.tags.clone();
     tags.insert(RESTORING_TAG.to_owned(), restorer.to_owned());

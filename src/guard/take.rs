@@ -4,7 +4,7 @@ use super::GuardFailure;
 use super::plan::Affected;
 use super::record::{Record, RecordedAlarm, RecordedTarget};
 use crate::aws::{Endpoint, RegisteredTarget, ScalingApi};
-use crate::contract::Tags;
+use crate::contract::{ScalableResource, Tags};
 use crate::policy::PolicyKind;
 
 /// Reads the variant's target, policies, scheduled actions and the alarms that fire its step
@@ -29,8 +29,10 @@ pub(super) async fn take(
             "DescribeScalableTargets did not show its suspended state".into(),
         ));
     };
-    let (policies, scheduled_actions) =
-        tokio::try_join!(api.policies(variant), api.scheduled_actions(variant))?;
+    let (policies, scheduled_actions) = {
+        let resource = ScalableResource::from(variant.clone());
+        tokio::try_join!(api.policies(&resource), api.scheduled_actions(&resource))?
+    };
     let mut record = Record::new(
         variant,
         affected.instance_type.clone(),

@@ -16,7 +16,7 @@ pub use guard::GuardProperties;
 pub use policies::{ListedPolicy, MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 pub use schedule::ScheduledAction;
 
-use crate::contract::{TAG_PREFIX, Tags, VariantId, default_alarm_name, is_sagemaker_name};
+use crate::contract::{ScalableResource, TAG_PREFIX, Tags, VariantId, is_sagemaker_name};
 use reader::{Reader, describe, quote};
 use serde_json::Value;
 use std::fmt;
@@ -28,14 +28,19 @@ const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
 /// its own (the two ownership tags, and the follows-endpoint-config mark).
 const MAX_TAGS: usize = 40;
 
-/// The validated desired configuration of one endpoint variant's auto scaling.
+/// The validated desired configuration of one endpoint variant's or inference component's
+/// auto scaling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScalingProperties {
-    pub endpoint_name: String,
+    /// The variant (`EndpointName` and `VariantName`) or the inference component
+    /// (`InferenceComponentName`).
+    pub resource: ScalableResource,
+    /// With an inference component, `EndpointName` is optional: its scaling names the component
+    /// only, and the endpoint shows in the alarm's description.
+    pub endpoint_name: Option<String>,
     /// The endpoint's configuration (`!GetAtt` of it): given, every endpoint change sends this
     /// resource an Update, which waits for the endpoint and registers the variant again.
     pub endpoint_config_name: Option<String>,
-    pub variant_name: String,
     pub min_capacity: i32,
     pub max_capacity: i32,
     pub target_tracking: TargetTrackingPolicies,
@@ -75,14 +80,20 @@ impl ScalingProperties {
     pub fn parse(properties: &Value) -> Result<Self, InvalidProperties> {
         let mut reader = top_reader(properties)?;
 
-        let endpoint_name = sagemaker_name(&mut reader, "EndpointName", None);
+        let (resource, endpoint_name) = read_resource(&mut reader);
+        let kind = resource.kind();
         let endpoint_config_name = reader
             .has("EndpointConfigName")
             .then(|| sagemaker_name(&mut reader, "EndpointConfigName", None));
-        let variant_name = sagemaker_name(&mut reader, "VariantName", Some("AllTraffic"));
-        let variant = VariantId::new(&endpoint_name, &variant_name);
+        if endpoint_config_name.is_some() && resource.variant().is_none() {
+            reader.problem(
+                "EndpointConfigName is for an endpoint variant, whose instance type a guard \
+                 follows; leave it out with InferenceComponentName"
+                    .to_owned(),
+            );
+        }
         let alarm_name =
-            read_alarm_name(&mut reader).unwrap_or_else(|| default_alarm_name(&variant));
+            read_alarm_name(&mut reader).unwrap_or_else(|| resource.default_alarm_name());
         let problems_before_capacity = reader.problems.len();
         let min_capacity = reader.integer("MinCapacity", 0, 0..=i32::MAX);
         let max_capacity = reader.integer("MaxCapacity", 1, 1..=i32::MAX);
@@ -97,22 +108,22 @@ impl ScalingProperties {
         // wrong value is a problem of its own, not one policy more.
         let with_step = scale_from_zero && reader.problems.len() == problems_before;
         let properties = ScalingProperties {
-            target_tracking: policies::read(&mut reader, with_step),
+            target_tracking: policies::read(&mut reader, with_step, kind),
             scale_from_zero,
-            step_cooldown: reader.integer("StepCooldown", 300, 0..=i32::MAX),
+            step_cooldown: reader.integer("StepCooldown", kind.step_cooldown, 0..=i32::MAX),
             // A day at most: CloudWatch evaluates at most 86400 s of 60 s periods.
             alarm_evaluation_periods: reader.integer(
                 "AlarmEvaluationPeriods",
-                crate::contract::alarm::EVALUATION_PERIODS,
+                kind.alarm.evaluation_periods,
                 1..=1440,
             ),
             scheduled_actions: schedule::read_scheduled_actions(&mut reader),
             suspended_state: read_suspended_state(&mut reader),
             tags: read_tags(&mut reader),
             adopt_existing: reader.boolean("AdoptExisting", false),
+            resource,
             endpoint_name,
             endpoint_config_name,
-            variant_name,
             alarm_name,
             min_capacity,
             max_capacity,
@@ -128,11 +139,7 @@ impl ScalingProperties {
 
     /// The scalable target's ResourceId, which is also the custom resource's PhysicalResourceId.
     pub fn resource_id(&self) -> String {
-        self.variant().resource_id()
-    }
-
-    pub fn variant(&self) -> VariantId {
-        VariantId::new(&self.endpoint_name, &self.variant_name)
+        self.resource.resource_id()
     }
 
     /// Whether properties that may no longer validate name the endpoint's configuration, read
@@ -161,6 +168,65 @@ fn top_reader(properties: &Value) -> Result<Reader<'_>, InvalidProperties> {
             "ResourceProperties must be an object, got {}",
             describe(properties)
         )])),
+    }
+}
+
+/// What is scaled: `InferenceComponentName`, or the variant `VariantName` (by default
+/// AllTraffic) of `EndpointName`; and `EndpointName`, which an inference component may give.
+fn read_resource(reader: &mut Reader<'_>) -> (ScalableResource, Option<String>) {
+    if !reader.has("InferenceComponentName") {
+        let endpoint_name = sagemaker_name(reader, "EndpointName", None);
+        let variant_name = sagemaker_name(reader, "VariantName", Some("AllTraffic"));
+        let variant = VariantId::new(&endpoint_name, &variant_name);
+        return (ScalableResource::Variant(variant), Some(endpoint_name));
+    }
+    let name = inference_component_name(reader);
+    if reader.has("VariantName") {
+        reader.problem(
+            "VariantName and InferenceComponentName name two kinds of target: give exactly one \
+             of them"
+                .to_owned(),
+        );
+    }
+    let endpoint_name = reader
+        .has("EndpointName")
+        .then(|| sagemaker_name(reader, "EndpointName", None));
+    (ScalableResource::InferenceComponent(name), endpoint_name)
+}
+
+/// `InferenceComponentName`: the name, or the component's ARN, which is what `!Ref` of an
+/// `AWS::SageMaker::InferenceComponent` gives (it has no `Fn::GetAtt` for its name).
+fn inference_component_name(reader: &mut Reader<'_>) -> String {
+    const KEY: &str = "InferenceComponentName";
+    let Some(value) = reader.string(KEY) else {
+        return String::new();
+    };
+    let name = component_name_of_arn(&value).unwrap_or(&value);
+    if !is_sagemaker_name(name) {
+        reader.problem(format!(
+            "{KEY} must be an inference component's name (1 to 63 letters, digits and hyphens, \
+             not starting or ending with a hyphen) or its ARN, got {}",
+            quote(&value)
+        ));
+    }
+    name.to_owned()
+}
+
+/// The name in `arn:<partition>:sagemaker:<region>:<account>:inference-component/<name>`.
+fn component_name_of_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let fields: Vec<&str> = parts.by_ref().take(5).collect();
+    let resource = parts.next()?;
+    match fields.as_slice() {
+        ["arn", partition, "sagemaker", region, account]
+            if partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            resource.strip_prefix("inference-component/")
+        }
+        _ => None,
     }
 }
 
@@ -292,7 +358,10 @@ mod tests {
     #[test]
     fn defaults_follow_the_design() {
         let props = ScalingProperties::parse(&json!({"EndpointName": "esd-type-c356f91"})).unwrap();
-        assert_eq!(props.variant_name, "AllTraffic");
+        assert_eq!(
+            props.resource_id(),
+            "endpoint/esd-type-c356f91/variant/AllTraffic"
+        );
         assert_eq!((props.min_capacity, props.max_capacity), (0, 1));
         assert_eq!(
             props.target_tracking,
@@ -315,6 +384,109 @@ mod tests {
         assert!(props.scheduled_actions.is_empty());
         assert_eq!(props.suspended_state, SuspendedState::default());
         assert!(props.tags.is_empty());
+    }
+
+    #[test]
+    fn an_inference_component_takes_the_guides_defaults() {
+        let props =
+            ScalingProperties::parse(&json!({"InferenceComponentName": "llama-ic"})).unwrap();
+        assert_eq!(
+            props.resource,
+            ScalableResource::InferenceComponent("llama-ic".into())
+        );
+        assert_eq!(props.resource_id(), "inference-component/llama-ic");
+        assert_eq!(props.endpoint_name, None);
+        assert_eq!(
+            props.target_tracking,
+            TargetTrackingPolicies::Shorthand(Shorthand {
+                metric: TargetMetric::InvocationsPerCopy,
+                target_value: 1.0,
+                scale_in_cooldown: 300,
+                scale_out_cooldown: 300,
+                disable_scale_in: false,
+            })
+        );
+        assert_eq!(props.step_cooldown, 60);
+        assert_eq!(props.alarm_evaluation_periods, 1);
+        assert_eq!(props.alarm_name, "llama-ic-NoCapacityInvocationFailures");
+        assert_eq!((props.min_capacity, props.max_capacity), (0, 1));
+    }
+
+    #[test]
+    fn an_inference_component_is_named_by_its_name_or_by_the_arn_ref_gives() {
+        let arn = "arn:aws:sagemaker:us-east-1:123456789012:inference-component/llama-ic";
+        for given in ["llama-ic", arn] {
+            let props = ScalingProperties::parse(&json!({
+                "InferenceComponentName": given, "EndpointName": "llm",
+                "TargetMetric": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+                "TargetValue": "4", "StepCooldown": "120", "AlarmEvaluationPeriods": "2"
+            }))
+            .unwrap();
+            assert_eq!(props.resource_id(), "inference-component/llama-ic");
+            assert_eq!(props.endpoint_name.as_deref(), Some("llm"));
+            assert!(matches!(&props.target_tracking,
+                TargetTrackingPolicies::Shorthand(s) if s.metric == TargetMetric::ConcurrentRequestsPerCopy && s.target_value == 4.0));
+            assert_eq!(
+                (props.step_cooldown, props.alarm_evaluation_periods),
+                (120, 2)
+            );
+        }
+    }
+
+    #[test]
+    fn a_target_of_two_kinds_or_the_other_kinds_metrics_are_refused_by_name() {
+        assert_eq!(
+            problems(
+                json!({"EndpointName": "e", "VariantName": "v", "InferenceComponentName": "ic"})
+            ),
+            "Invalid ResourceProperties: VariantName and InferenceComponentName name two kinds of \
+             target: give exactly one of them"
+        );
+        let reason = problems(json!({
+            "InferenceComponentName": "ic", "EndpointConfigName": "c", "TargetMetric": "CPUUtilization"
+        }));
+        for expected in [
+            "EndpointConfigName is for an endpoint variant, whose instance type a guard follows; \
+             leave it out with InferenceComponentName",
+            "TargetMetric \"CPUUtilization\" is an endpoint variant's metric; for an inference \
+             component: SageMakerInferenceComponentInvocationsPerCopy, \
+             SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+        ] {
+            assert!(
+                reason.contains(expected),
+                "{expected:?} missing from {reason:?}"
+            );
+        }
+        assert_eq!(
+            problems(
+                json!({"EndpointName": "e", "TargetMetric": "SageMakerInferenceComponentInvocationsPerCopy"})
+            ),
+            "Invalid ResourceProperties: TargetMetric \"SageMakerInferenceComponentInvocationsPerCopy\" \
+             is an inference component's metric; for an endpoint variant: CPUUtilization, \
+             ApproximateBacklogSizePerInstance, GPUUtilization"
+        );
+        for bad in [
+            json!(""),
+            json!("-ic"),
+            json!("ic_1"),
+            json!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/ic"),
+            json!("arn:aws:sagemaker:us-east-1:1234:inference-component/ic"),
+            json!("x".repeat(64)),
+        ] {
+            let reason = problems(json!({"InferenceComponentName": bad}));
+            assert!(
+                reason.starts_with(
+                    "Invalid ResourceProperties: InferenceComponentName must be an \
+                 inference component's name (1 to 63 letters, digits and hyphens, not starting or \
+                 ending with a hyphen) or its ARN, got "
+                ),
+                "{reason}"
+            );
+        }
+        assert_eq!(
+            problems(json!({"InferenceComponentName": 7})),
+            "Invalid ResourceProperties: InferenceComponentName must be a string, got 7"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! CloudWatch's for metric math).
 
 use super::reader::{Reader, quote};
-use crate::contract::{STEP_POLICY_NAME, TargetMetric};
+use crate::contract::{INFERENCE_COMPONENT, Kind, TargetMetric, VARIANT};
 use crate::policy::{Metric, MetricQuery, QuerySource, TargetTracking, TrackedMetric};
 
 /// Application Auto Scaling's quota: scaling policies per scalable target, step and target
@@ -88,11 +88,16 @@ pub struct ListedPolicy {
     pub tracking: TargetTracking,
 }
 
-pub(super) fn read(reader: &mut Reader<'_>, with_step: bool) -> TargetTrackingPolicies {
+pub(super) fn read(
+    reader: &mut Reader<'_>,
+    with_step: bool,
+    kind: &'static Kind,
+) -> TargetTrackingPolicies {
     // Every shorthand key is read, so that each is a known property in either form.
+    let metric = read_target_metric(reader, kind);
     let shorthand = Shorthand {
-        metric: read_target_metric(reader),
-        target_value: reader.positive_number("TargetValue", 50.0),
+        metric,
+        target_value: reader.positive_number("TargetValue", metric.default_target_value()),
         scale_in_cooldown: reader.integer("ScaleInCooldown", 300, 0..=i32::MAX),
         scale_out_cooldown: reader.integer("ScaleOutCooldown", 300, 0..=i32::MAX),
         disable_scale_in: reader.boolean("DisableScaleIn", false),
@@ -123,25 +128,45 @@ pub(super) fn read(reader: &mut Reader<'_>, with_step: bool) -> TargetTrackingPo
             items.len()
         ));
     }
-    TargetTrackingPolicies::Listed(reader.items(&items, "PolicyName", read_policy))
+    let read = |r: &mut Reader<'_>| read_policy(r, kind);
+    TargetTrackingPolicies::Listed(reader.items(&items, "PolicyName", read))
 }
 
-fn read_target_metric(reader: &mut Reader<'_>) -> TargetMetric {
+/// `TargetMetric`: one of the kind's own metrics.
+fn read_target_metric(reader: &mut Reader<'_>, kind: &'static Kind) -> TargetMetric {
+    let default = TargetMetric::default_for(kind);
     let Some(text) = reader.string("TargetMetric") else {
-        return TargetMetric::CpuUtilization;
+        return default;
     };
-    TargetMetric::parse(&text).unwrap_or_else(|| {
-        let names: Vec<&str> = TargetMetric::ALL.iter().map(|m| m.metric_name()).collect();
-        reader.problem(format!(
-            "TargetMetric must be one of {}, got {}",
-            names.join(", "),
-            quote(&text)
-        ));
-        TargetMetric::CpuUtilization
-    })
+    let names: Vec<&str> = TargetMetric::ALL
+        .iter()
+        .filter(|m| m.kind() == kind)
+        .map(|m| m.metric_name())
+        .collect();
+    match TargetMetric::parse(&text) {
+        Some(metric) if metric.kind() == kind => metric,
+        Some(metric) => {
+            reader.problem(format!(
+                "TargetMetric {} is an {}'s metric; for an {}: {}",
+                quote(&text),
+                metric.kind().noun,
+                kind.noun,
+                names.join(", ")
+            ));
+            default
+        }
+        None => {
+            reader.problem(format!(
+                "TargetMetric must be one of {}, got {}",
+                names.join(", "),
+                quote(&text)
+            ));
+            default
+        }
+    }
 }
 
-fn read_policy(r: &mut Reader<'_>) -> Option<ListedPolicy> {
+fn read_policy(r: &mut Reader<'_>, kind: &'static Kind) -> Option<ListedPolicy> {
     // The API model's `\p{Print}+`: printable ASCII, space included. (Other control
     // characters are refused by `text` already.)
     let name = text(r, "PolicyName", Some(256), Required::Yes);
@@ -166,10 +191,11 @@ fn read_policy(r: &mut Reader<'_>) -> Option<ListedPolicy> {
         );
         r.problem(message);
     }
-    if name.as_deref() == Some(STEP_POLICY_NAME) {
+    if name.as_deref() == Some(kind.step_policy_name) {
         let message = format!(
-            "{} must not be {STEP_POLICY_NAME}: the step policy of ScaleFromZero has that name",
-            r.name("PolicyName")
+            "{} must not be {}: the step policy of ScaleFromZero has that name",
+            r.name("PolicyName"),
+            kind.step_policy_name
         );
         r.problem(message);
     }
@@ -191,7 +217,8 @@ fn read_policy(r: &mut Reader<'_>) -> Option<ListedPolicy> {
     let metric = match (predefined, customized) {
         (Some(value), None) => {
             let path = r.name("PredefinedMetricSpecification");
-            r.nested(value, path, read_predefined).flatten()
+            r.nested(value, path, |r| read_predefined(r, kind))
+                .flatten()
         }
         (None, Some(value)) => {
             let path = r.name("CustomizedMetricSpecification");
@@ -220,19 +247,20 @@ fn read_policy(r: &mut Reader<'_>) -> Option<ListedPolicy> {
     })
 }
 
-fn read_predefined(r: &mut Reader<'_>) -> Option<TrackedMetric> {
+fn read_predefined(r: &mut Reader<'_>, kind: &'static Kind) -> Option<TrackedMetric> {
     let metric_type = r.required_string("PredefinedMetricType");
-    // AWS takes a label only with ALBRequestCountPerTarget, which scales no endpoint variant.
+    // AWS takes a label only with ALBRequestCountPerTarget, which scales no SageMaker target.
     let resource_label = text(r, "ResourceLabel", Some(1023), Required::No);
     if resource_label.is_some() {
         let message = format!(
-            "{} is for ALBRequestCountPerTarget only; leave it out for an endpoint variant",
-            r.name("ResourceLabel")
+            "{} is for ALBRequestCountPerTarget only; leave it out for an {}",
+            r.name("ResourceLabel"),
+            kind.noun
         );
         r.problem(message);
     }
     let metric_type = metric_type?;
-    if let Err(why) = check_predefined(&metric_type) {
+    if let Err(why) = check_predefined(&metric_type, kind) {
         let message = format!(
             "{} {} {why}",
             r.name("PredefinedMetricType"),
@@ -247,23 +275,42 @@ fn read_predefined(r: &mut Reader<'_>) -> Option<TrackedMetric> {
     })
 }
 
-/// Which predefined metrics can scale an asynchronous endpoint's variant. AWS takes every
-/// `SageMakerVariant` type for a variant, but an asynchronous endpoint publishes no
-/// `Invocations` metrics and has no provisioned concurrency: a policy on those would never act,
-/// and the endpoint would not scale. That is refused rather than deployed.
-fn check_predefined(metric_type: &str) -> Result<(), String> {
-    if !PREDEFINED_METRIC_TYPES.contains(&metric_type) {
-        let for_variants: Vec<&str> = PREDEFINED_METRIC_TYPES
+/// Which predefined metrics can scale the kind of target: its own types, as AWS takes them.
+/// For a variant, not every one: AWS takes every `SageMakerVariant` type, but an asynchronous
+/// endpoint publishes no `Invocations` metrics and has no provisioned concurrency, so a policy
+/// on those would never act and the endpoint would not scale. That is refused rather than
+/// deployed.
+fn check_predefined(metric_type: &str, kind: &Kind) -> Result<(), String> {
+    let others = |prefix: &str| {
+        let own: Vec<&str> = PREDEFINED_METRIC_TYPES
             .into_iter()
-            .filter(|t| t.starts_with("SageMakerVariant") && check_predefined(t).is_ok())
+            .filter(|t| t.starts_with(prefix) && check_predefined(t, kind).is_ok())
             .collect();
+        format!("for an {}: {}", kind.noun, own.join(", "))
+    };
+    let prefix = kind.predefined_metric_prefix;
+    if !PREDEFINED_METRIC_TYPES.contains(&metric_type) {
         return Err(format!(
-            "is not a predefined metric type of Application Auto Scaling; for an endpoint \
-             variant: {}",
-            for_variants.join(", ")
+            "is not a predefined metric type of Application Auto Scaling; {}",
+            others(prefix)
         ));
     }
     match metric_type {
+        t if !t.starts_with("SageMaker") => Err(format!(
+            "belongs to another service; an {} takes {prefix} types",
+            kind.noun
+        )),
+        t if !t.starts_with(prefix) => {
+            let theirs = match t.starts_with(INFERENCE_COMPONENT.predefined_metric_prefix) {
+                true => INFERENCE_COMPONENT.noun,
+                false => VARIANT.noun,
+            };
+            Err(format!(
+                "is for an {theirs}, not an {}; {}",
+                kind.noun,
+                others(prefix)
+            ))
+        }
         "SageMakerVariantInvocationsPerInstance" => Err(
             "never scales an asynchronous endpoint: those publish no Invocations metrics. Track \
              ApproximateBacklogSizePerInstance instead (TargetMetric, or a \
@@ -275,14 +322,7 @@ fn check_predefined(metric_type: &str) -> Result<(), String> {
              variant's instances"
                 .to_owned(),
         ),
-        t if t.starts_with("SageMakerVariant") => Ok(()),
-        t if t.starts_with("SageMakerInferenceComponent") => {
-            Err("is for inference components, not endpoint variants".to_owned())
-        }
-        _ => Err(
-            "belongs to another service; an endpoint variant takes SageMakerVariant types"
-                .to_owned(),
-        ),
+        _ => Ok(()),
     }
 }
 
@@ -494,6 +534,7 @@ fn is_metric_math_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::STEP_POLICY_NAME;
     use crate::properties::ScalingProperties;
     use serde_json::{Value, json};
 
@@ -695,7 +736,7 @@ mod tests {
                 "TargetTrackingPolicies[2].PredefinedMetricSpecification.PredefinedMetricType \"SageMakerVariantInvocationsPerInstance\" never scales an asynchronous endpoint",
                 "TargetTrackingPolicies[3] needs exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification, got both",
                 "TargetTrackingPolicies[4].PredefinedMetricSpecification.ResourceLabel is for ALBRequestCountPerTarget only",
-                "TargetTrackingPolicies[4].PredefinedMetricSpecification.PredefinedMetricType \"SageMakerInferenceComponentInvocationsPerCopy\" is for inference components",
+                "TargetTrackingPolicies[4].PredefinedMetricSpecification.PredefinedMetricType \"SageMakerInferenceComponentInvocationsPerCopy\" is for an inference component, not an endpoint variant; for an endpoint variant: SageMakerVariantConcurrentRequestsPerModelHighResolution",
                 "TargetTrackingPolicies[5].TargetValue must be a positive number, got -1",
                 "TargetTrackingPolicies[5].ScaleOutCooldown must be at least 0, got -5",
                 "TargetTrackingPolicies[5].CustomizedMetricSpecification.Namespace is required (or give Metrics, for metric math)",

@@ -9,7 +9,7 @@ use super::rollback::Rollback;
 use super::{Configured, Failure, record};
 use crate::aws::{AlarmDefinition, AwsError, ScalingApi};
 use crate::cfn::response::MAX_BODY_BYTES;
-use crate::contract::{STEP_POLICY_NAME, Tags, data};
+use crate::contract::{Tags, data};
 use crate::policy::PolicySpec;
 use crate::properties::{ScalingProperties, TargetTrackingPolicies};
 use futures_util::future::try_join_all;
@@ -28,15 +28,15 @@ pub(super) async fn apply(
     plan: &ConfigurePlan,
     rollback: Option<&Rollback>,
 ) -> Result<Configured, Interrupted> {
-    let variant = &desired.variant;
+    let resource = &desired.resource;
 
     // The target, and the tags of what exists already.
     let target = async {
         match &plan.target {
             TargetWrite::Create { settings, tags } => {
                 let settle = |made| record(rollback, |r| r.target_made(made));
-                record(rollback, |r| r.creating_target(variant));
-                match api.register_target(variant, settings, Some(tags)).await {
+                record(rollback, |r| r.creating_target(resource));
+                match api.register_target(resource, settings, Some(tags)).await {
                     Ok(_) => {
                         settle(Made::Yes);
                         Ok(())
@@ -61,7 +61,7 @@ pub(super) async fn apply(
             } => {
                 let register = async {
                     match settings {
-                        Some(settings) => api.register_target(variant, settings, None).await,
+                        Some(settings) => api.register_target(resource, settings, None).await,
                         None => Ok(None),
                     }
                 };
@@ -81,7 +81,7 @@ pub(super) async fn apply(
     // A target at its quota of policies takes a renamed one only once the old name is gone.
     let make_room = async {
         let deletes = plan.remove_policies_first.iter();
-        try_join_all(deletes.map(|name| api.delete_policy(variant, name))).await?;
+        try_join_all(deletes.map(|name| api.delete_policy(resource, name))).await?;
         Ok(())
     };
     tokio::try_join!(target, alarm_tags, make_room)?;
@@ -96,7 +96,7 @@ pub(super) async fn apply(
     let puts: Vec<_> = plan
         .puts()
         .map(|spec| async move {
-            let arn = api.put_policy(variant, spec).await?;
+            let arn = api.put_policy(resource, spec).await?;
             Ok::<_, AwsError>((spec.name.clone(), arn))
         })
         .collect();
@@ -105,9 +105,9 @@ pub(super) async fn apply(
         .try_collect::<Vec<_>>();
     let schedules = try_join_all(plan.put_schedules.iter().map(|action| async {
         if plan.recreate_schedules.contains(&action.name) {
-            api.delete_scheduled_action(variant, &action.name).await?;
+            api.delete_scheduled_action(resource, &action.name).await?;
         }
-        api.put_scheduled_action(variant, action).await
+        api.put_scheduled_action(resource, action).await
     }));
     let alarm_appeared = async {
         match &plan.alarm {
@@ -133,7 +133,7 @@ pub(super) async fn apply(
         .collect();
     let step_policy_arn = policy_arns
         .iter()
-        .find(|(spec, _)| spec.name == STEP_POLICY_NAME)
+        .find(|(spec, _)| spec.name == desired.kind().step_policy_name)
         .map(|(_, arn)| arn.clone());
     if let (true, Some(write)) = (alarm_appeared, &plan.alarm) {
         let name = write.name().to_owned();
@@ -178,12 +178,12 @@ pub(super) async fn apply(
     let old_policies = try_join_all(
         plan.remove_policies
             .iter()
-            .map(|name| api.delete_policy(variant, name)),
+            .map(|name| api.delete_policy(resource, name)),
     );
     let old_schedules = try_join_all(
         plan.remove_schedules
             .iter()
-            .map(|name| api.delete_scheduled_action(variant, name)),
+            .map(|name| api.delete_scheduled_action(resource, name)),
     );
     tokio::try_join!(old_alarms, old_policies, old_schedules)?;
 
@@ -419,7 +419,7 @@ pub(super) async fn remove(api: &ScalingApi, plan: &DeletePlan) -> Result<(), Fa
     };
     let target = async {
         match &plan.target {
-            Some(variant) => api.deregister_target(variant).await,
+            Some(resource) => api.deregister_target(resource).await,
             None => Ok(()),
         }
     };

@@ -88,10 +88,12 @@ pub(super) async fn wait_for_endpoint(
     api: &ScalingApi,
     props: &ScalingProperties,
 ) -> Result<(), Failure> {
-    let Some(expected) = &props.endpoint_config_name else {
+    // The properties give `EndpointConfigName` with a variant only.
+    let (Some(expected), Some(variant)) = (&props.endpoint_config_name, props.resource.variant())
+    else {
         return Ok(());
     };
-    let endpoint_name = &props.endpoint_name;
+    let endpoint_name = &variant.endpoint_name;
     let started = Instant::now();
     let mut wait = FIRST_WAIT;
     loop {

@@ -1,4 +1,5 @@
-//! The scaling logic: what Create, Update and Delete do to one endpoint variant's auto scaling.
+//! The scaling logic: what Create, Update and Delete do to the auto scaling of one endpoint
+//! variant or inference component.
 //!
 //! Each operation reads what AWS holds ([`observe`]), asks [`plan`] what to do, and carries the
 //! plan out ([`apply`]) through the seam in [`crate::aws`], the independent calls of each stage
@@ -16,7 +17,7 @@ pub use failure::Failure;
 pub use plan::Owner;
 
 use crate::aws::ScalingApi;
-use crate::contract::VariantId;
+use crate::contract::ScalableResource;
 use crate::properties::ScalingProperties;
 use failure::{Interrupted, Race};
 use observe::observe;
@@ -26,7 +27,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
-/// A variant configured as asked: what CloudFormation gets back.
+/// A target configured as asked: what CloudFormation gets back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Configured {
     pub physical_resource_id: String,
@@ -34,7 +35,7 @@ pub struct Configured {
     pub summary: String,
 }
 
-/// Create: configure a variant that this resource does not manage yet.
+/// Create: configure a target that this resource does not manage yet.
 pub async fn create(
     api: &ScalingApi,
     props: &ScalingProperties,
@@ -55,7 +56,8 @@ pub async fn create(
 /// target without the restoring tag, which wins); the summary says so.
 async fn forget_record(api: &ScalingApi, props: &ScalingProperties) -> Option<String> {
     props.endpoint_config_name.as_ref()?;
-    let error = crate::guard::forget(api, &props.variant()).await.err()?;
+    let variant = props.resource.variant()?;
+    let error = crate::guard::forget(api, variant).await.err()?;
     warn!(%error, "the guard's record of the variant could not be removed");
     Some(format!(
         "the guard's record of it could not be removed ({error}), which does no harm"
@@ -69,9 +71,9 @@ fn with_note(mut configured: Configured, note: Option<String>) -> Configured {
     configured
 }
 
-/// Update. With the same variant, the whole desired state is applied again (which also repairs
+/// Update. With the same target, the whole desired state is applied again (which also repairs
 /// drift) and what AWS holds beyond it, or the old properties asked for, is removed. With
-/// another variant, that one is configured as on Create; CloudFormation then deletes the old
+/// another target, that one is configured as on Create; CloudFormation then deletes the old
 /// one with a Delete.
 pub async fn update(
     api: &ScalingApi,
@@ -87,7 +89,7 @@ pub async fn update(
         info!(
             old = physical_resource_id,
             new = %props.resource_id(),
-            "endpoint or variant changed: configuring the new variant, CloudFormation deletes the old one"
+            "the target changed: configuring the new one, CloudFormation deletes the old one"
         );
         let configured =
             configure(api, props, &desired, Intent::Configure, owner, rollback).await?;
@@ -111,7 +113,7 @@ pub async fn update(
     Ok(with_note(configured, note))
 }
 
-/// Delete: remove what this resource owns of the variant that the physical id names; what
+/// Delete: remove what this resource owns of the target that the physical id names; what
 /// another resource took over stays, and anything already gone counts as done.
 pub async fn delete(
     api: &ScalingApi,
@@ -119,24 +121,27 @@ pub async fn delete(
     properties: &Value,
     owner: &Owner,
 ) -> Result<String, Failure> {
-    let Some(variant) = VariantId::from_resource_id(physical_resource_id) else {
+    let Some(resource) = ScalableResource::from_resource_id(physical_resource_id) else {
         return Ok(format!(
-            "Nothing to delete: {physical_resource_id:?} is not an endpoint variant this resource configured"
+            "Nothing to delete: {physical_resource_id:?} is not a target this resource configured"
         ));
     };
     let alarm_name = ScalingProperties::alarm_name_leniently(properties);
-    let alarm_names = plan::alarm_names_to_delete(&variant, alarm_name);
-    let observed = observe(api, Some(&variant), &alarm_names, owner, false).await?;
+    let alarm_names = plan::alarm_names_to_delete(&resource, alarm_name);
+    let observed = observe(api, Some(&resource), &alarm_names, owner, false).await?;
     // With a guard, the variant's record goes first, with its scaling: nothing is left to
     // restore. A record that cannot be deleted fails nothing, so the stack stays deletable; it
     // can only be restored on an endpoint that runs the configuration it was taken on again.
     let mut forgot = Ok(());
-    if ScalingProperties::follows_endpoint_config_leniently(properties) {
-        forgot = crate::guard::forget(api, &variant).await;
+    if let (Some(variant), true) = (
+        resource.variant(),
+        ScalingProperties::follows_endpoint_config_leniently(properties),
+    ) {
+        forgot = crate::guard::forget(api, variant).await;
     }
-    let plan = plan::plan_delete(&variant, &observed);
+    let plan = plan::plan_delete(&resource, &observed);
     apply::remove(api, &plan).await?;
-    let mut summary = format!("Removed the auto scaling of {}", variant.resource_id());
+    let mut summary = format!("Removed the auto scaling of {}", resource.resource_id());
     if !plan.left.is_empty() {
         summary = format!(
             "{summary}, except what another resource now manages: left {}",
@@ -165,7 +170,7 @@ pub async fn remove_created(
     let plan: DeletePlan = plan::plan_rollback(created, &observed);
     apply::remove(api, &plan).await?;
     let removed = match (&plan.target, plan.alarms.as_slice()) {
-        (Some(variant), _) => Some(variant.resource_id()),
+        (Some(resource), _) => Some(resource.resource_id()),
         (None, [alarm, ..]) => Some(format!("the alarm {alarm}")),
         (None, []) => None,
     };
@@ -193,7 +198,7 @@ const REPLANS: usize = 2;
 /// again: with its own objects (a copy of this request) it carries on as an Update; with
 /// another owner's it is refused as it would have been had it read them in the first place.
 ///
-/// Only a request that configures a variant it does not manage yet (`Intent::Configure`)
+/// Only a request that configures a target it does not manage yet (`Intent::Configure`)
 /// keeps a rollback record: a failed Update is rolled back by CloudFormation's own Update with
 /// the old properties, which removes what the new ones added.
 async fn configure(
@@ -204,18 +209,18 @@ async fn configure(
     owner: &Owner,
     rollback: &Rollback,
 ) -> Result<Configured, Failure> {
-    let variant = &desired.variant;
+    let resource = &desired.resource;
     let rollback = matches!(intent, Intent::Configure).then_some(rollback);
     let alarm_names = plan::alarm_names_to_observe(desired, intent.previous());
     let read_policies = intent.reads_policies(desired);
-    let observe_again = || observe(api, Some(variant), &alarm_names, owner, read_policies);
+    let observe_again = || observe(api, Some(resource), &alarm_names, owner, read_policies);
     let mut observed = observe_again().await?;
     let (mut replans, mut notes, mut last_race) = (0, Vec::new(), None);
     loop {
         let plan = plan::plan_configure(desired, intent, owner, &observed)
             .map_err(|refusal| Race::refused(last_race.as_ref(), refusal))?;
         for note in &plan.notes {
-            info!(resource_id = %variant.resource_id(), "{note}");
+            info!(resource_id = %resource.resource_id(), "{note}");
         }
         let race = match apply::apply(api, props, desired, owner, &plan, rollback).await {
             Ok(mut configured) => {
@@ -230,7 +235,7 @@ async fn configure(
         let again = replans < REPLANS;
         replans += 1;
         info!(
-            resource_id = %variant.resource_id(),
+            resource_id = %resource.resource_id(),
             race = %race.describe(),
             again,
             "another writer got between the read and the write"
@@ -250,7 +255,7 @@ async fn configure(
             // AWS refused the registration and the target carries this resource's tags: a
             // copy of this request registered it.
             if !error.outcome_unknown && found.ownership == Ownership::Ours {
-                record(rollback, |r| r.stand_down(variant));
+                record(rollback, |r| r.stand_down(resource));
                 notes.push(
                     "found the scalable target registered by another copy of this request and \
                      carried on as an Update"

@@ -3,7 +3,7 @@
 use super::Failure;
 use super::plan::{FoundAlarm, FoundTarget, HeldPolicies, Observed, Owner, Ownership};
 use crate::aws::{AwsError, ScalingApi};
-use crate::contract::{Tags, VariantId};
+use crate::contract::{ScalableResource, Tags};
 use tracing::warn;
 
 /// Reads what AWS holds for the variant (when given) and under the alarm names: one round trip
@@ -12,14 +12,14 @@ use tracing::warn;
 /// is not an error.
 pub(super) async fn observe(
     api: &ScalingApi,
-    variant: Option<&VariantId>,
+    resource: Option<&ScalableResource>,
     alarm_names: &[String],
     owner: &Owner,
     read_policies: bool,
 ) -> Result<Observed, Failure> {
     let target = async {
-        match variant {
-            Some(variant) => api.find_target(variant).await,
+        match resource {
+            Some(resource) => api.find_target(resource).await,
             None => Ok(None),
         }
     };
@@ -35,8 +35,8 @@ pub(super) async fn observe(
     // previous properties had, so that an Update (CloudFormation's rollback above all) still
     // goes through with a role that lacks DescribeScalingPolicies.
     let policies = async {
-        match variant {
-            Some(variant) if registered && read_policies => match api.policies(variant).await {
+        match resource {
+            Some(resource) if registered && read_policies => match api.policies(resource).await {
                 Ok(policies) => HeldPolicies::Read(policies),
                 Err(error) => {
                     warn!(error = %error, "the target's policies could not be read");

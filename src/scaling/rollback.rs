@@ -31,7 +31,7 @@
 //! AWS keeps tells the two copies apart. docs/reference.md says so.
 
 use super::plan::{Created, Made};
-use crate::contract::VariantId;
+use crate::contract::ScalableResource;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 #[derive(Clone, Debug, Default)]
@@ -43,7 +43,7 @@ pub struct Rollback {
 struct Record {
     created: Created,
     /// A copy of this request is at work on this variant's objects: nothing is removed.
-    stood_down: Option<VariantId>,
+    stood_down: Option<ScalableResource>,
 }
 
 impl Rollback {
@@ -54,8 +54,8 @@ impl Rollback {
 
     /// Before RegisterScalableTarget for a target that was not registered: from here until
     /// the answer, the outcome is unknown.
-    pub fn creating_target(&self, variant: &VariantId) {
-        self.record().created.target = Some((variant.clone(), Made::Unknown));
+    pub fn creating_target(&self, resource: &ScalableResource) {
+        self.record().created.target = Some((resource.clone(), Made::Unknown));
     }
 
     pub fn target_made(&self, made: Made) {
@@ -82,9 +82,9 @@ impl Rollback {
     }
 
     /// Another copy of this request registered the target: from now on nothing is removed.
-    pub fn stand_down(&self, variant: &VariantId) {
+    pub fn stand_down(&self, resource: &ScalableResource) {
         let mut record = self.record();
-        record.stood_down = Some(variant.clone());
+        record.stood_down = Some(resource.clone());
         record.created = Created::default();
     }
 
@@ -92,7 +92,7 @@ impl Rollback {
     /// down. A Create that then fails answers with that variant's id rather than a failed
     /// Create's: should CloudFormation act on this answer, its rollback Delete removes the
     /// setup, which carries this resource's tags, instead of leaving it to nobody.
-    pub fn stood_down(&self) -> Option<VariantId> {
+    pub fn stood_down(&self) -> Option<ScalableResource> {
         self.record().stood_down.clone()
     }
 
@@ -114,9 +114,10 @@ impl Rollback {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::VariantId;
 
-    fn variant() -> VariantId {
-        VariantId::new("esd", "prod")
+    fn variant() -> ScalableResource {
+        ScalableResource::Variant(VariantId::new("esd", "prod"))
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod support;
 
 mod binary;
+mod components;
 mod emulator;
 mod failures;
 mod features;

@@ -5,9 +5,7 @@
 use super::ownership::{Claim, claim_alarm, claim_target};
 use super::{Desired, HeldPolicies, Observed, Owner, Refusal};
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
-use crate::contract::{
-    FOLLOWS_ENDPOINT_CONFIG_TAG, RESTORING_TAG, TAG_PREFIX, Tags, legacy_alarm_name,
-};
+use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, RESTORING_TAG, TAG_PREFIX, Tags};
 use crate::policy::PolicySpec;
 use crate::properties::{MAX_POLICIES_PER_TARGET, ScheduledAction};
 
@@ -173,10 +171,10 @@ impl ConfigurePlan {
 /// What a request is, as far as ownership goes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Intent<'a> {
-    /// A Create, or an Update to another variant: the variant is not known to be this
+    /// A Create, or an Update to another target: the target is not known to be this
     /// resource's.
     Configure,
-    /// An Update of the variant this resource configured, with the desired state of its
+    /// An Update of the target this resource configured, with the desired state of its
     /// previous properties when they can still be read.
     Reconfigure { previous: Option<&'a Desired> },
 }
@@ -205,7 +203,7 @@ pub fn alarm_names_to_observe(desired: &Desired, previous: Option<&Desired>) -> 
         .flatten()
         .filter_map(|d| d.alarm.as_ref().map(|a| a.name.clone()))
         .collect();
-    names.push(legacy_alarm_name(&desired.variant));
+    names.extend(desired.resource.legacy_alarm_name());
     names.sort();
     names.dedup();
     names
@@ -220,7 +218,7 @@ pub fn plan_configure(
     owner: &Owner,
     observed: &Observed,
 ) -> Result<ConfigurePlan, Refusal> {
-    let variant = &desired.variant;
+    let resource = &desired.resource;
     let previous = intent.previous();
     let reconfigure = matches!(intent, Intent::Reconfigure { .. });
     let mut notes = Vec::new();
@@ -244,7 +242,7 @@ pub fn plan_configure(
             tags: desired_tags(),
         },
         Some(found) => {
-            let claim = claim_target(variant, found, reconfigure, desired.adopt_existing)?;
+            let claim = claim_target(resource, found, reconfigure, desired.adopt_existing)?;
             notes.extend(claim.note());
             target_claim = match claim {
                 Claim::Tagged | Claim::Untagged(_) => TargetClaim::Own,
@@ -267,7 +265,7 @@ pub fn plan_configure(
                 tags: desired_tags(),
             },
             Some(found) => {
-                let claim = claim_alarm(variant, found, desired.adopt_existing)?;
+                let claim = claim_alarm(resource, found, desired.adopt_existing)?;
                 notes.extend(claim.note());
                 AlarmWrite::Update {
                     name: wanted.name.clone(),
@@ -293,12 +291,12 @@ pub fn plan_configure(
     }
 
     // Alarms this resource put under a name it no longer uses: the previous AlarmName, and the
-    // first release's per-endpoint default. Each goes only while it is this variant's.
+    // first release's per-endpoint default. Each goes only while it is this target's.
     let kept = alarm.as_ref().map(AlarmWrite::name);
     let remove_alarms = observed
         .alarms
         .iter()
-        .filter(|a| Some(a.name.as_str()) != kept && a.removable_with(variant))
+        .filter(|a| Some(a.name.as_str()) != kept && a.removable_with(resource))
         .map(|a| a.name.clone())
         .collect();
 
@@ -423,7 +421,7 @@ fn plan_policies(
         // What may not be removed leaves no room: refused before any write, rather than
         // failing at a put with some of the policies changed.
         return Err(Refusal::PolicyQuota {
-            resource_id: desired.variant.resource_id(),
+            resource_id: desired.resource.resource_id(),
             asked: desired.policies.len(),
             kept: some_names(&left),
             kept_count: left.len(),

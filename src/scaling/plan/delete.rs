@@ -3,7 +3,7 @@
 
 use super::ownership::FoundTarget;
 use super::{Observed, Ownership};
-use crate::contract::{VariantId, default_alarm_name, legacy_alarm_name};
+use crate::contract::ScalableResource;
 
 /// What a creating call's outcome says about the object it was to create.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,18 +24,18 @@ pub enum Made {
 /// failure of the request may remove.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Created {
-    /// The variant whose target this request registers (its policies and scheduled actions go
+    /// The resource whose target this request registers (its policies and scheduled actions go
     /// with it).
-    pub target: Option<(VariantId, Made)>,
+    pub target: Option<(ScalableResource, Made)>,
     /// The alarm this request puts under a name that was free.
     pub alarm: Option<(String, Made)>,
 }
 
 impl Created {
-    /// What it set out to create, for a Reason: the variant, or only its alarm.
+    /// What it set out to create, for a Reason: the target, or only its alarm.
     pub fn describe(&self) -> String {
         match (&self.target, &self.alarm) {
-            (Some((variant, _)), _) => variant.resource_id(),
+            (Some((resource, _)), _) => resource.resource_id(),
             (None, Some((alarm, _))) => format!("the alarm {alarm}"),
             (None, None) => "nothing".to_owned(),
         }
@@ -43,9 +43,9 @@ impl Created {
 
     /// What must be read again before it is removed: the objects whose creating call has an
     /// unknown outcome.
-    pub fn to_verify(&self) -> (Option<&VariantId>, Vec<String>) {
+    pub fn to_verify(&self) -> (Option<&ScalableResource>, Vec<String>) {
         let target = match &self.target {
-            Some((variant, Made::Unknown)) => Some(variant),
+            Some((resource, Made::Unknown)) => Some(resource),
             _ => None,
         };
         let alarms = match &self.alarm {
@@ -59,10 +59,10 @@ impl Created {
 /// What a Delete removes, and what it leaves to another owner.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeletePlan {
-    /// The variant whose target is deregistered; `None` when another resource manages it.
+    /// The resource whose target is deregistered; `None` when another resource manages it.
     /// Deregistering deletes the target's scaling policies and scheduled actions with it (AWS:
     /// DeregisterScalableTarget), so they need no calls of their own.
-    pub target: Option<VariantId>,
+    pub target: Option<ScalableResource>,
     pub alarms: Vec<String>,
     /// What stays, and why: for the answer's Reason.
     pub left: Vec<String>,
@@ -70,21 +70,21 @@ pub struct DeletePlan {
 
 /// The alarm names a Delete looks at: the one the properties name (leniently read: a Delete
 /// must not fail over properties that no longer validate) and the first release's default.
-pub fn alarm_names_to_delete(variant: &VariantId, alarm_name: Option<&str>) -> Vec<String> {
+pub fn alarm_names_to_delete(resource: &ScalableResource, alarm_name: Option<&str>) -> Vec<String> {
     let mut names = vec![
         alarm_name
             .map(str::to_owned)
-            .unwrap_or_else(|| default_alarm_name(variant)),
-        legacy_alarm_name(variant),
+            .unwrap_or_else(|| resource.default_alarm_name()),
     ];
+    names.extend(resource.legacy_alarm_name());
     names.dedup();
     names
 }
 
 /// Plans a Delete: whatever another resource now manages stays. An object whose ownership
 /// cannot be read is removed (a stack must stay deletable); an alarm only while it still fires
-/// this variant's step policy.
-pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
+/// this target's step policy.
+pub fn plan_delete(resource: &ScalableResource, observed: &Observed) -> DeletePlan {
     let mut plan = DeletePlan::default();
     match &observed.target {
         Some(FoundTarget {
@@ -92,14 +92,14 @@ pub fn plan_delete(variant: &VariantId, observed: &Observed) -> DeletePlan {
             ..
         }) => plan.left.push(format!(
             "the scalable target of {} (and its policies), which {} now manages",
-            variant.resource_id(),
+            resource.resource_id(),
             other.describe()
         )),
-        Some(_) => plan.target = Some(variant.clone()),
+        Some(_) => plan.target = Some(resource.clone()),
         None => {}
     }
     for found in &observed.alarms {
-        if found.removable_with(variant) {
+        if found.removable_with(resource) {
             plan.alarms.push(found.name.clone());
         } else if let Ownership::Other(other) = &found.ownership {
             plan.left.push(format!(
@@ -138,9 +138,9 @@ pub fn plan_rollback(created: &Created, observed: &Observed) -> DeletePlan {
         left.push(format!("{what}, {whose}"));
         false
     };
-    let target = created.target.as_ref().filter(|(variant, made)| {
+    let target = created.target.as_ref().filter(|(resource, made)| {
         let found = observed.target.as_ref().map(|f| &f.ownership);
-        let what = format!("the scalable target of {}", variant.resource_id());
+        let what = format!("the scalable target of {}", resource.resource_id());
         remove(*made, found, what)
     });
     let alarm = created.alarm.as_ref().filter(|(name, made)| {
@@ -148,7 +148,7 @@ pub fn plan_rollback(created: &Created, observed: &Observed) -> DeletePlan {
         remove(*made, found, format!("the alarm {name}"))
     });
     DeletePlan {
-        target: target.map(|(variant, _)| variant.clone()),
+        target: target.map(|(resource, _)| resource.clone()),
         alarms: alarm.map(|(name, _)| name.clone()).into_iter().collect(),
         left,
     }

@@ -4,16 +4,16 @@
 
 use super::Owner;
 use crate::aws::{AlarmDefinition, TargetSettings};
-use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, STEP_POLICY_NAME, Tags, VariantId, alarm};
+use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, Kind, ScalableResource, Tags};
 use crate::policy::{
     Metric, PolicyKind, PolicySpec, Step, StepScaling, TargetTracking, TrackedMetric,
 };
 use crate::properties::{ScalingProperties, ScheduledAction, Shorthand, TargetTrackingPolicies};
 
-/// Everything one variant's auto scaling is to be.
+/// Everything one variant's or inference component's auto scaling is to be.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Desired {
-    pub variant: VariantId,
+    pub resource: ScalableResource,
     pub target: TargetSettings,
     /// The target-tracking policies in the order asked, then the step policy.
     pub policies: Vec<PolicySpec>,
@@ -45,10 +45,10 @@ impl DesiredAlarm {
 
 impl Desired {
     pub fn new(props: &ScalingProperties, owner: &Owner) -> Self {
-        let variant = props.variant();
+        let resource = props.resource.clone();
         let mut policies = target_tracking_policies(props);
         if props.scale_from_zero {
-            policies.push(step_policy(props.step_cooldown));
+            policies.push(step_policy(resource.kind(), props.step_cooldown));
         }
         Desired {
             target: TargetSettings {
@@ -64,12 +64,17 @@ impl Desired {
             }),
             tags: desired_tags(props),
             adopt_existing: props.adopt_existing,
-            variant,
+            resource,
         }
     }
 
     pub fn has_policy(&self, name: &str) -> bool {
         self.policies.iter().any(|p| p.name == name)
+    }
+
+    /// The kind of target, which fixes the step policy and the alarm.
+    pub fn kind(&self) -> &'static Kind {
+        self.resource.kind()
     }
 }
 
@@ -95,19 +100,18 @@ fn target_tracking_policies(props: &ScalingProperties) -> Vec<PolicySpec> {
     }
 }
 
-/// The shorthand's policy: the metric's average over the endpoint (and the variant, for the
-/// instance metrics), with every setting sent.
+/// The shorthand's policy, with every setting sent: an inference component's predefined
+/// metric, or a variant metric's average over the endpoint (and the variant, for the instance
+/// metrics).
 fn shorthand_policy(props: &ScalingProperties, shorthand: &Shorthand) -> PolicySpec {
     let metric = shorthand.metric;
-    let mut dimensions = vec![("EndpointName".to_owned(), props.endpoint_name.clone())];
-    if metric.per_variant() {
-        dimensions.push(("VariantName".to_owned(), props.variant_name.clone()));
-    }
-    PolicySpec {
-        name: metric.policy_name().to_owned(),
-        kind: PolicyKind::TargetTracking(TargetTracking {
-            target_value: shorthand.target_value,
-            metric: TrackedMetric::Customized {
+    let tracked = match (&props.resource, metric.is_predefined()) {
+        (ScalableResource::Variant(variant), false) => {
+            let mut dimensions = vec![("EndpointName".to_owned(), variant.endpoint_name.clone())];
+            if metric.per_variant() {
+                dimensions.push(("VariantName".to_owned(), variant.variant_name.clone()));
+            }
+            TrackedMetric::Customized {
                 metric: Metric {
                     namespace: metric.namespace().to_owned(),
                     metric_name: metric.metric_name().to_owned(),
@@ -115,7 +119,19 @@ fn shorthand_policy(props: &ScalingProperties, shorthand: &Shorthand) -> PolicyS
                 },
                 statistic: "Average".to_owned(),
                 unit: metric.unit().map(str::to_owned),
-            },
+            }
+        }
+        // The properties give each kind only its own metrics.
+        _ => TrackedMetric::Predefined {
+            metric_type: metric.metric_name().to_owned(),
+            resource_label: None,
+        },
+    };
+    PolicySpec {
+        name: metric.policy_name().to_owned(),
+        kind: PolicyKind::TargetTracking(TargetTracking {
+            target_value: shorthand.target_value,
+            metric: tracked,
             scale_in_cooldown: Some(shorthand.scale_in_cooldown),
             scale_out_cooldown: Some(shorthand.scale_out_cooldown),
             disable_scale_in: Some(shorthand.disable_scale_in),
@@ -123,14 +139,14 @@ fn shorthand_policy(props: &ScalingProperties, shorthand: &Shorthand) -> PolicyS
     }
 }
 
-/// The design's step policy: one more instance as soon as the alarm fires (the metric at or
+/// The step policy: one more instance or copy as soon as the alarm fires (the metric at or
 /// above its threshold), from zero.
-fn step_policy(cooldown: i32) -> PolicySpec {
+fn step_policy(kind: &Kind, cooldown: i32) -> PolicySpec {
     PolicySpec {
-        name: STEP_POLICY_NAME.to_owned(),
+        name: kind.step_policy_name.to_owned(),
         kind: PolicyKind::Step(StepScaling {
             cooldown,
-            aggregation: "Average".to_owned(),
+            aggregation: kind.step_aggregation.to_owned(),
             steps: vec![Step {
                 lower_bound: Some(0.0),
                 upper_bound: None,
@@ -140,29 +156,41 @@ fn step_policy(cooldown: i32) -> PolicySpec {
     }
 }
 
-/// The alarm that fires the step policy: the endpoint has requests waiting and no instance
-/// (the design's HasBacklogWithoutCapacity metric, averaged per minute, at least 1).
+/// The alarm that fires the step policy, on the kind's metric: for a variant, the design's
+/// HasBacklogWithoutCapacity (requests wait and no instance runs); for an inference
+/// component, NoCapacityInvocationFailures (a request found no copy).
 fn alarm_definition(props: &ScalingProperties, owner: &Owner) -> AlarmDefinition {
+    let kind = props.resource.kind();
+    let settings = &kind.alarm;
+    let on_endpoint = match (&props.resource, &props.endpoint_name) {
+        (ScalableResource::InferenceComponent(_), Some(endpoint)) => {
+            format!(" on endpoint {endpoint}")
+        }
+        _ => String::new(),
+    };
     let description = format!(
-        "Adds an instance to {} ({STEP_POLICY_NAME}) when requests wait and none runs. \
-         Managed by CloudFormation resource {} of stack {}.",
+        "Adds {} to {}{on_endpoint} ({}) {}. Managed by CloudFormation resource {} of stack {}.",
+        kind.one_unit,
         props.resource_id(),
+        kind.step_policy_name,
+        kind.step_when,
         owner.logical_resource_id,
         owner.stack_id
     );
+    let (dimension, value) = props.resource.alarm_dimension();
     AlarmDefinition {
         // CloudWatch's limit is 1024 characters.
         description: description.chars().take(1024).collect(),
-        namespace: alarm::NAMESPACE.to_owned(),
-        metric_name: alarm::METRIC_NAME.to_owned(),
-        dimensions: vec![(alarm::DIMENSION.to_owned(), props.endpoint_name.clone())],
-        statistic: alarm::STATISTIC.to_owned(),
-        period: alarm::PERIOD_SECONDS,
+        namespace: settings.namespace.to_owned(),
+        metric_name: settings.metric_name.to_owned(),
+        dimensions: vec![(dimension.to_owned(), value.to_owned())],
+        statistic: settings.statistic.to_owned(),
+        period: settings.period_seconds,
         evaluation_periods: props.alarm_evaluation_periods,
         datapoints_to_alarm: props.alarm_evaluation_periods,
-        threshold: alarm::THRESHOLD,
-        comparison_operator: alarm::COMPARISON_OPERATOR.to_owned(),
-        treat_missing_data: alarm::TREAT_MISSING_DATA.to_owned(),
+        threshold: settings.threshold,
+        comparison_operator: settings.comparison_operator.to_owned(),
+        treat_missing_data: settings.treat_missing_data.to_owned(),
         alarm_actions: Vec::new(),
         other_settings: false,
     }
@@ -315,5 +343,70 @@ mod tests {
                 .contains("Managed by CloudFormation resource Scaling")
         );
         assert!(definition.description.contains(STACK));
+    }
+
+    #[test]
+    fn an_inference_component_tracks_invocations_per_copy_and_wakes_on_a_refused_request() {
+        let props = ScalingProperties::parse(&json!({
+            "InferenceComponentName": "llama-ic", "EndpointName": "llm", "MaxCapacity": 4
+        }))
+        .unwrap();
+        let desired = Desired::new(&props, &owner());
+        let [policy, step] = desired.policies.as_slice() else {
+            panic!("{:?}", desired.policies);
+        };
+        assert_eq!(policy.name, "InvocationsPerCopy-ScalingPolicy");
+        assert_eq!(
+            tracking(policy),
+            &TargetTracking {
+                target_value: 1.0,
+                metric: TrackedMetric::Predefined {
+                    metric_type: "SageMakerInferenceComponentInvocationsPerCopy".into(),
+                    resource_label: None,
+                },
+                scale_in_cooldown: Some(300),
+                scale_out_cooldown: Some(300),
+                disable_scale_in: Some(false),
+            }
+        );
+        assert_eq!(step.name, "NoCapacityInvocationFailures-ScalingPolicy");
+        assert_eq!(
+            step.kind,
+            PolicyKind::Step(StepScaling {
+                cooldown: 60,
+                aggregation: "Maximum".into(),
+                steps: vec![Step {
+                    lower_bound: Some(0.0),
+                    upper_bound: None,
+                    adjustment: 1
+                }],
+            })
+        );
+        let alarm = desired.alarm.as_ref().unwrap();
+        assert_eq!(alarm.name, "llama-ic-NoCapacityInvocationFailures");
+        let definition = alarm.firing("arn:step");
+        assert_eq!(
+            describe_metric(
+                &definition.namespace,
+                &definition.metric_name,
+                &definition.dimensions
+            ),
+            "AWS/SageMaker NoCapacityInvocationFailures (InferenceComponentName=llama-ic)"
+        );
+        assert_eq!(
+            (
+                definition.statistic.as_str(),
+                definition.period,
+                definition.evaluation_periods,
+                definition.datapoints_to_alarm,
+                definition.threshold,
+                definition.comparison_operator.as_str(),
+            ),
+            ("Sum", 60, 1, 1, 1.0, "GreaterThanOrEqualToThreshold")
+        );
+        assert!(definition.description.starts_with(
+            "Adds a copy to inference-component/llama-ic on endpoint llm \
+             (NoCapacityInvocationFailures-ScalingPolicy) when a request finds no copy to serve it."
+        ));
     }
 }

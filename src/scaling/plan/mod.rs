@@ -25,7 +25,7 @@ pub use ownership::{
 pub(crate) mod fixtures {
     use super::*;
     use crate::aws::AlarmDefinition;
-    use crate::contract::{Tags, VariantId};
+    use crate::contract::{ScalableResource, Tags, VariantId};
     use crate::properties::ScalingProperties;
 
     pub const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/a/1";
@@ -59,8 +59,8 @@ pub(crate) mod fixtures {
         Desired::new(&props(extra), &owner())
     }
 
-    pub fn variant() -> VariantId {
-        VariantId::new("esd", "prod")
+    pub fn variant() -> ScalableResource {
+        ScalableResource::Variant(VariantId::new("esd", "prod"))
     }
 
     pub fn target(ownership: Ownership) -> FoundTarget {

@@ -5,7 +5,7 @@
 //! target (policies, scheduled actions) belong to whoever owns the target.
 
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
-use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, STEP_POLICY_NAME, Tags, VariantId};
+use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, ScalableResource, Tags};
 use crate::properties::MAX_POLICIES_PER_TARGET;
 use std::fmt;
 
@@ -100,26 +100,27 @@ impl FoundAlarm {
         )
     }
 
-    /// Whether it fires this variant's step policy: then this resource put it (under this
-    /// name, or an earlier default), even if it carries no ownership tags yet.
-    pub fn fires_step_policy_of(&self, variant: &VariantId) -> bool {
+    /// Whether it fires the step policy of this target: then this resource put it (under
+    /// this name, or an earlier default), even if it carries no ownership tags yet.
+    pub fn fires_step_policy_of(&self, resource: &ScalableResource) -> bool {
         let suffix = format!(
-            ":resource/sagemaker/{}:policyName/{STEP_POLICY_NAME}",
-            variant.resource_id()
+            ":resource/sagemaker/{}:policyName/{}",
+            resource.resource_id(),
+            resource.kind().step_policy_name
         );
         let actions = &self.definition.alarm_actions;
         actions.iter().any(|arn| arn.ends_with(&suffix))
     }
 
-    /// This alarm may be removed when `variant`'s scaling goes: it fires the variant's step
-    /// policy and no other resource claims it. An alarm that now serves another variant, or
-    /// that another stack took over, stays.
-    pub fn removable_with(&self, variant: &VariantId) -> bool {
-        self.fires_step_policy_of(variant) && !matches!(self.ownership, Ownership::Other(_))
+    /// This alarm may be removed when `resource`'s scaling goes: it fires its step policy and
+    /// no other resource claims it. An alarm that now serves another target, or that another
+    /// stack took over, stays.
+    pub fn removable_with(&self, resource: &ScalableResource) -> bool {
+        self.fires_step_policy_of(resource) && !matches!(self.ownership, Ownership::Other(_))
     }
 }
 
-/// What AWS holds for a variant: its target, the target's policies, and the alarms under the
+/// What AWS holds for a scalable target: its target, the target's policies, and the alarms under the
 /// names this resource uses.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observed {
@@ -152,7 +153,7 @@ impl Observed {
 /// this resource's to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// The variant's scalable target is registered, and not by this resource.
+    /// The scalable target is registered, and not by this resource.
     Target { resource_id: String, holder: Holder },
     /// An alarm exists under the name this resource puts, and is not this resource's.
     Alarm {
@@ -284,12 +285,12 @@ impl Claim {
 }
 
 pub(super) fn claim_target(
-    variant: &VariantId,
+    resource: &ScalableResource,
     found: &FoundTarget,
     reconfigure: bool,
     adopt_existing: bool,
 ) -> Result<Claim, Refusal> {
-    let resource_id = variant.resource_id();
+    let resource_id = resource.resource_id();
     let holder = match &found.ownership {
         Ownership::Ours => return Ok(Claim::Tagged),
         // CloudFormation says this resource configured it: a target registered or adopted
@@ -321,23 +322,23 @@ pub(super) fn claim_target(
 }
 
 pub(super) fn claim_alarm(
-    variant: &VariantId,
+    resource: &ScalableResource,
     found: &FoundAlarm,
     adopt_existing: bool,
 ) -> Result<Claim, Refusal> {
     let name = &found.name;
-    let fires_this_variant = found.fires_step_policy_of(variant);
+    let fires_this_target = found.fires_step_policy_of(resource);
     let holder = match &found.ownership {
         Ownership::Ours => return Ok(Claim::Tagged),
-        Ownership::Untagged if fires_this_variant => {
+        Ownership::Untagged if fires_this_target => {
             return Ok(Claim::Untagged(format!(
-                "tagged the alarm {name}, which fires this variant's step policy, as this \
+                "tagged the alarm {name}, which fires this target's step policy, as this \
                  resource's"
             )));
         }
-        Ownership::Unknown(why) if fires_this_variant => {
+        Ownership::Unknown(why) if fires_this_target => {
             return Ok(Claim::Unreadable(format!(
-                "could not read the tags of the alarm {name} ({why}); it fires this variant's \
+                "could not read the tags of the alarm {name} ({why}); it fires this target's \
                  step policy, so it was updated as this resource's"
             )));
         }

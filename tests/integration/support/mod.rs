@@ -376,7 +376,7 @@ impl Emulator {
             .autoscaling
             .register_scalable_target()
             .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+            .scalable_dimension(dimension_of(resource_id))
             .resource_id(resource_id)
             .min_capacity(min)
             .max_capacity(max)
@@ -524,6 +524,15 @@ impl Emulator {
     }
 }
 
+/// The scalable dimension of a SageMaker ResourceId: an inference component's copies, or a
+/// variant's instances.
+pub fn dimension_of(resource_id: &str) -> ScalableDimension {
+    match resource_id.starts_with("inference-component/") {
+        true => ScalableDimension::SageMakerInferenceComponentDesiredCopyCount,
+        false => ScalableDimension::SageMakerVariantDesiredInstanceCount,
+    }
+}
+
 /// Puts a target-tracking policy on a variant's target through these clients, as a user would,
 /// and answers its ARN.
 pub async fn put_target_tracking_policy(
@@ -537,7 +546,7 @@ pub async fn put_target_tracking_policy(
         .put_scaling_policy()
         .policy_name(name)
         .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .scalable_dimension(dimension_of(resource_id))
         .resource_id(resource_id)
         .policy_type(PolicyType::TargetTrackingScaling)
         .target_tracking_scaling_policy_configuration(tracking)

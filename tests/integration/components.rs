@@ -1,0 +1,373 @@
+//! Inference components: the same resource scales a component's copies to zero and back, with
+//! the SageMaker guide's policies and alarm, beside an endpoint variant's scaling and without
+//! touching it. AWS state is read back after every step, on both emulators.
+
+use crate::support::{Fixture, Stack, assert_failed, assert_success};
+use aws_sdk_applicationautoscaling::types::{
+    AdjustmentType, MetricAggregationType, MetricType, PolicyType, ScalableDimension,
+};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+use serde_json::{Value, json};
+
+const TRACKING_POLICY: &str = "InvocationsPerCopy-ScalingPolicy";
+const STEP_POLICY: &str = "NoCapacityInvocationFailures-ScalingPolicy";
+
+fn resource_id(component: &str) -> String {
+    format!("inference-component/{component}")
+}
+
+fn alarm_name(component: &str) -> String {
+    format!("{component}-NoCapacityInvocationFailures")
+}
+
+/// A second resource of the same stack (another logical id), as a template with both a
+/// variant's and a component's scaling has.
+async fn resource_of_the_same_stack(f: &Fixture, logical_resource_id: &str) -> Stack {
+    let mut stack = f.another_stack("same-stack").await;
+    stack.stack_id = f.stack.stack_id.clone();
+    stack.logical_resource_id = logical_resource_id.to_owned();
+    stack
+}
+
+/// Everything AWS holds for a component's scaling, checked against the guide's settings:
+/// target, both policies, the alarm firing the step policy, and the tags of target and alarm.
+async fn assert_component_scaling(f: &Fixture, stack: &Stack, component: &str, max: i32) {
+    let resource_id = resource_id(component);
+    let target = f
+        .emulator
+        .target(&resource_id)
+        .await
+        .expect("target registered");
+    assert_eq!(
+        target.scalable_dimension(),
+        &ScalableDimension::SageMakerInferenceComponentDesiredCopyCount
+    );
+    assert_eq!((target.min_capacity(), target.max_capacity()), (0, max));
+    assert_eq!(f.target_tags(&resource_id).await, stack.ownership_tags());
+
+    let policies = f.emulator.policies(&resource_id).await;
+    let names: Vec<_> = policies.iter().map(|p| p.policy_name()).collect();
+    assert_eq!(names, [TRACKING_POLICY, STEP_POLICY]);
+
+    let tracking = policies[0]
+        .target_tracking_scaling_policy_configuration()
+        .expect("a target-tracking policy");
+    let predefined = tracking.predefined_metric_specification().unwrap();
+    assert_eq!(
+        predefined.predefined_metric_type(),
+        &MetricType::SageMakerInferenceComponentInvocationsPerCopy
+    );
+    assert_eq!(tracking.target_value(), 1.0);
+    assert_eq!(
+        (tracking.scale_in_cooldown(), tracking.scale_out_cooldown()),
+        (Some(300), Some(300))
+    );
+
+    let step = &policies[1];
+    assert_eq!(step.policy_type(), &PolicyType::StepScaling);
+    let steps = step.step_scaling_policy_configuration().unwrap();
+    assert_eq!(
+        steps.adjustment_type(),
+        Some(&AdjustmentType::ChangeInCapacity)
+    );
+    assert_eq!(
+        steps.metric_aggregation_type(),
+        Some(&MetricAggregationType::Maximum)
+    );
+    assert_eq!(steps.cooldown(), Some(60));
+    let adjustments = steps.step_adjustments();
+    assert_eq!(adjustments.len(), 1);
+    assert_eq!(adjustments[0].metric_interval_lower_bound(), Some(0.0));
+    assert_eq!(adjustments[0].metric_interval_upper_bound(), None);
+    assert_eq!(adjustments[0].scaling_adjustment(), 1);
+
+    let alarm_name = alarm_name(component);
+    let alarm = f.emulator.alarm(&alarm_name).await.expect("alarm created");
+    assert_eq!(alarm.metric_name(), Some("NoCapacityInvocationFailures"));
+    assert_eq!(alarm.namespace(), Some("AWS/SageMaker"));
+    let dimensions: Vec<_> = alarm
+        .dimensions()
+        .iter()
+        .map(|d| (d.name().unwrap(), d.value().unwrap()))
+        .collect();
+    assert_eq!(dimensions, [("InferenceComponentName", component)]);
+    assert_eq!(alarm.statistic(), Some(&Statistic::Sum));
+    assert_eq!(alarm.period(), Some(60));
+    assert_eq!(
+        (alarm.evaluation_periods(), alarm.datapoints_to_alarm()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(alarm.threshold(), Some(1.0));
+    assert_eq!(
+        alarm.comparison_operator(),
+        Some(&ComparisonOperator::GreaterThanOrEqualToThreshold)
+    );
+    assert_eq!(alarm.alarm_actions(), [step.policy_arn()]);
+    assert_eq!(
+        f.emulator.alarm_tags(&alarm_name).await,
+        stack.ownership_tags()
+    );
+}
+
+/// What AWS holds for one target and its alarm, to compare before and after another
+/// resource's request: the target's capacity and tags, every policy with its ARN and
+/// configuration, the scheduled actions, and the alarm's definition and tags.
+async fn held(f: &Fixture, resource_id: &str, alarm_name: &str) -> String {
+    let target = f.emulator.target(resource_id).await.expect("a target");
+    let policies: Vec<_> = f
+        .emulator
+        .policies(resource_id)
+        .await
+        .into_iter()
+        .map(|p| {
+            format!(
+                "{} {} {:?} {:?}",
+                p.policy_name(),
+                p.policy_arn(),
+                p.target_tracking_scaling_policy_configuration(),
+                p.step_scaling_policy_configuration()
+            )
+        })
+        .collect();
+    let actions = f.emulator.scheduled_actions(resource_id).await;
+    let alarm = f.emulator.alarm(alarm_name).await.expect("an alarm");
+    format!(
+        "{:?} {:?} {policies:?} {actions:?} {:?} {:?} {:?} {:?} {:?}",
+        (target.min_capacity(), target.max_capacity()),
+        f.target_tags(resource_id).await,
+        alarm.metric_name(),
+        alarm.dimensions(),
+        alarm.alarm_actions(),
+        alarm.alarm_description(),
+        f.emulator.alarm_tags(alarm_name).await,
+    )
+}
+
+on_both_emulators! {
+    async fn an_inference_component_is_created_updated_with_a_schedule_and_deleted(f) {
+        let component = f.endpoint("ic");
+        let properties = json!({
+            "InferenceComponentName": component, "EndpointName": f.endpoint("llm"),
+            "MaxCapacity": 2
+        });
+        let answer = f.stack.create(properties.clone()).await;
+        assert_success(&answer);
+        let id = resource_id(&component);
+        assert_eq!(answer["PhysicalResourceId"], id.as_str());
+        assert_eq!(answer["Data"]["ResourceId"], id.as_str());
+        assert_eq!(answer["Data"]["AlarmName"], alarm_name(&component).as_str());
+        let step_arn = answer["Data"]["StepScalingPolicyArn"].as_str().unwrap();
+        assert!(
+            step_arn.ends_with(&format!(":resource/sagemaker/{id}:policyName/{STEP_POLICY}")),
+            "{step_arn}"
+        );
+        assert_component_scaling(&f, &f.stack, &component, 2).await;
+        assert!(f.emulator.scheduled_actions(&id).await.is_empty());
+
+        // An Update that changes the capacity and adds a schedule: office hours keep a copy.
+        let mut updated = properties.clone();
+        updated["MaxCapacity"] = 4.into();
+        updated["ScheduledActions"] = json!([{
+            "ScheduledActionName": "office-hours", "Schedule": "cron(0 8 ? * MON-FRI *)",
+            "Timezone": "Europe/Berlin", "MinCapacity": 1, "MaxCapacity": 4
+        }]);
+        let answer = f.stack.update(&id, updated.clone(), properties).await;
+        assert_success(&answer);
+        assert_eq!(answer["PhysicalResourceId"], id.as_str());
+        assert_eq!(answer["Data"]["ScheduledActionNames"], "office-hours");
+        assert_component_scaling(&f, &f.stack, &component, 4).await;
+        let actions = f.emulator.scheduled_actions(&id).await;
+        let [action] = actions.as_slice() else { panic!("{actions:?}") };
+        assert_eq!(action.schedule(), "cron(0 8 ? * MON-FRI *)");
+        assert_eq!(action.timezone(), Some("Europe/Berlin"));
+        assert_eq!(
+            action.scalable_dimension(),
+            Some(&ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
+        );
+        let capacity = action.scalable_target_action().unwrap();
+        assert_eq!((capacity.min_capacity(), capacity.max_capacity()), (Some(1), Some(4)));
+
+        assert_success(&f.stack.delete(&id, updated).await);
+        f.emulator.assert_nothing_left(&id, &alarm_name(&component)).await;
+    }
+}
+
+on_both_emulators! {
+    async fn a_variant_and_an_inference_component_scale_side_by_side_and_neither_touches_the_other(f) {
+        let endpoint = f.endpoint("both");
+        let component = f.endpoint("both-ic");
+        let variant_properties = json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2});
+        let component_properties = json!({"InferenceComponentName": component, "MaxCapacity": 3});
+        let components = resource_of_the_same_stack(&f, "ComponentScaling").await;
+        let variant_id = format!("endpoint/{endpoint}/variant/prod");
+        let variant_alarm = format!("{endpoint}-prod-HasBacklogWithoutCapacity");
+        let component_id = resource_id(&component);
+
+        // Both at once, as CloudFormation creates resources that do not depend on each other.
+        let (variant_answer, component_answer) = tokio::join!(
+            f.stack.create(variant_properties.clone()),
+            components.create(component_properties.clone())
+        );
+        assert_success(&variant_answer);
+        assert_success(&component_answer);
+        assert_eq!(variant_answer["PhysicalResourceId"], variant_id.as_str());
+        assert_eq!(component_answer["PhysicalResourceId"], component_id.as_str());
+        assert_component_scaling(&f, &components, &component, 3).await;
+        assert_eq!(
+            f.emulator.policy_names(&variant_id).await,
+            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
+        );
+        assert_eq!(f.target_tags(&variant_id).await, f.stack.ownership_tags());
+        let variant_held = held(&f, &variant_id, &variant_alarm).await;
+        let component_held = held(&f, &component_id, &alarm_name(&component)).await;
+
+        // The component's Update and the variant's leave the other's objects as they were.
+        let mut bigger = component_properties.clone();
+        bigger["MaxCapacity"] = 5.into();
+        let answer = components.update(&component_id, bigger.clone(), component_properties).await;
+        assert_success(&answer);
+        assert_component_scaling(&f, &components, &component, 5).await;
+        assert_eq!(held(&f, &variant_id, &variant_alarm).await, variant_held);
+        let component_held_now = held(&f, &component_id, &alarm_name(&component)).await;
+        assert_ne!(component_held_now, component_held);
+
+        let mut backlog = variant_properties.clone();
+        backlog["TargetMetric"] = "ApproximateBacklogSizePerInstance".into();
+        assert_success(&f.stack.update(&variant_id, backlog.clone(), variant_properties).await);
+        assert_eq!(
+            f.emulator.policy_names(&variant_id).await,
+            [
+                "ApproximateBacklogSizePerInstance-ScalingPolicy",
+                "HasBacklogWithoutCapacity-ScalingPolicy"
+            ]
+        );
+        assert_eq!(held(&f, &component_id, &alarm_name(&component)).await, component_held_now);
+        let variant_held = held(&f, &variant_id, &variant_alarm).await;
+
+        // Each Delete removes its own scaling only.
+        assert_success(&components.delete(&component_id, bigger).await);
+        f.emulator.assert_nothing_left(&component_id, &alarm_name(&component)).await;
+        assert_eq!(held(&f, &variant_id, &variant_alarm).await, variant_held);
+        assert_success(&f.stack.delete(&variant_id, backlog).await);
+        f.emulator.assert_nothing_left(&variant_id, &variant_alarm).await;
+    }
+}
+
+on_both_emulators! {
+    async fn a_component_registered_by_hand_is_refused_and_taken_over_only_with_adopt_existing(f) {
+        let component = f.endpoint("by-hand");
+        let id = resource_id(&component);
+        f.emulator.register_target(&id, 0, 7).await;
+        let properties = json!({"InferenceComponentName": component, "MaxCapacity": 2});
+
+        let answer = f.stack.create(properties.clone()).await;
+        assert_failed(
+            &answer,
+            &[&format!(
+                "A scalable target is already registered for {id} and this resource did not \
+                 register it"
+            )],
+        );
+        let target = f.emulator.target(&id).await.expect("still registered");
+        assert_eq!(target.max_capacity(), 7, "the user's target is left as it was");
+        assert!(f.emulator.policies(&id).await.is_empty());
+        assert!(f.emulator.alarm(&alarm_name(&component)).await.is_none());
+        assert!(f.target_tags(&id).await.is_empty());
+
+        let mut adopting = properties;
+        adopting["AdoptExisting"] = true.into();
+        assert_success(&f.stack.create(adopting.clone()).await);
+        assert_component_scaling(&f, &f.stack, &component, 2).await;
+        assert_success(&f.stack.delete(&id, adopting).await);
+        f.emulator.assert_nothing_left(&id, &alarm_name(&component)).await;
+    }
+}
+
+on_both_emulators! {
+    async fn a_component_named_by_the_arn_ref_gives_is_the_same_target_as_by_its_name(f) {
+        let component = f.endpoint("arn");
+        let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:inference-component/{component}");
+        let by_name = json!({"InferenceComponentName": component});
+        let by_arn = json!({"InferenceComponentName": arn});
+        let id = resource_id(&component);
+        let answer = f.stack.create(by_arn.clone()).await;
+        assert_success(&answer);
+        assert_eq!(answer["PhysicalResourceId"], id.as_str());
+        assert_component_scaling(&f, &f.stack, &component, 1).await;
+        // A template that changes from !Ref to the literal name updates in place.
+        let answer = f.stack.update(&id, by_name.clone(), by_arn).await;
+        assert_success(&answer);
+        assert_eq!(answer["PhysicalResourceId"], id.as_str());
+        assert_component_scaling(&f, &f.stack, &component, 1).await;
+        assert_success(&f.stack.delete(&id, by_name).await);
+        f.emulator.assert_nothing_left(&id, &alarm_name(&component)).await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_inference_component_properties_answer_failed_naming_the_property_and_call_nothing() {
+    let (stack, aws) = Stack::on_emulator("bad-component").await;
+    let variant_metric = |kind: &str, metric: &str| -> Value {
+        json!({"InferenceComponentName": "ic", "TargetTrackingPolicies": [{
+            "PolicyName": "busy", "TargetValue": 2,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": format!("SageMaker{kind}{metric}")}
+        }]})
+    };
+    let cases: [(Value, &[&str]); 6] = [
+        (
+            json!({"EndpointName": "e", "VariantName": "prod", "InferenceComponentName": "ic"}),
+            &[
+                "VariantName and InferenceComponentName name two kinds of target: give exactly one of them",
+            ],
+        ),
+        (
+            variant_metric("Variant", "ConcurrentRequestsPerModelHighResolution"),
+            &[
+                "TargetTrackingPolicies[0].PredefinedMetricSpecification.PredefinedMetricType \
+                 \"SageMakerVariantConcurrentRequestsPerModelHighResolution\" is for an endpoint \
+                 variant, not an inference component; for an inference component: \
+                 SageMakerInferenceComponentInvocationsPerCopy, \
+                 SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+            ],
+        ),
+        (
+            json!({"InferenceComponentName": "ic", "TargetMetric": "GPUUtilization"}),
+            &[
+                "TargetMetric \"GPUUtilization\" is an endpoint variant's metric; for an inference component:",
+            ],
+        ),
+        (
+            json!({"InferenceComponentName": "ic_1"}),
+            &[
+                "InferenceComponentName must be an inference component's name (1 to 63 letters, \
+               digits and hyphens, not starting or ending with a hyphen) or its ARN, got \"ic_1\"",
+            ],
+        ),
+        (
+            json!({"InferenceComponentName": "ic", "EndpointConfigName": "cfg"}),
+            &["EndpointConfigName is for an endpoint variant"],
+        ),
+        (
+            json!({"EndpointName": "e", "TargetTrackingPolicies": [{
+                "PolicyName": "copies", "TargetValue": 2,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"}
+            }]}),
+            &[
+                "\"SageMakerInferenceComponentInvocationsPerCopy\" is for an inference component, not an endpoint variant",
+            ],
+        ),
+    ];
+    for (properties, fragments) in cases {
+        let answer = stack.create(properties.clone()).await;
+        assert_failed(&answer, fragments);
+        let id = answer["PhysicalResourceId"].as_str().unwrap();
+        assert!(id.starts_with("create-failed/"), "{properties}: {id}");
+    }
+    aws.assert_no_calls();
+    // The Delete CloudFormation sends for a failed Create touches nothing either.
+    let answer = stack
+        .delete("create-failed/0", json!({"InferenceComponentName": "ic"}))
+        .await;
+    assert_success(&answer);
+    aws.assert_no_calls();
+}
