@@ -41,7 +41,7 @@ lint: setup
 	cargo clippy --all-targets -- -D warnings
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	cfn-lint template.yaml examples/async-endpoint.yaml examples/minimal.yaml
+	cfn-lint template.yaml examples/async-endpoint.yaml examples/minimal.yaml examples/inference-component.yaml
 	actionlint .github/workflows/*.yml
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	scripts/check-version.sh
