@@ -4,7 +4,8 @@
 # answer CloudFormation received and what AWS now holds. Between the scaling resource's Update
 # and its Delete, the endpoint changes its instance type, in CloudFormation's order: the guard's
 # Update, the endpoint's (as CloudFormation does it for AWS::SageMaker::Endpoint), then the
-# scaling resource's. Everything it starts, it stops (by
+# scaling resource's. Then an inference component's scaling: Create, an Update that adds a
+# schedule, Delete. Everything it starts, it stops (by
 # process group, also on failure); it exits non-zero if any step did not answer SUCCESS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,7 +65,7 @@ wait_for_port "$INVOKE_PORT" "cargo lambda watch" "$work/watch.log"
 
 failed=()
 for step in create update guard-create guard-update endpoint-update update-instance-type delete \
-    guard-delete; do
+    guard-delete component-create component-update component-delete; do
   echo
   if [ "$step" = endpoint-update ]; then
     echo "== the endpoint moves to ml.g4dn.2xlarge (UpdateEndpoint, as CloudFormation does it)"
@@ -91,4 +92,5 @@ if [ "${#failed[@]}" -gt 0 ]; then
   sed 's/^/    /' "$work/watch.log"
   exit 1
 fi
-echo "Demo passed: Create, Update, an instance-type change and Delete each answered SUCCESS."
+echo "Demo passed: Create, Update, an instance-type change and Delete each answered SUCCESS,"
+echo "for an endpoint variant and for an inference component."

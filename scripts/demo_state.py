@@ -1,7 +1,8 @@
 """Prints what CloudFormation received for one request, and what AWS now holds.
 
 Usage: demo_state.py AWS_ENDPOINT_URL EVENT_FILE [VARIANT]. Exits 1 unless the answer says
-SUCCESS. VARIANT is the variant to show when the properties name none (the guard's).
+SUCCESS. VARIANT is the variant to show when the properties name none (the guard's); with
+InferenceComponentName, the component is shown.
 The answer is read back from the emulator's S3, where the event's ResponseURL points.
 """
 
@@ -37,9 +38,15 @@ for name, value in sorted(answer.get("Data", {}).items()):
     print(f"    Data.{name} = {value}")
 
 props = event["ResourceProperties"]
-endpoint_name = props["EndpointName"]
+component = props.get("InferenceComponentName", "").rpartition("inference-component/")[2]
+endpoint_name = props.get("EndpointName")
 variant_name = props.get("VariantName") or (sys.argv[3] if len(sys.argv) > 3 else "AllTraffic")
-resource_id = f"endpoint/{endpoint_name}/variant/{variant_name}"
+if component:
+    resource_id = f"inference-component/{component}"
+    default_alarm = f"{component}-NoCapacityInvocationFailures"
+else:
+    resource_id = f"endpoint/{endpoint_name}/variant/{variant_name}"
+    default_alarm = f"{endpoint_name}-{variant_name}-HasBacklogWithoutCapacity"
 autoscaling = boto3.client("application-autoscaling", **aws)
 targets = autoscaling.describe_scalable_targets(
     ServiceNamespace="sagemaker", ResourceIds=[resource_id]
@@ -50,10 +57,7 @@ policies = autoscaling.describe_scaling_policies(
 actions = autoscaling.describe_scheduled_actions(
     ServiceNamespace="sagemaker", ResourceId=resource_id
 )["ScheduledActions"]
-alarm_name = props.get(
-    "AlarmName",
-    f"{endpoint_name}-{variant_name}-HasBacklogWithoutCapacity",
-)
+alarm_name = props.get("AlarmName", default_alarm)
 alarms = boto3.client("cloudwatch", **aws).describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
 
 print(f"  AWS now holds for {resource_id}:")
@@ -63,7 +67,9 @@ for policy in policies:
     config = policy.get("TargetTrackingScalingPolicyConfiguration") or policy.get(
         "StepScalingPolicyConfiguration"
     )
-    metric = config.get("CustomizedMetricSpecification", {}).get("MetricName", "")
+    metric = config.get("CustomizedMetricSpecification", {}).get("MetricName") or config.get(
+        "PredefinedMetricSpecification", {}
+    ).get("PredefinedMetricType", "")
     print(f"    policy: {policy['PolicyName']} ({policy['PolicyType']}) {metric}")
 for action in actions:
     capacity = action.get("ScalableTargetAction", {})
@@ -77,8 +83,10 @@ for alarm in alarms:
         f"    alarm: {alarm['AlarmName']} on {alarm['MetricName']} "
         f"-> {', '.join(alarm['AlarmActions'])}"
     )
-record_name = f"/sagemaker-async-autoscaling/records/{endpoint_name}/{variant_name}"
-records = boto3.client("ssm", **aws).get_parameters(Names=[record_name])["Parameters"]
+records = []
+if not component:  # the guard records variants only
+    record_name = f"/sagemaker-async-autoscaling/records/{endpoint_name}/{variant_name}"
+    records = boto3.client("ssm", **aws).get_parameters(Names=[record_name])["Parameters"]
 for record in records:
     print(f"    the guard's record: {record_name} ({len(record['Value'])} characters)")
 if not (targets or policies or actions or alarms or records):

@@ -172,7 +172,8 @@ async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_
 }
 
 #[test]
-fn the_readme_demo_walks_create_update_an_instance_type_change_and_delete_with_cargo_lambda() {
+fn the_readme_demo_walks_a_variants_and_a_components_lifecycle_and_an_instance_type_change_with_cargo_lambda()
+ {
     let free_port = || {
         std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -195,10 +196,10 @@ fn the_readme_demo_walks_create_update_an_instance_type_change_and_delete_with_c
         String::from_utf8_lossy(&run.stderr)
     );
     // Create, Update, the guard's Create and Update, the Update after the endpoint's, both
-    // Deletes.
+    // Deletes; then the inference component's Create, Update and Delete.
     assert_eq!(
         stdout.matches("CloudFormation received: SUCCESS").count(),
-        7,
+        10,
         "{stdout}"
     );
     assert!(
@@ -220,6 +221,19 @@ fn the_readme_demo_walks_create_update_an_instance_type_change_and_delete_with_c
     assert!(
         stdout.contains(
             "scheduled action: night-off cron(0 20 ? * MON-FRI *) Europe/Berlin -> capacity 0..0"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "policy: InvocationsPerCopy-ScalingPolicy (TargetTrackingScaling) \
+             SageMakerInferenceComponentInvocationsPerCopy"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "alarm: esd-llm-ic-NoCapacityInvocationFailures on NoCapacityInvocationFailures"
         ),
         "{stdout}"
     );
