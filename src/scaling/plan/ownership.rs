@@ -665,6 +665,30 @@ mod tests {
         );
     }
 
+    /// An alarm fires a target's step policy only by that target's id and that kind's policy
+    /// name: a component's alarm is never a variant's, nor the other way round.
+    #[test]
+    fn an_alarm_fires_the_step_policy_of_one_kind_of_target_only() {
+        let component = ScalableResource::InferenceComponent("esd".into());
+        let component_step = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0f:\
+            resource/sagemaker/inference-component/esd:policyName/\
+            NoCapacityInvocationFailures-ScalingPolicy"
+            .to_owned();
+        let fires_component = alarm(ALARM, Ownership::Untagged, &[component_step]);
+        assert!(fires_component.fires_step_policy_of(&component));
+        assert!(!fires_component.fires_step_policy_of(&variant()));
+        let fires_variant = alarm(ALARM, Ownership::Untagged, &[step_policy_of("prod")]);
+        assert!(fires_variant.fires_step_policy_of(&variant()));
+        assert!(!fires_variant.fires_step_policy_of(&component));
+        // The variant's step policy name on the component's target is no step policy of it.
+        let misnamed = format!(
+            "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0f:resource/sagemaker/\
+             inference-component/esd:policyName/{}",
+            crate::contract::STEP_POLICY_NAME
+        );
+        assert!(!alarm(ALARM, Ownership::Untagged, &[misnamed]).fires_step_policy_of(&component));
+    }
+
     #[test]
     fn an_alarms_metric_reads_as_namespace_name_and_dimensions() {
         let dimensions = [("EndpointName".to_owned(), "esd".to_owned())];
