@@ -38,7 +38,7 @@ for name, value in sorted(answer.get("Data", {}).items()):
     print(f"    Data.{name} = {value}")
 
 props = event["ResourceProperties"]
-component = props.get("InferenceComponentName", "").rpartition("inference-component/")[2]
+component = props.get("InferenceComponentName")
 endpoint_name = props.get("EndpointName")
 variant_name = props.get("VariantName") or (sys.argv[3] if len(sys.argv) > 3 else "AllTraffic")
 if component:

@@ -108,25 +108,24 @@ impl TargetMetric {
     /// The kind of resource whose metric it is.
     pub fn kind(self) -> &'static Kind {
         match self {
+            TargetMetric::CpuUtilization
+            | TargetMetric::ApproximateBacklogSizePerInstance
+            | TargetMetric::GpuUtilization => &VARIANT,
             TargetMetric::InvocationsPerCopy | TargetMetric::ConcurrentRequestsPerCopy => {
                 &INFERENCE_COMPONENT
             }
-            _ => &VARIANT,
-        }
-    }
-
-    /// The shorthand's metric when `TargetMetric` is not given.
-    pub fn default_for(kind: &Kind) -> Self {
-        match kind == &INFERENCE_COMPONENT {
-            true => TargetMetric::InvocationsPerCopy,
-            false => TargetMetric::CpuUtilization,
         }
     }
 
     /// Whether Application Auto Scaling knows the metric (`PredefinedMetricSpecification`);
-    /// the others are put as a `CustomizedMetricSpecification`.
+    /// the others are put as a `CustomizedMetricSpecification` on the variant.
     pub fn is_predefined(self) -> bool {
-        self.kind() == &INFERENCE_COMPONENT
+        match self {
+            TargetMetric::CpuUtilization
+            | TargetMetric::ApproximateBacklogSizePerInstance
+            | TargetMetric::GpuUtilization => false,
+            TargetMetric::InvocationsPerCopy | TargetMetric::ConcurrentRequestsPerCopy => true,
+        }
     }
 
     pub fn policy_name(self) -> &'static str {
@@ -142,9 +141,11 @@ impl TargetMetric {
     /// `TargetValue`'s default: the design's 50 (% CPU) for a variant's metrics; for an
     /// inference component's, the SageMaker guide's 1 (request per copy).
     pub fn default_target_value(self) -> f64 {
-        match self.kind() == &INFERENCE_COMPONENT {
-            true => 1.0,
-            false => 50.0,
+        match self {
+            TargetMetric::CpuUtilization
+            | TargetMetric::ApproximateBacklogSizePerInstance
+            | TargetMetric::GpuUtilization => 50.0,
+            TargetMetric::InvocationsPerCopy | TargetMetric::ConcurrentRequestsPerCopy => 1.0,
         }
     }
 
@@ -178,12 +179,13 @@ impl TargetMetric {
     }
 }
 
-/// What one kind of scalable resource fixes: its dimension, its step policy and the alarm
-/// that fires it. A new kind of target is one [`ScalableResource`] variant, with its
-/// `ResourceId`, its alarm's dimension, and one of these.
+/// What one kind of scalable resource fixes: its dimension, its default target metric, its step
+/// policy and the alarm that fires it. A new kind of target is one of these in [`KINDS`], a
+/// [`ScalableResource`] variant (its `ResourceId`, its alarm dimension's value and its default
+/// alarm name), and its [`TargetMetric`]s; the properties and the desired state follow.
 #[derive(Debug, PartialEq)]
 pub struct Kind {
-    /// What the resource is called in a Reason: "endpoint variant".
+    /// What the resource is called in a Reason, after "an": "endpoint variant".
     pub noun: &'static str,
     /// The scalable dimension of Application Auto Scaling.
     pub scalable_dimension: &'static str,
@@ -191,6 +193,8 @@ pub struct Kind {
     pub one_unit: &'static str,
     /// The predefined metric types of Application Auto Scaling that belong to this kind.
     pub predefined_metric_prefix: &'static str,
+    /// The one-policy shorthand's metric when `TargetMetric` is not given.
+    pub default_metric: TargetMetric,
     pub step_policy_name: &'static str,
     /// The step policy's `MetricAggregationType`.
     pub step_aggregation: &'static str,
@@ -208,6 +212,8 @@ pub struct Kind {
 pub struct AlarmSettings {
     pub metric_name: &'static str,
     pub namespace: &'static str,
+    /// The metric's one dimension: the resource's endpoint or its own name.
+    pub dimension: &'static str,
     pub statistic: &'static str,
     pub period_seconds: i32,
     pub evaluation_periods: i32,
@@ -223,6 +229,7 @@ pub const VARIANT: Kind = Kind {
     scalable_dimension: "sagemaker:variant:DesiredInstanceCount",
     one_unit: "an instance",
     predefined_metric_prefix: "SageMakerVariant",
+    default_metric: TargetMetric::CpuUtilization,
     step_policy_name: STEP_POLICY_NAME,
     step_aggregation: "Average",
     step_cooldown: 300,
@@ -230,6 +237,8 @@ pub const VARIANT: Kind = Kind {
     alarm: AlarmSettings {
         metric_name: "HasBacklogWithoutCapacity",
         namespace: "AWS/SageMaker",
+        // SageMaker publishes the backlog per endpoint only.
+        dimension: "EndpointName",
         statistic: "Average",
         period_seconds: 60,
         evaluation_periods: 2,
@@ -247,6 +256,7 @@ pub const INFERENCE_COMPONENT: Kind = Kind {
     scalable_dimension: "sagemaker:inference-component:DesiredCopyCount",
     one_unit: "a copy",
     predefined_metric_prefix: "SageMakerInferenceComponent",
+    default_metric: TargetMetric::InvocationsPerCopy,
     step_policy_name: IC_STEP_POLICY_NAME,
     step_aggregation: "Maximum",
     step_cooldown: 60,
@@ -254,6 +264,7 @@ pub const INFERENCE_COMPONENT: Kind = Kind {
     alarm: AlarmSettings {
         metric_name: "NoCapacityInvocationFailures",
         namespace: "AWS/SageMaker",
+        dimension: "InferenceComponentName",
         statistic: "Sum",
         period_seconds: 60,
         evaluation_periods: 1,
@@ -262,6 +273,10 @@ pub const INFERENCE_COMPONENT: Kind = Kind {
         treat_missing_data: "missing",
     },
 };
+
+/// Every kind of target, for what is said of all of them (which kind a predefined metric is
+/// for).
+pub const KINDS: [&Kind; 2] = [&VARIANT, &INFERENCE_COMPONENT];
 
 /// What a scaling resource scales: the resource its scalable target names.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -300,17 +315,19 @@ impl ScalableResource {
         VariantId::from_resource_id(resource_id).map(ScalableResource::Variant)
     }
 
-    /// The dimension of the alarm's metric: the endpoint (which is all SageMaker publishes
-    /// the backlog by), or the component.
+    /// The dimension of the alarm's metric, with its value: the variant's endpoint, or the
+    /// component.
     pub fn alarm_dimension(&self) -> (&'static str, &str) {
-        match self {
-            ScalableResource::Variant(variant) => ("EndpointName", &variant.endpoint_name),
-            ScalableResource::InferenceComponent(name) => ("InferenceComponentName", name),
-        }
+        let value = match self {
+            ScalableResource::Variant(variant) => &variant.endpoint_name,
+            ScalableResource::InferenceComponent(name) => name,
+        };
+        (self.kind().alarm.dimension, value)
     }
 
-    /// The alarm name used when `AlarmName` is not given. One alarm per variant, so that two
-    /// variants of one endpoint each keep an alarm that fires their own step policy.
+    /// The alarm name used when `AlarmName` is not given: one alarm per target (per variant,
+    /// not per endpoint, so that two variants of one endpoint each keep an alarm that fires
+    /// their own step policy).
     pub fn default_alarm_name(&self) -> String {
         let metric = self.kind().alarm.metric_name;
         match self {
@@ -345,6 +362,12 @@ impl ScalableResource {
 impl From<VariantId> for ScalableResource {
     fn from(variant: VariantId) -> Self {
         ScalableResource::Variant(variant)
+    }
+}
+
+impl From<&VariantId> for ScalableResource {
+    fn from(variant: &VariantId) -> Self {
+        ScalableResource::Variant(variant.clone())
     }
 }
 
@@ -452,6 +475,7 @@ mod tests {
                 scalable_dimension: "sagemaker:variant:DesiredInstanceCount",
                 one_unit: "an instance",
                 predefined_metric_prefix: "SageMakerVariant",
+                default_metric: TargetMetric::CpuUtilization,
                 step_policy_name: "HasBacklogWithoutCapacity-ScalingPolicy",
                 step_aggregation: "Average",
                 step_cooldown: 300,
@@ -459,6 +483,7 @@ mod tests {
                 alarm: AlarmSettings {
                     metric_name: "HasBacklogWithoutCapacity",
                     namespace: "AWS/SageMaker",
+                    dimension: "EndpointName",
                     statistic: "Average",
                     period_seconds: 60,
                     evaluation_periods: 2,
@@ -494,6 +519,7 @@ mod tests {
                 scalable_dimension: "sagemaker:inference-component:DesiredCopyCount",
                 one_unit: "a copy",
                 predefined_metric_prefix: "SageMakerInferenceComponent",
+                default_metric: TargetMetric::InvocationsPerCopy,
                 step_policy_name: "NoCapacityInvocationFailures-ScalingPolicy",
                 step_aggregation: "Maximum",
                 step_cooldown: 60,
@@ -501,6 +527,7 @@ mod tests {
                 alarm: AlarmSettings {
                     metric_name: "NoCapacityInvocationFailures",
                     namespace: "AWS/SageMaker",
+                    dimension: "InferenceComponentName",
                     statistic: "Sum",
                     period_seconds: 60,
                     evaluation_periods: 1,
@@ -599,13 +626,13 @@ mod tests {
             );
         }
         assert_eq!(
-            TargetMetric::default_for(&INFERENCE_COMPONENT),
+            INFERENCE_COMPONENT.default_metric,
             TargetMetric::InvocationsPerCopy
         );
-        assert_eq!(
-            TargetMetric::default_for(&VARIANT),
-            TargetMetric::CpuUtilization
-        );
+        assert_eq!(VARIANT.default_metric, TargetMetric::CpuUtilization);
+        for metric in TargetMetric::ALL {
+            assert_eq!(metric.kind().default_metric.kind(), metric.kind());
+        }
         assert!(!cpu.is_predefined());
     }
 

@@ -241,10 +241,10 @@ impl Handler {
                 reason
             }
         };
-        // Stood down for another copy of this Create: answer with the variant's id, so that
+        // Stood down for another copy of this Create: answer with the target's id, so that
         // CloudFormation's rollback Delete, should it act on this answer, removes the setup.
         let failure_id = match (rollback.stood_down(), is_create) {
-            (Some(variant), true) => variant.resource_id(),
+            (Some(target), true) => target.resource_id(),
             _ => failure_id,
         };
         let Some(created) = rollback.take() else {
@@ -393,7 +393,7 @@ async fn scaling_run(
     }
 }
 
-/// Create's and Update's SUCCESS answer: the variant's id, its Data and a summary.
+/// Create's and Update's SUCCESS answer: the target's id, its Data and a summary.
 fn configured_answer(configured: Configured) -> Answer {
     Answer::success(
         configured.physical_resource_id,
@@ -407,8 +407,8 @@ fn parse(properties: &Value) -> Result<ScalingProperties, Failure> {
 }
 
 /// The PhysicalResourceId of a FAILED answer. Update and Delete keep the id they were sent.
-/// A failed Create gets an id that can never be read as an endpoint variant, so the Delete
-/// that CloudFormation sends when it rolls back touches nothing, least of all a variant that
+/// A failed Create gets an id that can never be read as a target's, so the Delete that
+/// CloudFormation sends when it rolls back touches nothing, least of all a target that
 /// something else manages (the take-over refusal fails this way).
 fn physical_id_on_failure(envelope: &Envelope, request: Option<&Request>) -> String {
     let sent = match request {

@@ -1,6 +1,7 @@
 //! A CloudFormation custom resource that configures the auto scaling of an Amazon SageMaker
-//! asynchronous inference endpoint variant: a scalable target, a target-tracking policy, a
-//! step-scaling policy that takes the variant from 0 to 1 instance, and the alarm that fires it.
+//! asynchronous inference endpoint variant (or of an inference component): a scalable target,
+//! target-tracking policies, a step-scaling policy that takes it from 0 to 1 instance (or copy),
+//! and the alarm that fires it.
 //!
 //! Layout: [`cfn`] speaks CloudFormation's protocol, [`properties`] reads the resource's
 //! properties, [`scaling`] decides what to do (its rules are pure plans in

@@ -178,7 +178,7 @@ pub async fn update(
     let mut done = Vec::new();
     for take in &takes {
         let variant = &take.affected.variant;
-        if let Err(error) = api.deregister_target(&variant.clone().into()).await {
+        if let Err(error) = api.deregister_target(&variant.into()).await {
             return Err(match done.is_empty() {
                 true => GuardFailure::Aws(error),
                 false => GuardFailure::Partly {
@@ -240,7 +240,7 @@ async fn plan_takes(
     let affected_ids = affected.iter().map(|a| a.variant.clone()).collect();
     let mut takes = Vec::new();
     let registered = futures_util::future::try_join_all(affected.into_iter().map(|a| async {
-        let Some(target) = api.find_target(&a.variant.clone().into()).await? else {
+        let Some(target) = api.find_target(&(&a.variant).into()).await? else {
             return Ok::<_, AwsError>(None);
         };
         let tags = match &target.arn {
@@ -382,7 +382,7 @@ async fn settle(
         if skip.contains(&variant) || record.parameter_name() != name {
             continue;
         }
-        let registered = match api.find_target(&variant.clone().into()).await? {
+        let registered = match api.find_target(&(&variant).into()).await? {
             None => Registered::No,
             Some(target) => {
                 let tags = match &target.arn {

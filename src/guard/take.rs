@@ -30,7 +30,7 @@ pub(super) async fn take(
         ));
     };
     let (policies, scheduled_actions) = {
-        let resource = ScalableResource::from(variant.clone());
+        let resource = ScalableResource::from(variant);
         tokio::try_join!(api.policies(&resource), api.scheduled_actions(&resource))?
     };
     let mut record = Record::new(

@@ -183,8 +183,8 @@ fn read_resource(reader: &mut Reader<'_>) -> (ScalableResource, Option<String>) 
     let name = inference_component_name(reader);
     if reader.has("VariantName") {
         reader.problem(
-            "VariantName and InferenceComponentName name two kinds of target: give exactly one \
-             of them"
+            "VariantName and InferenceComponentName name two kinds of target: give one of them, \
+             not both"
                 .to_owned(),
         );
     }
@@ -194,40 +194,31 @@ fn read_resource(reader: &mut Reader<'_>) -> (ScalableResource, Option<String>) 
     (ScalableResource::InferenceComponent(name), endpoint_name)
 }
 
-/// `InferenceComponentName`: the name, or the component's ARN, which is what `!Ref` of an
-/// `AWS::SageMaker::InferenceComponent` gives (it has no `Fn::GetAtt` for its name).
+/// `InferenceComponentName`: the component's name, as given to it. Not its ARN, which is what
+/// `!Ref` of an `AWS::SageMaker::InferenceComponent` gives: SageMaker writes the name in an ARN
+/// in lower case, while the component's metrics (the alarm's dimension) carry it as given, so a
+/// name read from an ARN could leave the alarm watching a metric nobody publishes.
 fn inference_component_name(reader: &mut Reader<'_>) -> String {
     const KEY: &str = "InferenceComponentName";
     let Some(value) = reader.string(KEY) else {
         return String::new();
     };
-    let name = component_name_of_arn(&value).unwrap_or(&value);
-    if !is_sagemaker_name(name) {
+    if value.starts_with("arn:") {
         reader.problem(format!(
-            "{KEY} must be an inference component's name (1 to 63 letters, digits and hyphens, \
-             not starting or ending with a hyphen) or its ARN, got {}",
+            "{KEY} must be the inference component's name, not its ARN (which !Ref gives, with \
+             the name in lower case, while its metrics carry the name as given): set \
+             InferenceComponentName on the AWS::SageMaker::InferenceComponent and pass the same \
+             name here, with DependsOn on the component; got {}",
+            quote(&value)
+        ));
+    } else if !is_sagemaker_name(&value) {
+        reader.problem(format!(
+            "{KEY} must be 1 to 63 letters, digits and hyphens, not starting or ending with a \
+             hyphen (SageMaker's naming rule), got {}",
             quote(&value)
         ));
     }
-    name.to_owned()
-}
-
-/// The name in `arn:<partition>:sagemaker:<region>:<account>:inference-component/<name>`.
-fn component_name_of_arn(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let fields: Vec<&str> = parts.by_ref().take(5).collect();
-    let resource = parts.next()?;
-    match fields.as_slice() {
-        ["arn", partition, "sagemaker", region, account]
-            if partition.starts_with("aws")
-                && !region.is_empty()
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            resource.strip_prefix("inference-component/")
-        }
-        _ => None,
-    }
+    value
 }
 
 fn sagemaker_name(reader: &mut Reader<'_>, key: &'static str, default: Option<&str>) -> String {
@@ -413,24 +404,22 @@ mod tests {
     }
 
     #[test]
-    fn an_inference_component_is_named_by_its_name_or_by_the_arn_ref_gives() {
-        let arn = "arn:aws:sagemaker:us-east-1:123456789012:inference-component/llama-ic";
-        for given in ["llama-ic", arn] {
-            let props = ScalingProperties::parse(&json!({
-                "InferenceComponentName": given, "EndpointName": "llm",
-                "TargetMetric": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
-                "TargetValue": "4", "StepCooldown": "120", "AlarmEvaluationPeriods": "2"
-            }))
-            .unwrap();
-            assert_eq!(props.resource_id(), "inference-component/llama-ic");
-            assert_eq!(props.endpoint_name.as_deref(), Some("llm"));
-            assert!(matches!(&props.target_tracking,
-                TargetTrackingPolicies::Shorthand(s) if s.metric == TargetMetric::ConcurrentRequestsPerCopy && s.target_value == 4.0));
-            assert_eq!(
-                (props.step_cooldown, props.alarm_evaluation_periods),
-                (120, 2)
-            );
-        }
+    fn an_inference_components_settings_are_read_as_for_a_variant() {
+        let props = ScalingProperties::parse(&json!({
+            "InferenceComponentName": "Llama-IC", "EndpointName": "llm",
+            "TargetMetric": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+            "TargetValue": "4", "StepCooldown": "120", "AlarmEvaluationPeriods": "2"
+        }))
+        .unwrap();
+        assert_eq!(props.resource_id(), "inference-component/Llama-IC");
+        assert_eq!(props.alarm_name, "Llama-IC-NoCapacityInvocationFailures");
+        assert_eq!(props.endpoint_name.as_deref(), Some("llm"));
+        assert!(matches!(&props.target_tracking,
+            TargetTrackingPolicies::Shorthand(s) if s.metric == TargetMetric::ConcurrentRequestsPerCopy && s.target_value == 4.0));
+        assert_eq!(
+            (props.step_cooldown, props.alarm_evaluation_periods),
+            (120, 2)
+        );
     }
 
     #[test]
@@ -440,7 +429,7 @@ mod tests {
                 json!({"EndpointName": "e", "VariantName": "v", "InferenceComponentName": "ic"})
             ),
             "Invalid ResourceProperties: VariantName and InferenceComponentName name two kinds of \
-             target: give exactly one of them"
+             target: give one of them, not both"
         );
         let reason = problems(json!({
             "InferenceComponentName": "ic", "EndpointConfigName": "c", "TargetMetric": "CPUUtilization"
@@ -469,20 +458,28 @@ mod tests {
             json!(""),
             json!("-ic"),
             json!("ic_1"),
-            json!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/ic"),
-            json!("arn:aws:sagemaker:us-east-1:1234:inference-component/ic"),
             json!("x".repeat(64)),
         ] {
             let reason = problems(json!({"InferenceComponentName": bad}));
             assert!(
                 reason.starts_with(
-                    "Invalid ResourceProperties: InferenceComponentName must be an \
-                 inference component's name (1 to 63 letters, digits and hyphens, not starting or \
-                 ending with a hyphen) or its ARN, got "
+                    "Invalid ResourceProperties: InferenceComponentName must be 1 to 63 letters, \
+                     digits and hyphens, not starting or ending with a hyphen (SageMaker's naming \
+                     rule), got "
                 ),
                 "{reason}"
             );
         }
+        let reason = problems(json!({
+            "InferenceComponentName": "arn:aws:sagemaker:us-east-1:123456789012:inference-component/ic"
+        }));
+        assert!(
+            reason.starts_with(
+                "Invalid ResourceProperties: InferenceComponentName must be the inference \
+                 component's name, not its ARN"
+            ),
+            "{reason}"
+        );
         assert_eq!(
             problems(json!({"InferenceComponentName": 7})),
             "Invalid ResourceProperties: InferenceComponentName must be a string, got 7"

@@ -5,7 +5,7 @@
 //! CloudWatch's for metric math).
 
 use super::reader::{Reader, quote};
-use crate::contract::{INFERENCE_COMPONENT, Kind, TargetMetric, VARIANT};
+use crate::contract::{KINDS, Kind, TargetMetric};
 use crate::policy::{Metric, MetricQuery, QuerySource, TargetTracking, TrackedMetric};
 
 /// Application Auto Scaling's quota: scaling policies per scalable target, step and target
@@ -134,7 +134,7 @@ pub(super) fn read(
 
 /// `TargetMetric`: one of the kind's own metrics.
 fn read_target_metric(reader: &mut Reader<'_>, kind: &'static Kind) -> TargetMetric {
-    let default = TargetMetric::default_for(kind);
+    let default = kind.default_metric;
     let Some(text) = reader.string("TargetMetric") else {
         return default;
     };
@@ -301,15 +301,18 @@ fn check_predefined(metric_type: &str, kind: &Kind) -> Result<(), String> {
             kind.noun
         )),
         t if !t.starts_with(prefix) => {
-            let theirs = match t.starts_with(INFERENCE_COMPONENT.predefined_metric_prefix) {
-                true => INFERENCE_COMPONENT.noun,
-                false => VARIANT.noun,
-            };
-            Err(format!(
-                "is for an {theirs}, not an {}; {}",
-                kind.noun,
-                others(prefix)
-            ))
+            let theirs = KINDS
+                .into_iter()
+                .find(|k| t.starts_with(k.predefined_metric_prefix));
+            Err(match theirs {
+                Some(theirs) => format!(
+                    "is for an {}, not an {}; {}",
+                    theirs.noun,
+                    kind.noun,
+                    others(prefix)
+                ),
+                None => format!("is for another SageMaker resource; {}", others(prefix)),
+            })
         }
         "SageMakerVariantInvocationsPerInstance" => Err(
             "never scales an asynchronous endpoint: those publish no Invocations metrics. Track \

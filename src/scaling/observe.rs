@@ -6,7 +6,7 @@ use crate::aws::{AwsError, ScalingApi};
 use crate::contract::{ScalableResource, Tags};
 use tracing::warn;
 
-/// Reads what AWS holds for the variant (when given) and under the alarm names: one round trip
+/// Reads what AWS holds for the target (when given) and under the alarm names: one round trip
 /// for the target and the alarms, one for their tags and (with `read_policies`) the target's
 /// policies. Tags that cannot be read leave the ownership unknown, for the plan to weigh; that
 /// is not an error.

@@ -1,8 +1,8 @@
 //! What a failing request must remove: the record a request keeps of what it set out to create
 //! from nothing, and of how each creating call ended.
 //!
-//! Only a request that configures a variant this resource does not manage yet (a Create, or
-//! an Update to another variant) keeps one; a failed Update of its own variant is rolled back by
+//! Only a request that configures a target this resource does not manage yet (a Create, or
+//! an Update to another target) keeps one; a failed Update of its own target is rolled back by
 //! CloudFormation's next Update. The operation writes an entry right before each creating call
 //! (RegisterScalableTarget for a target that was not registered; PutMetricAlarm under a name
 //! that was free, beside a target it made) and settles it once the outcome is known (for an
@@ -42,7 +42,7 @@ pub struct Rollback {
 #[derive(Debug, Default)]
 struct Record {
     created: Created,
-    /// A copy of this request is at work on this variant's objects: nothing is removed.
+    /// A copy of this request is at work on this target's objects: nothing is removed.
     stood_down: Option<ScalableResource>,
 }
 
@@ -65,7 +65,7 @@ impl Rollback {
     }
 
     /// Before PutMetricAlarm under a name that was free. Recorded only while this request is
-    /// building the variant's setup from nothing (it made the target, or may have): next to a
+    /// building the target's setup from nothing (it made the target, or may have): next to a
     /// target that was there already, a new alarm is part of a setup that stays.
     pub fn creating_alarm(&self, name: &str) {
         let mut record = self.record();
@@ -88,8 +88,8 @@ impl Rollback {
         record.created = Created::default();
     }
 
-    /// The variant whose setup another copy of this request is building, if this request stood
-    /// down. A Create that then fails answers with that variant's id rather than a failed
+    /// The target whose setup another copy of this request is building, if this request stood
+    /// down. A Create that then fails answers with that target's id rather than a failed
     /// Create's: should CloudFormation act on this answer, its rollback Delete removes the
     /// setup, which carries this resource's tags, instead of leaving it to nobody.
     pub fn stood_down(&self) -> Option<ScalableResource> {

@@ -166,6 +166,7 @@ def test_an_inference_components_copy_count_is_a_dimension_as_aws_has_it(scaling
 
 
 def test_a_dimension_aws_does_not_have_or_that_does_not_fit_the_resource_is_refused(scaling):
+    """The patch accepts no more than AWS: moto refused these before it too."""
     for resource_id, dimension in [
         ("inference-component/x", "sagemaker:inference-component:DesiredCount"),
         ("endpoint/e/variant/v", "sagemaker:inference-component:DesiredCopyCount"),

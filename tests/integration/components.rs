@@ -284,23 +284,135 @@ on_both_emulators! {
 }
 
 on_both_emulators! {
-    async fn a_component_named_by_the_arn_ref_gives_is_the_same_target_as_by_its_name(f) {
-        let component = f.endpoint("arn");
-        let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:inference-component/{component}");
-        let by_name = json!({"InferenceComponentName": component});
-        let by_arn = json!({"InferenceComponentName": arn});
+    async fn a_components_tags_alarm_name_suspension_and_listed_policies_work_as_for_a_variant(f) {
+        // Capitals too: the target, the physical id and the alarm's dimension keep the name's
+        // case, as the component's metrics carry it.
+        let component = format!("Llm-{}", f.endpoint("listed"));
         let id = resource_id(&component);
-        let answer = f.stack.create(by_arn.clone()).await;
+        let alarm = format!("{component}-wake-up");
+        let properties = json!({
+            "InferenceComponentName": component, "MaxCapacity": 3, "AlarmName": alarm,
+            "StepCooldown": 120, "AlarmEvaluationPeriods": 2,
+            "SuspendedState": {"DynamicScalingInSuspended": true},
+            "Tags": [{"Key": "team", "Value": "llm"}],
+            "TargetTrackingPolicies": [{
+                "PolicyName": "concurrency", "TargetValue": 3, "ScaleInCooldown": 600,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+                }
+            }]
+        });
+        let answer = f.stack.create(properties.clone()).await;
         assert_success(&answer);
         assert_eq!(answer["PhysicalResourceId"], id.as_str());
-        assert_component_scaling(&f, &f.stack, &component, 1).await;
-        // A template that changes from !Ref to the literal name updates in place.
-        let answer = f.stack.update(&id, by_name.clone(), by_arn).await;
-        assert_success(&answer);
-        assert_eq!(answer["PhysicalResourceId"], id.as_str());
-        assert_component_scaling(&f, &f.stack, &component, 1).await;
-        assert_success(&f.stack.delete(&id, by_name).await);
+        assert_eq!(answer["Data"]["AlarmName"], alarm.as_str());
+
+        let target = f.emulator.target(&id).await.expect("target registered");
+        assert_eq!((target.min_capacity(), target.max_capacity()), (0, 3));
+        let suspended = target.suspended_state().unwrap();
+        assert_eq!(suspended.dynamic_scaling_in_suspended(), Some(true));
+        assert_eq!(suspended.dynamic_scaling_out_suspended(), Some(false));
+        let mut tags = f.stack.ownership_tags();
+        tags.insert("team".into(), "llm".into());
+        assert_eq!(f.target_tags(&id).await, tags);
+
+        let policies = f.emulator.policies(&id).await;
+        let names: Vec<_> = policies.iter().map(|p| p.policy_name()).collect();
+        assert_eq!(names, ["NoCapacityInvocationFailures-ScalingPolicy", "concurrency"]);
+        let tracking = policies[1].target_tracking_scaling_policy_configuration().unwrap();
+        assert_eq!(
+            tracking.predefined_metric_specification().unwrap().predefined_metric_type(),
+            &MetricType::SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution
+        );
+        assert_eq!((tracking.target_value(), tracking.scale_in_cooldown()), (3.0, Some(600)));
+        let steps = policies[0].step_scaling_policy_configuration().unwrap();
+        assert_eq!(steps.cooldown(), Some(120));
+
+        let found = f.emulator.alarm(&alarm).await.expect("the alarm, under its own name");
+        assert!(f.emulator.alarm(&alarm_name(&component)).await.is_none());
+        let dimensions: Vec<_> = found
+            .dimensions()
+            .iter()
+            .map(|d| (d.name().unwrap(), d.value().unwrap()))
+            .collect();
+        assert_eq!(dimensions, [("InferenceComponentName", component.as_str())]);
+        assert_eq!(
+            (found.evaluation_periods(), found.datapoints_to_alarm()),
+            (Some(2), Some(2))
+        );
+        assert_eq!(found.alarm_actions(), [policies[0].policy_arn()]);
+        assert_eq!(f.emulator.alarm_tags(&alarm).await, tags);
+
+        assert_success(&f.stack.delete(&id, properties).await);
+        f.emulator.assert_nothing_left(&id, &alarm).await;
+    }
+}
+
+on_both_emulators! {
+    async fn a_component_create_that_fails_at_the_alarm_removes_what_it_made(f) {
+        let component = f.endpoint("fails");
+        let id = resource_id(&component);
+        f.aws.fail("PutMetricAlarm", 1, "ValidationException", "Bad alarm");
+        let answer = f.stack.create(json!({"InferenceComponentName": component})).await;
+        assert_failed(
+            &answer,
+            &[
+                "PutMetricAlarm failed: ValidationException: Bad alarm",
+                &format!("Removed what this request had set up for {id}."),
+            ],
+        );
         f.emulator.assert_nothing_left(&id, &alarm_name(&component)).await;
+        // CloudFormation's Delete for the failed Create touches nothing.
+        let failed_id = answer["PhysicalResourceId"].as_str().unwrap();
+        assert!(failed_id.starts_with("create-failed/"), "{failed_id}");
+        f.aws.clear_calls();
+        assert_success(&f.stack.delete(failed_id, json!({"InferenceComponentName": component})).await);
+        f.aws.assert_no_calls();
+    }
+}
+
+on_both_emulators! {
+    async fn a_component_deletes_even_when_its_properties_no_longer_parse(f) {
+        let component = f.endpoint("lenient");
+        let id = resource_id(&component);
+        let alarm = format!("{component}-own-name");
+        assert_success(
+            &f.stack
+                .create(json!({"InferenceComponentName": component, "AlarmName": alarm}))
+                .await,
+        );
+        let unreadable = json!({"InferenceComponentName": component, "AlarmName": alarm,
+                                "MaxCapacity": "many", "Shiny": true});
+        assert_success(&f.stack.delete(&id, unreadable).await);
+        f.emulator.assert_nothing_left(&id, &alarm).await;
+    }
+}
+
+on_both_emulators! {
+    async fn an_update_from_a_variant_to_a_component_configures_the_component_and_the_old_delete_removes_the_variant(f) {
+        let endpoint = f.endpoint("switch");
+        let component = f.endpoint("switch-ic");
+        let variant = json!({"EndpointName": endpoint, "VariantName": "prod"});
+        let to_component = json!({"InferenceComponentName": component, "EndpointName": endpoint});
+        let variant_id = format!("endpoint/{endpoint}/variant/prod");
+        let variant_alarm = format!("{endpoint}-prod-HasBacklogWithoutCapacity");
+        assert_success(&f.stack.create(variant.clone()).await);
+
+        // A new physical id: CloudFormation replaces, and after the update's success sends the
+        // old id's Delete in cleanup.
+        let answer = f.stack.update(&variant_id, to_component.clone(), variant.clone()).await;
+        assert_success(&answer);
+        assert_eq!(answer["PhysicalResourceId"], resource_id(&component).as_str());
+        assert_component_scaling(&f, &f.stack, &component, 1).await;
+        assert!(f.emulator.target(&variant_id).await.is_some(), "the variant until its Delete");
+
+        assert_success(&f.stack.delete(&variant_id, variant).await);
+        f.emulator.assert_nothing_left(&variant_id, &variant_alarm).await;
+        assert_component_scaling(&f, &f.stack, &component, 1).await;
+        assert_success(&f.stack.delete(&resource_id(&component), to_component).await);
+        f.emulator
+            .assert_nothing_left(&resource_id(&component), &alarm_name(&component))
+            .await;
     }
 }
 
@@ -313,11 +425,15 @@ async fn wrong_inference_component_properties_answer_failed_naming_the_property_
             "PredefinedMetricSpecification": {"PredefinedMetricType": format!("SageMaker{kind}{metric}")}
         }]})
     };
-    let cases: [(Value, &[&str]); 6] = [
+    let cases: [(Value, &[&str]); 7] = [
+        (
+            json!({"InferenceComponentName": "arn:aws:sagemaker:us-east-1:123456789012:inference-component/ic"}),
+            &["InferenceComponentName must be the inference component's name, not its ARN"],
+        ),
         (
             json!({"EndpointName": "e", "VariantName": "prod", "InferenceComponentName": "ic"}),
             &[
-                "VariantName and InferenceComponentName name two kinds of target: give exactly one of them",
+                "VariantName and InferenceComponentName name two kinds of target: give one of them, not both",
             ],
         ),
         (
@@ -339,8 +455,8 @@ async fn wrong_inference_component_properties_answer_failed_naming_the_property_
         (
             json!({"InferenceComponentName": "ic_1"}),
             &[
-                "InferenceComponentName must be an inference component's name (1 to 63 letters, \
-               digits and hyphens, not starting or ending with a hyphen) or its ARN, got \"ic_1\"",
+                "InferenceComponentName must be 1 to 63 letters, digits and hyphens, not starting or \
+               ending with a hyphen (SageMaker's naming rule), got \"ic_1\"",
             ],
         ),
         (

@@ -105,6 +105,9 @@ fn target_tracking_policies(props: &ScalingProperties) -> Vec<PolicySpec> {
 /// metrics).
 fn shorthand_policy(props: &ScalingProperties, shorthand: &Shorthand) -> PolicySpec {
     let metric = shorthand.metric;
+    // The properties give each kind only its own metrics: a variant's are customized, an
+    // inference component's predefined.
+    debug_assert_eq!(metric.kind(), props.resource.kind());
     let tracked = match (&props.resource, metric.is_predefined()) {
         (ScalableResource::Variant(variant), false) => {
             let mut dimensions = vec![("EndpointName".to_owned(), variant.endpoint_name.clone())];
@@ -121,7 +124,6 @@ fn shorthand_policy(props: &ScalingProperties, shorthand: &Shorthand) -> PolicyS
                 unit: metric.unit().map(str::to_owned),
             }
         }
-        // The properties give each kind only its own metrics.
         _ => TrackedMetric::Predefined {
             metric_type: metric.metric_name().to_owned(),
             resource_label: None,
@@ -162,10 +164,9 @@ fn step_policy(kind: &Kind, cooldown: i32) -> PolicySpec {
 fn alarm_definition(props: &ScalingProperties, owner: &Owner) -> AlarmDefinition {
     let kind = props.resource.kind();
     let settings = &kind.alarm;
-    let on_endpoint = match (&props.resource, &props.endpoint_name) {
-        (ScalableResource::InferenceComponent(_), Some(endpoint)) => {
-            format!(" on endpoint {endpoint}")
-        }
+    // A variant's ResourceId names its endpoint already.
+    let on_endpoint = match (props.resource.variant(), &props.endpoint_name) {
+        (None, Some(endpoint)) => format!(" on endpoint {endpoint}"),
         _ => String::new(),
     };
     let description = format!(
