@@ -120,12 +120,7 @@ impl TargetMetric {
     /// Whether Application Auto Scaling knows the metric (`PredefinedMetricSpecification`);
     /// the others are put as a `CustomizedMetricSpecification` on the variant.
     pub fn is_predefined(self) -> bool {
-        match self {
-            TargetMetric::CpuUtilization
-            | TargetMetric::ApproximateBacklogSizePerInstance
-            | TargetMetric::GpuUtilization => false,
-            TargetMetric::InvocationsPerCopy | TargetMetric::ConcurrentRequestsPerCopy => true,
-        }
+        self.kind().predefined_shorthand
     }
 
     pub fn policy_name(self) -> &'static str {
@@ -138,24 +133,20 @@ impl TargetMetric {
         }
     }
 
-    /// `TargetValue`'s default: the design's 50 (% CPU) for a variant's metrics; for an
-    /// inference component's, the SageMaker guide's 1 (request per copy).
+    /// `TargetValue`'s default, its kind's.
     pub fn default_target_value(self) -> f64 {
-        match self {
-            TargetMetric::CpuUtilization
-            | TargetMetric::ApproximateBacklogSizePerInstance
-            | TargetMetric::GpuUtilization => 50.0,
-            TargetMetric::InvocationsPerCopy | TargetMetric::ConcurrentRequestsPerCopy => 1.0,
-        }
+        self.kind().default_target_value
     }
 
-    /// The namespace of a customized metric.
+    /// The metric's CloudWatch namespace.
     pub fn namespace(self) -> &'static str {
         match self {
             TargetMetric::CpuUtilization | TargetMetric::GpuUtilization => {
                 "/aws/sagemaker/Endpoints"
             }
-            _ => "AWS/SageMaker",
+            TargetMetric::ApproximateBacklogSizePerInstance
+            | TargetMetric::InvocationsPerCopy
+            | TargetMetric::ConcurrentRequestsPerCopy => "AWS/SageMaker",
         }
     }
 
@@ -167,10 +158,13 @@ impl TargetMetric {
         )
     }
 
+    /// The unit of a customized metric, which a predefined one does not take.
     pub fn unit(self) -> Option<&'static str> {
         match self {
             TargetMetric::CpuUtilization | TargetMetric::GpuUtilization => Some("Percent"),
-            _ => None,
+            TargetMetric::ApproximateBacklogSizePerInstance
+            | TargetMetric::InvocationsPerCopy
+            | TargetMetric::ConcurrentRequestsPerCopy => None,
         }
     }
 
@@ -195,6 +189,10 @@ pub struct Kind {
     pub predefined_metric_prefix: &'static str,
     /// The one-policy shorthand's metric when `TargetMetric` is not given.
     pub default_metric: TargetMetric,
+    /// `TargetValue`'s default in the one-policy shorthand.
+    pub default_target_value: f64,
+    /// Whether the shorthand's metrics are predefined ones (else customized, on the variant).
+    pub predefined_shorthand: bool,
     pub step_policy_name: &'static str,
     /// The step policy's `MetricAggregationType`.
     pub step_aggregation: &'static str,
@@ -230,6 +228,9 @@ pub const VARIANT: Kind = Kind {
     one_unit: "an instance",
     predefined_metric_prefix: "SageMakerVariant",
     default_metric: TargetMetric::CpuUtilization,
+    // The design's 50 % CPU.
+    default_target_value: 50.0,
+    predefined_shorthand: false,
     step_policy_name: STEP_POLICY_NAME,
     step_aggregation: "Average",
     step_cooldown: 300,
@@ -257,6 +258,9 @@ pub const INFERENCE_COMPONENT: Kind = Kind {
     one_unit: "a copy",
     predefined_metric_prefix: "SageMakerInferenceComponent",
     default_metric: TargetMetric::InvocationsPerCopy,
+    // The SageMaker guide's: one request per copy per minute.
+    default_target_value: 1.0,
+    predefined_shorthand: true,
     step_policy_name: IC_STEP_POLICY_NAME,
     step_aggregation: "Maximum",
     step_cooldown: 60,
@@ -403,7 +407,8 @@ impl VariantId {
     }
 }
 
-/// SageMaker's rule for endpoint and variant names: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`.
+/// SageMaker's rule for endpoint, variant and inference component names:
+/// `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`.
 pub fn is_sagemaker_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     (1..=63).contains(&bytes.len())
@@ -476,6 +481,8 @@ mod tests {
                 one_unit: "an instance",
                 predefined_metric_prefix: "SageMakerVariant",
                 default_metric: TargetMetric::CpuUtilization,
+                default_target_value: 50.0,
+                predefined_shorthand: false,
                 step_policy_name: "HasBacklogWithoutCapacity-ScalingPolicy",
                 step_aggregation: "Average",
                 step_cooldown: 300,
@@ -520,6 +527,8 @@ mod tests {
                 one_unit: "a copy",
                 predefined_metric_prefix: "SageMakerInferenceComponent",
                 default_metric: TargetMetric::InvocationsPerCopy,
+                default_target_value: 1.0,
+                predefined_shorthand: true,
                 step_policy_name: "NoCapacityInvocationFailures-ScalingPolicy",
                 step_aggregation: "Maximum",
                 step_cooldown: 60,
@@ -634,6 +643,24 @@ mod tests {
             assert_eq!(metric.kind().default_metric.kind(), metric.kind());
         }
         assert!(!cpu.is_predefined());
+    }
+
+    /// The function's role may write exactly the dimensions of the kinds it scales.
+    #[test]
+    fn template_yaml_allows_every_kinds_dimension_and_no_other() {
+        let template = include_str!("../template.yaml");
+        let key = "application-autoscaling:scalable-dimension:";
+        let (_, after) = template.split_once(key).expect("the condition");
+        let allowed: Vec<&str> = after
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .take_while(|line| line.starts_with("- "))
+            .map(|line| &line[2..])
+            .collect();
+        let kinds: Vec<&str> = KINDS.iter().map(|k| k.scalable_dimension).collect();
+        assert_eq!(allowed, kinds);
+        assert_eq!(template.matches(key).count(), 1);
     }
 
     #[test]

@@ -2,10 +2,8 @@
 //! the SageMaker guide's policies and alarm, beside an endpoint variant's scaling and without
 //! touching it. AWS state is read back after every step, on both emulators.
 
-use crate::support::{Fixture, Stack, assert_failed, assert_success};
-use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, MetricAggregationType, MetricType, PolicyType, ScalableDimension,
-};
+use crate::support::{Fixture, Stack, assert_failed, assert_step_policy, assert_success};
+use aws_sdk_applicationautoscaling::types::{MetricAggregationType, MetricType, ScalableDimension};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use serde_json::{Value, json};
 
@@ -64,22 +62,8 @@ async fn assert_component_scaling(f: &Fixture, stack: &Stack, component: &str, m
     );
 
     let step = &policies[1];
-    assert_eq!(step.policy_type(), &PolicyType::StepScaling);
-    let steps = step.step_scaling_policy_configuration().unwrap();
-    assert_eq!(
-        steps.adjustment_type(),
-        Some(&AdjustmentType::ChangeInCapacity)
-    );
-    assert_eq!(
-        steps.metric_aggregation_type(),
-        Some(&MetricAggregationType::Maximum)
-    );
-    assert_eq!(steps.cooldown(), Some(60));
-    let adjustments = steps.step_adjustments();
-    assert_eq!(adjustments.len(), 1);
-    assert_eq!(adjustments[0].metric_interval_lower_bound(), Some(0.0));
-    assert_eq!(adjustments[0].metric_interval_upper_bound(), None);
-    assert_eq!(adjustments[0].scaling_adjustment(), 1);
+
+    assert_step_policy(step, MetricAggregationType::Maximum, 60);
 
     let alarm_name = alarm_name(component);
     let alarm = f.emulator.alarm(&alarm_name).await.expect("alarm created");
@@ -192,10 +176,43 @@ on_both_emulators! {
     }
 }
 
+/// The objects of one target that AWS requests may name: its ResourceId, its target's ARN,
+/// its alarm's name and ARN.
+async fn names_of(f: &Fixture, resource_id: &str, alarm_name: &str) -> Vec<String> {
+    let target = f.emulator.target(resource_id).await.expect("a target");
+    let alarm = f.emulator.alarm(alarm_name).await.expect("an alarm");
+    vec![
+        resource_id.to_owned(),
+        target.scalable_target_arn().unwrap().to_owned(),
+        alarm_name.to_owned(),
+        alarm.alarm_arn().unwrap().to_owned(),
+    ]
+}
+
+/// Asserts that the calls since the last `clear_calls` named `own` objects and none of
+/// `theirs`: the request read and wrote its own target and alarm only.
+fn assert_named_only(f: &Fixture, own: &[String], theirs: &[String]) {
+    let calls = f.aws.calls();
+    for call in &calls {
+        for subject in &call.subjects {
+            assert!(
+                !theirs.contains(subject),
+                "{} named {subject}, another resource's object",
+                call.operation
+            );
+        }
+    }
+    let named: Vec<&String> = calls.iter().flat_map(|c| &c.subjects).collect();
+    for object in [&own[0], &own[2]] {
+        assert!(named.contains(&object), "no call named {object}: {named:?}");
+    }
+}
+
 on_both_emulators! {
     async fn a_variant_and_an_inference_component_scale_side_by_side_and_neither_touches_the_other(f) {
+        // The component is named like the endpoint, to tempt any name that mixes the two up.
         let endpoint = f.endpoint("both");
-        let component = f.endpoint("both-ic");
+        let component = endpoint.clone();
         let variant_properties = json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2});
         let component_properties = json!({"InferenceComponentName": component, "MaxCapacity": 3});
         let components = resource_of_the_same_stack(&f, "ComponentScaling").await;
@@ -218,22 +235,29 @@ on_both_emulators! {
             ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
         );
         assert_eq!(f.target_tags(&variant_id).await, f.stack.ownership_tags());
+        let variant_names = names_of(&f, &variant_id, &variant_alarm).await;
+        let component_names = names_of(&f, &component_id, &alarm_name(&component)).await;
         let variant_held = held(&f, &variant_id, &variant_alarm).await;
         let component_held = held(&f, &component_id, &alarm_name(&component)).await;
 
-        // The component's Update and the variant's leave the other's objects as they were.
+        // The component's Update names none of the variant's objects, which stay as they were.
         let mut bigger = component_properties.clone();
         bigger["MaxCapacity"] = 5.into();
+        f.aws.clear_calls();
         let answer = components.update(&component_id, bigger.clone(), component_properties).await;
         assert_success(&answer);
+        assert_named_only(&f, &component_names, &variant_names);
         assert_component_scaling(&f, &components, &component, 5).await;
         assert_eq!(held(&f, &variant_id, &variant_alarm).await, variant_held);
         let component_held_now = held(&f, &component_id, &alarm_name(&component)).await;
         assert_ne!(component_held_now, component_held);
 
+        // And the other way round.
         let mut backlog = variant_properties.clone();
         backlog["TargetMetric"] = "ApproximateBacklogSizePerInstance".into();
+        f.aws.clear_calls();
         assert_success(&f.stack.update(&variant_id, backlog.clone(), variant_properties).await);
+        assert_named_only(&f, &variant_names, &component_names);
         assert_eq!(
             f.emulator.policy_names(&variant_id).await,
             [
@@ -245,7 +269,9 @@ on_both_emulators! {
         let variant_held = held(&f, &variant_id, &variant_alarm).await;
 
         // Each Delete removes its own scaling only.
+        f.aws.clear_calls();
         assert_success(&components.delete(&component_id, bigger).await);
+        assert_named_only(&f, &component_names, &variant_names);
         f.emulator.assert_nothing_left(&component_id, &alarm_name(&component)).await;
         assert_eq!(held(&f, &variant_id, &variant_alarm).await, variant_held);
         assert_success(&f.stack.delete(&variant_id, backlog).await);
@@ -325,8 +351,7 @@ on_both_emulators! {
             &MetricType::SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution
         );
         assert_eq!((tracking.target_value(), tracking.scale_in_cooldown()), (3.0, Some(600)));
-        let steps = policies[0].step_scaling_policy_configuration().unwrap();
-        assert_eq!(steps.cooldown(), Some(120));
+        assert_step_policy(&policies[0], MetricAggregationType::Maximum, 120);
 
         let found = f.emulator.alarm(&alarm).await.expect("the alarm, under its own name");
         assert!(f.emulator.alarm(&alarm_name(&component)).await.is_none());

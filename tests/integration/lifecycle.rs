@@ -1,10 +1,10 @@
 //! Create, Update and Delete against the emulator, checked by reading back what AWS holds. Each
 //! scenario runs on plain moto and on AWS-like moto.
 
-use crate::support::{Fixture, Stack, assert_failed, assert_success};
+use crate::support::{Fixture, Stack, assert_failed, assert_step_policy, assert_success};
 use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricStatistic,
-    PolicyType, ScalableDimension, ServiceNamespace,
+    CustomizedMetricSpecification, MetricAggregationType, MetricStatistic, PolicyType,
+    ScalableDimension, ServiceNamespace,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use serde_json::{Value, json};
@@ -90,19 +90,8 @@ on_both_emulators! {
         );
 
         let step = &policies[1];
-        assert_eq!(step.policy_type(), &PolicyType::StepScaling);
-        let steps = step.step_scaling_policy_configuration().unwrap();
-        assert_eq!(steps.adjustment_type(), Some(&AdjustmentType::ChangeInCapacity));
-        assert_eq!(
-            steps.metric_aggregation_type(),
-            Some(&MetricAggregationType::Average)
-        );
-        assert_eq!(steps.cooldown(), Some(300));
-        let adjustments = steps.step_adjustments();
-        assert_eq!(adjustments.len(), 1);
-        assert_eq!(adjustments[0].metric_interval_lower_bound(), Some(0.0));
-        assert_eq!(adjustments[0].metric_interval_upper_bound(), None);
-        assert_eq!(adjustments[0].scaling_adjustment(), 1);
+
+        assert_step_policy(step, MetricAggregationType::Average, 300);
 
         let alarm_name = alarm_name(&endpoint);
         let alarm = f.emulator.alarm(&alarm_name).await.expect("alarm created");

@@ -4,12 +4,12 @@
 //! step; each scenario runs on plain moto and on AWS-like moto (which pages
 //! DescribeScalingPolicies 10 at a time and keeps the 50-policy quota, as AWS does).
 
-use crate::support::{Fixture, assert_failed, assert_success};
+use crate::support::{Fixture, assert_failed, assert_step_policy, assert_success};
 use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
-    MetricStatistic, MetricType, PolicyType, PredefinedMetricSpecification, ScalingPolicy,
-    TargetTrackingMetric, TargetTrackingMetricDataQuery, TargetTrackingMetricDimension,
-    TargetTrackingMetricStat, TargetTrackingScalingPolicyConfiguration,
+    CustomizedMetricSpecification, MetricAggregationType, MetricDimension, MetricStatistic,
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalingPolicy, TargetTrackingMetric,
+    TargetTrackingMetricDataQuery, TargetTrackingMetricDimension, TargetTrackingMetricStat,
+    TargetTrackingScalingPolicyConfiguration,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -332,21 +332,7 @@ fn data_arn_names(data: &Value) -> Vec<&str> {
 
 /// ScaleFromZero's step policy, as the design specifies it.
 fn assert_is_the_designs_step_policy(step: &ScalingPolicy) {
-    assert_eq!(step.policy_type(), &PolicyType::StepScaling);
-    let steps = step.step_scaling_policy_configuration().unwrap();
-    assert_eq!(
-        steps.adjustment_type(),
-        Some(&AdjustmentType::ChangeInCapacity)
-    );
-    assert_eq!(
-        steps.metric_aggregation_type(),
-        Some(&MetricAggregationType::Average)
-    );
-    assert_eq!(steps.cooldown(), Some(300));
-    let adjustments = steps.step_adjustments();
-    assert_eq!(adjustments.len(), 1);
-    assert_eq!(adjustments[0].metric_interval_lower_bound(), Some(0.0));
-    assert_eq!(adjustments[0].scaling_adjustment(), 1);
+    assert_step_policy(step, MetricAggregationType::Average, 300);
 }
 
 on_both_emulators! {

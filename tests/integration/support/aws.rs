@@ -115,6 +115,8 @@ pub struct Call {
     /// with its object's lock held: when AWS carried it out.
     pub served: Instant,
     pub ended: Instant,
+    /// The objects the request names: ResourceId, ResourceARN and alarm names.
+    pub subjects: Vec<String>,
 }
 
 struct Fault {
@@ -439,6 +441,7 @@ fn throttling(service: Service) -> Reply {
 async fn proxy(state: &ProxyState, moto: &Moto, mode: Mode, request: Request) -> Reply {
     let started = Instant::now();
     let (service, operation) = identify(&request);
+    let subjects = subjects(&request);
     let (reply, served) = answer(state, moto, mode, service, &operation, request).await;
     state.calls.lock().unwrap().push(Call {
         service,
@@ -446,8 +449,30 @@ async fn proxy(state: &ProxyState, moto: &Moto, mode: Mode, request: Request) ->
         started,
         served,
         ended: Instant::now(),
+        subjects,
     });
     reply
+}
+
+/// The objects a request names: in a JSON body (Application Auto Scaling), its ResourceId,
+/// ResourceIds and ResourceARN; in a form (CloudWatch), its AlarmName, AlarmNames and
+/// ResourceARN.
+fn subjects(request: &Request) -> Vec<String> {
+    if request.header("x-amz-target").is_some() {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let mut found = Vec::new();
+        for key in ["ResourceId", "ResourceARN"] {
+            found.extend(body[key].as_str().map(str::to_owned));
+        }
+        let ids = body["ResourceIds"].as_array().into_iter().flatten();
+        found.extend(ids.filter_map(|id| id.as_str().map(str::to_owned)));
+        return found;
+    }
+    form(&request.body)
+        .into_iter()
+        .filter(|(k, _)| k == "AlarmName" || k == "ResourceARN" || k.starts_with("AlarmNames."))
+        .map(|(_, v)| v)
+        .collect()
 }
 
 async fn answer(

@@ -11,9 +11,9 @@ pub mod runtime_api;
 
 use aws::{Aws, Mode, clients_for, moto_url};
 use aws_sdk_applicationautoscaling::types::{
-    CustomizedMetricSpecification, MetricDimension, MetricStatistic, PolicyType, ScalableDimension,
-    ScalableTarget, ScalingPolicy, ScheduledAction, ServiceNamespace,
-    TargetTrackingScalingPolicyConfiguration,
+    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
+    MetricStatistic, PolicyType, ScalableDimension, ScalableTarget, ScalingPolicy, ScheduledAction,
+    ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
 };
 use aws_sdk_cloudwatch::types::MetricAlarm;
 use http::Server;
@@ -522,6 +522,24 @@ impl Emulator {
             "alarm {alarm_name} left"
         );
     }
+}
+
+/// Asserts a ScaleFromZero step policy: ChangeInCapacity, one step of +1 from the alarm's
+/// threshold up, with this aggregation and cooldown (the kind's).
+pub fn assert_step_policy(step: &ScalingPolicy, aggregation: MetricAggregationType, cooldown: i32) {
+    assert_eq!(step.policy_type(), &PolicyType::StepScaling);
+    let steps = step.step_scaling_policy_configuration().unwrap();
+    assert_eq!(
+        steps.adjustment_type(),
+        Some(&AdjustmentType::ChangeInCapacity)
+    );
+    assert_eq!(steps.metric_aggregation_type(), Some(&aggregation));
+    assert_eq!(steps.cooldown(), Some(cooldown));
+    let adjustments = steps.step_adjustments();
+    assert_eq!(adjustments.len(), 1);
+    assert_eq!(adjustments[0].metric_interval_lower_bound(), Some(0.0));
+    assert_eq!(adjustments[0].metric_interval_upper_bound(), None);
+    assert_eq!(adjustments[0].scaling_adjustment(), 1);
 }
 
 /// The scalable dimension of a SageMaker ResourceId: an inference component's copies, or a
