@@ -2,7 +2,10 @@
 //! the SageMaker guide's policies and alarm, beside an endpoint variant's scaling and without
 //! touching it. AWS state is read back after every step, on both emulators.
 
-use crate::support::{Fixture, Stack, assert_failed, assert_step_policy, assert_success};
+use crate::support::{
+    Fixture, Stack, alarm_dimensions, assert_failed, assert_refused_before_any_call,
+    assert_step_policy, assert_success,
+};
 use aws_sdk_applicationautoscaling::types::{MetricAggregationType, MetricType, ScalableDimension};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use serde_json::{Value, json};
@@ -69,11 +72,7 @@ async fn assert_component_scaling(f: &Fixture, stack: &Stack, component: &str, m
     let alarm = f.emulator.alarm(&alarm_name).await.expect("alarm created");
     assert_eq!(alarm.metric_name(), Some("NoCapacityInvocationFailures"));
     assert_eq!(alarm.namespace(), Some("AWS/SageMaker"));
-    let dimensions: Vec<_> = alarm
-        .dimensions()
-        .iter()
-        .map(|d| (d.name().unwrap(), d.value().unwrap()))
-        .collect();
+    let dimensions = alarm_dimensions(&alarm);
     assert_eq!(dimensions, [("InferenceComponentName", component)]);
     assert_eq!(alarm.statistic(), Some(&Statistic::Sum));
     assert_eq!(alarm.period(), Some(60));
@@ -355,11 +354,7 @@ on_both_emulators! {
 
         let found = f.emulator.alarm(&alarm).await.expect("the alarm, under its own name");
         assert!(f.emulator.alarm(&alarm_name(&component)).await.is_none());
-        let dimensions: Vec<_> = found
-            .dimensions()
-            .iter()
-            .map(|d| (d.name().unwrap(), d.value().unwrap()))
-            .collect();
+        let dimensions = alarm_dimensions(&found);
         assert_eq!(dimensions, [("InferenceComponentName", component.as_str())]);
         assert_eq!(
             (found.evaluation_periods(), found.datapoints_to_alarm()),
@@ -498,13 +493,7 @@ async fn wrong_inference_component_properties_answer_failed_naming_the_property_
             ],
         ),
     ];
-    for (properties, fragments) in cases {
-        let answer = stack.create(properties.clone()).await;
-        assert_failed(&answer, fragments);
-        let id = answer["PhysicalResourceId"].as_str().unwrap();
-        assert!(id.starts_with("create-failed/"), "{properties}: {id}");
-    }
-    aws.assert_no_calls();
+    assert_refused_before_any_call(&stack, &aws, &cases).await;
     // The Delete CloudFormation sends for a failed Create touches nothing either.
     let answer = stack
         .delete("create-failed/0", json!({"InferenceComponentName": "ic"}))

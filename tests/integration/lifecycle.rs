@@ -1,7 +1,9 @@
 //! Create, Update and Delete against the emulator, checked by reading back what AWS holds. Each
 //! scenario runs on plain moto and on AWS-like moto.
 
-use crate::support::{Fixture, Stack, assert_failed, assert_step_policy, assert_success};
+use crate::support::{
+    Fixture, Stack, alarm_dimensions, assert_failed, assert_step_policy, assert_success,
+};
 use aws_sdk_applicationautoscaling::types::{
     CustomizedMetricSpecification, MetricAggregationType, MetricStatistic, PolicyType,
     ScalableDimension, ServiceNamespace,
@@ -97,11 +99,7 @@ on_both_emulators! {
         let alarm = f.emulator.alarm(&alarm_name).await.expect("alarm created");
         assert_eq!(alarm.metric_name(), Some("HasBacklogWithoutCapacity"));
         assert_eq!(alarm.namespace(), Some("AWS/SageMaker"));
-        let dimensions: Vec<_> = alarm
-            .dimensions()
-            .iter()
-            .map(|d| (d.name().unwrap(), d.value().unwrap()))
-            .collect();
+        let dimensions = alarm_dimensions(&alarm);
         assert_eq!(dimensions, [("EndpointName", endpoint.as_str())]);
         assert_eq!(alarm.statistic(), Some(&Statistic::Average));
         assert_eq!(alarm.period(), Some(60));

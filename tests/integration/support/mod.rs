@@ -524,6 +524,26 @@ impl Emulator {
     }
 }
 
+/// Sends a Create for each of these properties and asserts that each is refused before any AWS
+/// call: FAILED, with these fragments in its Reason, under a failed Create's id.
+pub async fn assert_refused_before_any_call(stack: &Stack, aws: &Aws, cases: &[(Value, &[&str])]) {
+    for (properties, fragments) in cases {
+        let answer = stack.create(properties.clone()).await;
+        assert_failed(&answer, fragments);
+        let id = answer["PhysicalResourceId"].as_str().unwrap();
+        assert!(id.starts_with("create-failed/"), "{properties}: {id}");
+    }
+    aws.assert_no_calls();
+}
+
+/// An alarm's dimensions, as (name, value) pairs in order.
+pub fn alarm_dimensions(alarm: &MetricAlarm) -> Vec<(&str, &str)> {
+    let dimensions = alarm.dimensions().iter();
+    dimensions
+        .map(|d| (d.name().unwrap(), d.value().unwrap()))
+        .collect()
+}
+
 /// Asserts a ScaleFromZero step policy: ChangeInCapacity, one step of +1 from the alarm's
 /// threshold up, with this aggregation and cooldown (the kind's).
 pub fn assert_step_policy(step: &ScalingPolicy, aggregation: MetricAggregationType, cooldown: i32) {
