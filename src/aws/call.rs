@@ -72,6 +72,25 @@ impl Drop for StepGuard<'_> {
     }
 }
 
+/// Every page of a paginated read, in order. `page` sends one request with the NextToken it is
+/// given (none for the first) and answers that page's items and its NextToken; an absent or
+/// empty one ends the read.
+pub(super) async fn every_page<T, F, Fut>(mut page: F) -> Result<Vec<T>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
+    let (mut items, mut next_token) = (Vec::new(), None);
+    loop {
+        let (found, token) = page(next_token.take()).await?;
+        items.extend(found);
+        match token {
+            Some(token) if !token.is_empty() => next_token = Some(token),
+            _ => return Ok(items),
+        }
+    }
+}
+
 /// Where and until when a call may go on: the steps it is logged in, and the end of the
 /// operation's own time (the Lambda deadline minus what the handler keeps back).
 #[derive(Clone, Debug)]

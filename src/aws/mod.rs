@@ -310,20 +310,19 @@ impl ScalingApi {
         &self,
         resource: &ScalableResource,
     ) -> Result<Vec<ExistingPolicy>, AwsError> {
-        let resource_id = resource.resource_id();
-        let (mut policies, mut next_token) = (Vec::new(), None::<String>);
-        loop {
+        let resource_id = &resource.resource_id();
+        call::every_page(|next_token| async move {
             let output = call::call(
                 &self.budget(),
                 "DescribeScalingPolicies",
-                &resource_id,
+                resource_id,
                 || {
                     self.clients
                         .autoscaling
                         .describe_scaling_policies()
                         .service_namespace(ServiceNamespace::Sagemaker)
                         .scalable_dimension(dimension(resource))
-                        .resource_id(&resource_id)
+                        .resource_id(resource_id)
                         .set_next_token(next_token.clone())
                         .send()
                 },
@@ -334,16 +333,14 @@ impl ScalingApi {
             let on_target = output.scaling_policies().iter().filter(|p| {
                 p.resource_id() == resource_id && *p.scalable_dimension() == dimension(resource)
             });
-            policies.extend(on_target.map(|p| ExistingPolicy {
+            let policies = on_target.map(|p| ExistingPolicy {
                 name: p.policy_name().to_owned(),
                 arn: p.policy_arn().to_owned(),
                 spec: policy::spec_of(p),
-            }));
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(policies),
-            }
-        }
+            });
+            Ok((policies.collect(), output.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     pub async fn delete_policy(
@@ -413,20 +410,19 @@ impl ScalingApi {
         &self,
         resource: &ScalableResource,
     ) -> Result<Vec<ScheduledAction>, AwsError> {
-        let resource_id = resource.resource_id();
-        let (mut actions, mut next_token) = (Vec::new(), None::<String>);
-        loop {
+        let resource_id = &resource.resource_id();
+        call::every_page(|next_token| async move {
             let output = call::call(
                 &self.budget(),
                 "DescribeScheduledActions",
-                &resource_id,
+                resource_id,
                 || {
                     self.clients
                         .autoscaling
                         .describe_scheduled_actions()
                         .service_namespace(ServiceNamespace::Sagemaker)
                         .scalable_dimension(dimension(resource))
-                        .resource_id(&resource_id)
+                        .resource_id(resource_id)
                         .set_next_token(next_token.clone())
                         .send()
                 },
@@ -436,7 +432,7 @@ impl ScalingApi {
                 .scheduled_actions()
                 .iter()
                 .filter(|a| a.resource_id() == resource_id);
-            actions.extend(on_target.map(|a| {
+            let actions = on_target.map(|a| {
                 let capacity = a.scalable_target_action();
                 ScheduledAction {
                     name: a.scheduled_action_name().to_owned(),
@@ -447,12 +443,10 @@ impl ScalingApi {
                     min_capacity: capacity.and_then(|c| c.min_capacity()),
                     max_capacity: capacity.and_then(|c| c.max_capacity()),
                 }
-            }));
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(actions),
-            }
-        }
+            });
+            Ok((actions.collect(), output.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     /// The metric alarms that exist under these names.
@@ -476,8 +470,7 @@ impl ScalingApi {
     /// The metric alarms with an action that starts with `action_prefix` (a policy's ARN: the
     /// alarms that fire it), every page of them.
     pub async fn alarms_firing(&self, action_prefix: &str) -> Result<Vec<ExistingAlarm>, AwsError> {
-        let (mut alarms, mut next_token) = (Vec::new(), None::<String>);
-        loop {
+        call::every_page(|next_token| async move {
             let output = call::call(&self.budget(), "DescribeAlarms", action_prefix, || {
                 self.clients
                     .cloudwatch
@@ -492,12 +485,10 @@ impl ScalingApi {
                     .iter()
                     .any(|action| action.starts_with(action_prefix))
             });
-            alarms.extend(firing.map(existing_alarm));
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(alarms),
-            }
-        }
+            let alarms = firing.map(existing_alarm).collect();
+            Ok((alarms, output.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     pub async fn alarm_tags(&self, alarm_arn: &str) -> Result<Tags, AwsError> {

@@ -2,7 +2,7 @@
 
 use super::error::AwsError;
 use super::{ScalingApi, call};
-use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+use aws_sdk_ssm::types::{Parameter, ParameterTier, ParameterType};
 
 /// A stored record: its parameter name and value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,8 +14,7 @@ pub struct StoredRecord {
 impl ScalingApi {
     /// Every record directly under `path`, every page of them.
     pub async fn records_under(&self, path: &str) -> Result<Vec<StoredRecord>, AwsError> {
-        let (mut records, mut next_token) = (Vec::new(), None::<String>);
-        loop {
+        call::every_page(|next_token| async move {
             let output = call::call(&self.budget(), "GetParametersByPath", path, || {
                 self.clients
                     .ssm
@@ -26,17 +25,10 @@ impl ScalingApi {
                     .send()
             })
             .await?;
-            records.extend(output.parameters().iter().filter_map(|p| {
-                Some(StoredRecord {
-                    name: p.name()?.to_owned(),
-                    value: p.value()?.to_owned(),
-                })
-            }));
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(records),
-            }
-        }
+            let records = output.parameters().iter().filter_map(stored).collect();
+            Ok((records, output.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     /// One record, read again; `None` when it is gone.
@@ -46,12 +38,7 @@ impl ScalingApi {
         })
         .await;
         match output {
-            Ok(output) => Ok(output.parameter().and_then(|p| {
-                Some(StoredRecord {
-                    name: p.name()?.to_owned(),
-                    value: p.value()?.to_owned(),
-                })
-            })),
+            Ok(output) => Ok(output.parameter().and_then(stored)),
             Err(error) if error.is_not_found() => Ok(None),
             Err(error) => Err(error),
         }
@@ -90,4 +77,12 @@ impl ScalingApi {
         })
         .await
     }
+}
+
+/// A parameter as a record; `None` for one without a name or a value.
+fn stored(parameter: &Parameter) -> Option<StoredRecord> {
+    Some(StoredRecord {
+        name: parameter.name()?.to_owned(),
+        value: parameter.value()?.to_owned(),
+    })
 }
