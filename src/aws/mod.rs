@@ -194,6 +194,22 @@ impl ScalingApi {
             }))
     }
 
+    /// The registered target and its tags, read one after the other: `None` for tags when the
+    /// target has no ARN (one registered before ARNs existed), `Err` when they could not be read.
+    pub async fn find_target_with_tags(
+        &self,
+        resource: &ScalableResource,
+    ) -> Result<Option<(RegisteredTarget, Option<Result<Tags, AwsError>>)>, AwsError> {
+        let Some(target) = self.find_target(resource).await? else {
+            return Ok(None);
+        };
+        let tags = match &target.arn {
+            Some(arn) => Some(self.target_tags(arn).await),
+            None => None,
+        };
+        Ok(Some((target, tags)))
+    }
+
     pub async fn target_tags(&self, target_arn: &str) -> Result<Tags, AwsError> {
         let output = call::call(&self.budget(), "ListTagsForResource", target_arn, || {
             self.clients

@@ -240,11 +240,11 @@ async fn plan_takes(
     let affected_ids = affected.iter().map(|a| a.variant.clone()).collect();
     let mut takes = Vec::new();
     let registered = futures_util::future::try_join_all(affected.into_iter().map(|a| async {
-        let Some(target) = api.find_target(&(&a.variant).into()).await? else {
+        let Some((target, tags)) = api.find_target_with_tags(&(&a.variant).into()).await? else {
             return Ok::<_, AwsError>(None);
         };
-        let tags = match &target.arn {
-            Some(arn) => api.target_tags(arn).await.map_err(|e| e.to_string()),
+        let tags = match tags {
+            Some(tags) => tags.map_err(|e| e.to_string()),
             None => Err("it has no ARN".to_owned()),
         };
         let holder = Holder::from_tags(tags.as_ref().map_err(Clone::clone), stack_id);
@@ -382,13 +382,11 @@ async fn settle(
         if skip.contains(&variant) || record.parameter_name() != name {
             continue;
         }
-        let registered = match api.find_target(&(&variant).into()).await? {
+        let registered = match api.find_target_with_tags(&(&variant).into()).await? {
             None => Registered::No,
-            Some(target) => {
-                let tags = match &target.arn {
-                    Some(arn) => api.target_tags(arn).await?,
-                    None => Default::default(),
-                };
+            Some((_, tags)) => {
+                // A target without an ARN has no tags: not a restore's.
+                let tags = tags.transpose()?.unwrap_or_default();
                 match tags.contains_key(RESTORING_TAG) {
                     true => Registered::ByRestore,
                     false => Registered::Other,
