@@ -7,9 +7,8 @@
 //! does for it (UpdateEndpoint, then waits until the endpoint is no longer Updating; an endpoint
 //! that came back on another configuration is a failed update).
 
-use super::Stack;
 use super::aws::{clients_for, moto_url};
-use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use super::{Emulator, Stack};
 use sagemaker_async_autoscaling::aws::AwsClients;
 use sagemaker_async_autoscaling::contract::{GUARD_RESOURCE_TYPE, RECORD_PATH_PREFIX};
 use serde_json::{Value, json};
@@ -538,50 +537,18 @@ fn reason_of(answer: &Value) -> String {
     answer["Reason"].as_str().unwrap_or_default().to_owned()
 }
 
-/// What AWS holds of a variant's scaling, read straight from moto.
+/// What AWS holds of a variant's scaling, read through these clients (straight from moto, or
+/// through a test's proxy).
 pub async fn read_state(clients: &AwsClients, watched: &Watched) -> VariantState {
+    let aws = Emulator::over(clients.clone());
     let resource_id = watched.resource_id();
-    let target = clients
-        .autoscaling
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_ids(&resource_id)
-        .send()
-        .await
-        .unwrap()
-        .scalable_targets()
-        .iter()
-        .find(|t| t.resource_id() == resource_id)
-        .cloned();
+    let target = aws.target(&resource_id).await;
     let tags = match target.as_ref().and_then(|t| t.scalable_target_arn()) {
-        Some(arn) => clients
-            .autoscaling
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .unwrap()
-            .tags()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
+        Some(_) => aws.target_tags(&resource_id).await,
         None => BTreeMap::new(),
     };
-    let policies = clients
-        .autoscaling
-        .describe_scaling_policies()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(&resource_id)
-        .send()
-        .await
-        .unwrap()
-        .scaling_policies()
-        .iter()
-        .filter(|p| p.resource_id() == resource_id)
-        .cloned()
-        .collect::<Vec<_>>();
-    let mut policy_states: Vec<(String, String)> = policies
+    let policies = aws.policies(&resource_id).await;
+    let policy_states: Vec<(String, String)> = policies
         .iter()
         .map(|p| {
             let configuration = format!(
@@ -593,18 +560,10 @@ pub async fn read_state(clients: &AwsClients, watched: &Watched) -> VariantState
             (p.policy_name().to_owned(), configuration)
         })
         .collect();
-    policy_states.sort();
-    let mut scheduled: Vec<String> = clients
-        .autoscaling
-        .describe_scheduled_actions()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(&resource_id)
-        .send()
+    let scheduled: Vec<String> = aws
+        .scheduled_actions(&resource_id)
         .await
-        .unwrap()
-        .scheduled_actions()
         .iter()
-        .filter(|a| a.resource_id() == resource_id)
         .map(|a| {
             format!(
                 "{} {} {:?} {:?} {:?} {:?} {:?}",
@@ -618,26 +577,10 @@ pub async fn read_state(clients: &AwsClients, watched: &Watched) -> VariantState
             )
         })
         .collect();
-    scheduled.sort();
-    let alarm = clients
-        .cloudwatch
-        .describe_alarms()
-        .alarm_names(&watched.alarm_name)
-        .send()
-        .await
-        .unwrap()
-        .metric_alarms()
-        .first()
-        .cloned();
+    let alarm = aws.alarm(&watched.alarm_name).await;
     let alarm_definition = match &alarm {
         Some(alarm) => {
-            let tags = clients
-                .cloudwatch
-                .list_tags_for_resource()
-                .resource_arn(alarm.alarm_arn().unwrap_or_default())
-                .send()
-                .await
-                .unwrap();
+            let tags = aws.alarm_tags(&watched.alarm_name).await;
             Some(format!(
                 "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
                 alarm.namespace(),
@@ -650,7 +593,7 @@ pub async fn read_state(clients: &AwsClients, watched: &Watched) -> VariantState
                 alarm.threshold(),
                 alarm.comparison_operator(),
                 alarm.treat_missing_data(),
-                tags.tags()
+                tags
             ))
         }
         None => None,

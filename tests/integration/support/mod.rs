@@ -317,11 +317,15 @@ pub struct Emulator {
 
 impl Emulator {
     pub async fn connect() -> Emulator {
-        Emulator {
-            clients: clients_for(moto_url()).await,
-        }
+        Emulator::over(clients_for(moto_url()).await)
     }
 
+    /// A reader through these clients (a test's proxy, say).
+    pub fn over(clients: AwsClients) -> Emulator {
+        Emulator { clients }
+    }
+
+    /// The target registered under exactly this ResourceId (moto may match one by prefix).
     pub async fn target(&self, resource_id: &str) -> Option<ScalableTarget> {
         let output = self
             .clients
@@ -332,7 +336,8 @@ impl Emulator {
             .send()
             .await
             .unwrap();
-        output.scalable_targets().first().cloned()
+        let mut targets = output.scalable_targets().iter();
+        targets.find(|t| t.resource_id() == resource_id).cloned()
     }
 
     pub async fn policies(&self, resource_id: &str) -> Vec<ScalingPolicy> {
@@ -345,7 +350,9 @@ impl Emulator {
             .send()
             .await
             .unwrap();
-        let mut policies = output.scaling_policies().to_vec();
+        let on_target = output.scaling_policies().iter();
+        let on_target = on_target.filter(|p| p.resource_id() == resource_id);
+        let mut policies: Vec<_> = on_target.cloned().collect();
         policies.sort_by(|a, b| a.policy_name().cmp(b.policy_name()));
         policies
     }
@@ -410,7 +417,9 @@ impl Emulator {
             .send()
             .await
             .unwrap();
-        let mut actions = output.scheduled_actions().to_vec();
+        let on_target = output.scheduled_actions().iter();
+        let on_target = on_target.filter(|a| a.resource_id() == resource_id);
+        let mut actions: Vec<_> = on_target.cloned().collect();
         actions.sort_by(|a, b| a.scheduled_action_name().cmp(b.scheduled_action_name()));
         actions
     }
