@@ -168,7 +168,12 @@ async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_
             &["Internal error: the function panicked (fault injected"],
         );
     }
-    assert!(function.is_running(), "the process survived both panics");
+    assert!(
+        function.is_running(),
+        "the process did not survive both panics ({}); its log:\n{}",
+        function.exit_status(),
+        function.output()
+    );
 }
 
 #[test]

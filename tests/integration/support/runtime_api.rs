@@ -205,6 +205,14 @@ impl Function {
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
+
+    /// How the process ended, or that it has not.
+    pub fn exit_status(&mut self) -> String {
+        match self.child.try_wait().unwrap() {
+            Some(status) => status.to_string(),
+            None => "still running".into(),
+        }
+    }
 }
 
 impl Drop for Function {
