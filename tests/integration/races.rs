@@ -1,5 +1,6 @@
 //! Two writers at once. Lambda delivers an asynchronous invocation at least once, so one Create
-//! can run twice at the same moment; two stacks can claim one variant at once. Here two
+//! can run twice at the same moment; two stacks can claim one variant, or one inference
+//! component, at once. Rounds alternate between the two kinds. Here two
 //! function processes (the built binary, each under a Runtime API stand-in of its own, as two
 //! Lambda instances would run) get their events at the same moment, against the AWS-like
 //! emulator (one proxy each, in front of the one moto) with every call slowed so that both
@@ -134,6 +135,42 @@ fn properties(endpoint: &str, variant: &str) -> Value {
     json!({"EndpointName": endpoint, "VariantName": variant, "MaxCapacity": 3})
 }
 
+const VARIANT_POLICIES: [&str; 2] = [
+    "CPUUtil-ScalingPolicy",
+    "HasBacklogWithoutCapacity-ScalingPolicy",
+];
+
+/// What one round scales: a variant in even rounds, an inference component in odd ones. The
+/// two kinds share the race handling; each has its own ids and names.
+struct Target {
+    props: Value,
+    resource_id: String,
+    alarm_name: String,
+    /// Its policies' names, sorted: the target-tracking one, then the step one.
+    policies: [&'static str; 2],
+}
+
+fn target(name: &str, round: usize) -> Target {
+    if round % 2 == 0 {
+        Target {
+            props: properties(name, "prod"),
+            resource_id: format!("endpoint/{name}/variant/prod"),
+            alarm_name: format!("{name}-prod-HasBacklogWithoutCapacity"),
+            policies: VARIANT_POLICIES,
+        }
+    } else {
+        Target {
+            props: json!({"InferenceComponentName": name, "MaxCapacity": 3}),
+            resource_id: format!("inference-component/{name}"),
+            alarm_name: format!("{name}-NoCapacityInvocationFailures"),
+            policies: [
+                "InvocationsPerCopy-ScalingPolicy",
+                "NoCapacityInvocationFailures-ScalingPolicy",
+            ],
+        }
+    }
+}
+
 fn status(answer: &Value) -> &str {
     answer["Status"].as_str().unwrap()
 }
@@ -147,9 +184,10 @@ fn winner_and_loser(answers: &[Value; 2], round: usize) -> (usize, usize) {
     }
 }
 
-/// The variant's whole setup stands and is `stack`'s: its target (with `stack`'s tags and the
-/// capacity asked), both policies, and the alarm, which fires the step policy that exists.
-async fn assert_whole(emulator: &Emulator, stack: &Stack, resource_id: &str, alarm_name: &str) {
+/// The whole setup stands and is `stack`'s: its target (with `stack`'s tags and the capacity
+/// asked), both policies, and the alarm, which fires the step policy that exists.
+async fn assert_whole(emulator: &Emulator, stack: &Stack, scaled: &Target) {
+    let (resource_id, alarm_name) = (scaled.resource_id.as_str(), scaled.alarm_name.as_str());
     let target = emulator.target(resource_id).await;
     let target = target.unwrap_or_else(|| panic!("no target for {resource_id}"));
     assert_eq!((target.min_capacity(), target.max_capacity()), (0, 3));
@@ -161,13 +199,7 @@ async fn assert_whole(emulator: &Emulator, stack: &Stack, resource_id: &str, ala
     );
     let policies = emulator.policies(resource_id).await;
     let names: Vec<_> = policies.iter().map(|p| p.policy_name()).collect();
-    assert_eq!(
-        names,
-        [
-            "CPUUtil-ScalingPolicy",
-            "HasBacklogWithoutCapacity-ScalingPolicy"
-        ]
-    );
+    assert_eq!(names, scaled.policies);
     let alarm = emulator.alarm(alarm_name).await;
     let alarm = alarm.unwrap_or_else(|| panic!("no alarm {alarm_name}"));
     assert_eq!(
@@ -188,10 +220,8 @@ async fn the_same_create_delivered_twice_at_once_leaves_the_setup_whole() {
     let stack = Stack::new(instances.aws[0].clients().await, "race-duplicate").await;
     let emulator = Emulator::connect().await;
     for round in 0..ROUNDS {
-        let endpoint = format!("esd-race-duplicate-{round}");
-        let resource_id = format!("endpoint/{endpoint}/variant/prod");
-        let alarm_name = format!("{endpoint}-prod-HasBacklogWithoutCapacity");
-        let props = properties(&endpoint, "prod");
+        let scaled = target(&format!("esd-race-duplicate-{round}"), round);
+        let (resource_id, props) = (&scaled.resource_id, &scaled.props);
         let create = stack.event("Create", None, props.clone(), None);
         let path = answer_path(&create);
 
@@ -212,20 +242,20 @@ async fn the_same_create_delivered_twice_at_once_leaves_the_setup_whole() {
             reason.contains("found the scalable target registered by another copy of this request")
         });
         assert_eq!(stood_down.count(), 1, "round {round}: {answers:#?}");
-        assert_whole(&emulator, &stack, &resource_id, &alarm_name).await;
+        assert_whole(&emulator, &stack, &scaled).await;
 
         let deleted = instances
-            .delete(round % 2, &stack, &resource_id, &props)
+            .delete(round / 2 % 2, &stack, resource_id, props)
             .await;
         assert_success(&deleted);
         emulator
-            .assert_nothing_left(&resource_id, &alarm_name)
+            .assert_nothing_left(resource_id, &scaled.alarm_name)
             .await;
     }
 }
 
 #[tokio::test]
-async fn two_stacks_creating_one_variant_at_once_leave_the_winners_setup_whole() {
+async fn two_stacks_creating_one_variant_or_component_at_once_leave_the_winners_setup_whole() {
     let mut instances = TwoInstances::start().await;
     let stacks = [
         Stack::new(instances.aws[0].clients().await, "race-stack-one").await,
@@ -233,10 +263,8 @@ async fn two_stacks_creating_one_variant_at_once_leave_the_winners_setup_whole()
     ];
     let emulator = Emulator::connect().await;
     for round in 0..ROUNDS {
-        let endpoint = format!("esd-race-stacks-{round}");
-        let resource_id = format!("endpoint/{endpoint}/variant/prod");
-        let alarm_name = format!("{endpoint}-prod-HasBacklogWithoutCapacity");
-        let props = properties(&endpoint, "prod");
+        let scaled = target(&format!("esd-race-stacks-{round}"), round);
+        let (resource_id, props) = (&scaled.resource_id, &scaled.props);
         let creates = [0, 1].map(|i| stacks[i].event("Create", None, props.clone(), None));
         let paths = creates.clone().map(|e| answer_path(&e));
 
@@ -260,23 +288,23 @@ async fn two_stacks_creating_one_variant_at_once_leave_the_winners_setup_whole()
             !reason.to_lowercase().contains("remov"),
             "round {round}: the loser removed something: {reason}"
         );
-        assert_whole(&emulator, &stacks[winner], &resource_id, &alarm_name).await;
+        assert_whole(&emulator, &stacks[winner], &scaled).await;
 
         // CloudFormation rolls the loser's Create back with a Delete of the id it answered.
         let failed_id = answers[loser]["PhysicalResourceId"].as_str().unwrap();
         assert!(failed_id.starts_with("create-failed/"), "{failed_id}");
         let rolled_back = instances
-            .delete(loser, &stacks[loser], failed_id, &props)
+            .delete(loser, &stacks[loser], failed_id, props)
             .await;
         assert_success(&rolled_back);
-        assert_whole(&emulator, &stacks[winner], &resource_id, &alarm_name).await;
+        assert_whole(&emulator, &stacks[winner], &scaled).await;
 
         let deleted = instances
-            .delete(winner, &stacks[winner], &resource_id, &props)
+            .delete(winner, &stacks[winner], resource_id, props)
             .await;
         assert_success(&deleted);
         emulator
-            .assert_nothing_left(&resource_id, &alarm_name)
+            .assert_nothing_left(resource_id, &scaled.alarm_name)
             .await;
     }
 }
@@ -293,13 +321,18 @@ async fn two_stacks_creating_one_alarm_name_at_once_leave_the_winners_alarm_whol
         // Two variants, so both targets are registered; one explicit AlarmName for both.
         let endpoint = format!("esd-race-alarm-{round}");
         let alarm_name = format!("{endpoint}-shared-alarm");
-        let variants = ["blue", "green"];
-        let props = variants.map(|variant| {
+        let scaled = ["blue", "green"].map(|variant| {
             let mut props = properties(&endpoint, variant);
             props["AlarmName"] = alarm_name.clone().into();
-            props
+            Target {
+                props,
+                resource_id: format!("endpoint/{endpoint}/variant/{variant}"),
+                alarm_name: alarm_name.clone(),
+                policies: VARIANT_POLICIES,
+            }
         });
-        let resource_ids = variants.map(|v| format!("endpoint/{endpoint}/variant/{v}"));
+        let props = [0, 1].map(|i| scaled[i].props.clone());
+        let resource_ids = [0, 1].map(|i| scaled[i].resource_id.clone());
         let creates = [0, 1].map(|i| stacks[i].event("Create", None, props[i].clone(), None));
         let paths = creates.clone().map(|e| answer_path(&e));
 
@@ -334,26 +367,14 @@ async fn two_stacks_creating_one_alarm_name_at_once_leave_the_winners_alarm_whol
             "round {round}: {reason}"
         );
         assert!(emulator.target(&resource_ids[loser]).await.is_none());
-        assert_whole(
-            &emulator,
-            &stacks[winner],
-            &resource_ids[winner],
-            &alarm_name,
-        )
-        .await;
+        assert_whole(&emulator, &stacks[winner], &scaled[winner]).await;
 
         let failed_id = answers[loser]["PhysicalResourceId"].as_str().unwrap();
         let rolled_back = instances
             .delete(loser, &stacks[loser], failed_id, &props[loser])
             .await;
         assert_success(&rolled_back);
-        assert_whole(
-            &emulator,
-            &stacks[winner],
-            &resource_ids[winner],
-            &alarm_name,
-        )
-        .await;
+        assert_whole(&emulator, &stacks[winner], &scaled[winner]).await;
 
         let winners = &stacks[winner];
         let deleted = instances
