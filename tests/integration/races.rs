@@ -1,15 +1,17 @@
 //! Two writers at once. Lambda delivers an asynchronous invocation at least once, so one Create
 //! can run twice at the same moment; two stacks can claim one variant, or one inference
-//! component, at once. Rounds alternate between the two kinds. Here two
-//! function processes (the built binary, each under a Runtime API stand-in of its own, as two
-//! Lambda instances would run) get their events at the same moment, against the AWS-like
-//! emulator (one proxy each, in front of the one moto) with every call slowed so that both
-//! requests read before either writes; each round checks that they did. Each scenario runs
-//! several rounds and reads AWS back after every step.
+//! component, at once. Here two function processes (the built binary, each under a Runtime API
+//! stand-in of its own, as two Lambda instances would run) get their events at the same moment,
+//! against the AWS-like emulator (one proxy each, in front of the one moto) with every call
+//! slowed so that both requests read before either writes; each round checks that they did.
+//! Each scenario runs several rounds and reads AWS back after every step. The duplicate Create
+//! and the two stacks' Creates alternate their rounds between a variant and a component.
 
 use crate::support::aws::{Aws, Mode};
 use crate::support::runtime_api::{Function, Outcome, RuntimeApi};
-use crate::support::{Emulator, Stack, answer_path, assert_success};
+use crate::support::{
+    Emulator, Stack, alarm_dimensions, answer_path, assert_success, dimension_of,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -17,7 +19,9 @@ const FUNCTION: &str = env!("CARGO_BIN_EXE_sagemaker-async-autoscaling");
 /// Every AWS call waits this long: far more than the two processes start apart, so that both
 /// requests' reads are answered before either's first write is carried out.
 const AWS_DELAY: Duration = Duration::from_millis(300);
-const ROUNDS: usize = 4;
+/// A multiple of 4: each kind takes half the rounds, and each instance deletes each kind's
+/// setup in half of those.
+const ROUNDS: usize = 8;
 
 /// Two Lambda instances of the function on one (AWS-like, slowed) AWS, each reaching it
 /// through a proxy of its own, which tells their calls apart.
@@ -140,29 +144,41 @@ const VARIANT_POLICIES: [&str; 2] = [
     "HasBacklogWithoutCapacity-ScalingPolicy",
 ];
 
+fn variant_alarm_metric(endpoint: &str) -> (&'static str, (&'static str, String)) {
+    let dimension = ("EndpointName", endpoint.to_owned());
+    ("HasBacklogWithoutCapacity", dimension)
+}
+
 /// What one round scales: a variant in even rounds, an inference component in odd ones. The
 /// two kinds share the race handling; each has its own ids and names.
-struct Target {
+struct Scaled {
     props: Value,
     resource_id: String,
     alarm_name: String,
+    /// What the alarm watches: its metric, and its one dimension.
+    alarm_metric: (&'static str, (&'static str, String)),
     /// Its policies' names, sorted: the target-tracking one, then the step one.
     policies: [&'static str; 2],
 }
 
-fn target(name: &str, round: usize) -> Target {
+fn scaled_in_round(name: &str, round: usize) -> Scaled {
     if round % 2 == 0 {
-        Target {
+        Scaled {
             props: properties(name, "prod"),
             resource_id: format!("endpoint/{name}/variant/prod"),
             alarm_name: format!("{name}-prod-HasBacklogWithoutCapacity"),
+            alarm_metric: variant_alarm_metric(name),
             policies: VARIANT_POLICIES,
         }
     } else {
-        Target {
+        Scaled {
             props: json!({"InferenceComponentName": name, "MaxCapacity": 3}),
             resource_id: format!("inference-component/{name}"),
             alarm_name: format!("{name}-NoCapacityInvocationFailures"),
+            alarm_metric: (
+                "NoCapacityInvocationFailures",
+                ("InferenceComponentName", name.to_owned()),
+            ),
             policies: [
                 "InvocationsPerCopy-ScalingPolicy",
                 "NoCapacityInvocationFailures-ScalingPolicy",
@@ -186,10 +202,11 @@ fn winner_and_loser(answers: &[Value; 2], round: usize) -> (usize, usize) {
 
 /// The whole setup stands and is `stack`'s: its target (with `stack`'s tags and the capacity
 /// asked), both policies, and the alarm, which fires the step policy that exists.
-async fn assert_whole(emulator: &Emulator, stack: &Stack, scaled: &Target) {
+async fn assert_whole(emulator: &Emulator, stack: &Stack, scaled: &Scaled) {
     let (resource_id, alarm_name) = (scaled.resource_id.as_str(), scaled.alarm_name.as_str());
     let target = emulator.target(resource_id).await;
     let target = target.unwrap_or_else(|| panic!("no target for {resource_id}"));
+    assert_eq!(target.scalable_dimension(), &dimension_of(resource_id));
     assert_eq!((target.min_capacity(), target.max_capacity()), (0, 3));
     let tags = emulator.target_tags(resource_id).await;
     assert_eq!(
@@ -202,6 +219,9 @@ async fn assert_whole(emulator: &Emulator, stack: &Stack, scaled: &Target) {
     assert_eq!(names, scaled.policies);
     let alarm = emulator.alarm(alarm_name).await;
     let alarm = alarm.unwrap_or_else(|| panic!("no alarm {alarm_name}"));
+    let (metric, (dimension, value)) = &scaled.alarm_metric;
+    assert_eq!(alarm.metric_name(), Some(*metric));
+    assert_eq!(alarm_dimensions(&alarm), [(*dimension, value.as_str())]);
     assert_eq!(
         alarm.alarm_actions(),
         [policies[1].policy_arn()],
@@ -220,7 +240,7 @@ async fn the_same_create_delivered_twice_at_once_leaves_the_setup_whole() {
     let stack = Stack::new(instances.aws[0].clients().await, "race-duplicate").await;
     let emulator = Emulator::connect().await;
     for round in 0..ROUNDS {
-        let scaled = target(&format!("esd-race-duplicate-{round}"), round);
+        let scaled = scaled_in_round(&format!("esd-race-duplicate-{round}"), round);
         let (resource_id, props) = (&scaled.resource_id, &scaled.props);
         let create = stack.event("Create", None, props.clone(), None);
         let path = answer_path(&create);
@@ -244,6 +264,7 @@ async fn the_same_create_delivered_twice_at_once_leaves_the_setup_whole() {
         assert_eq!(stood_down.count(), 1, "round {round}: {answers:#?}");
         assert_whole(&emulator, &stack, &scaled).await;
 
+        // Instances 0, 0, 1, 1, ...: each deletes a variant's and a component's setup.
         let deleted = instances
             .delete(round / 2 % 2, &stack, resource_id, props)
             .await;
@@ -263,7 +284,7 @@ async fn two_stacks_creating_one_variant_or_component_at_once_leave_the_winners_
     ];
     let emulator = Emulator::connect().await;
     for round in 0..ROUNDS {
-        let scaled = target(&format!("esd-race-stacks-{round}"), round);
+        let scaled = scaled_in_round(&format!("esd-race-stacks-{round}"), round);
         let (resource_id, props) = (&scaled.resource_id, &scaled.props);
         let creates = [0, 1].map(|i| stacks[i].event("Create", None, props.clone(), None));
         let paths = creates.clone().map(|e| answer_path(&e));
@@ -324,16 +345,16 @@ async fn two_stacks_creating_one_alarm_name_at_once_leave_the_winners_alarm_whol
         let scaled = ["blue", "green"].map(|variant| {
             let mut props = properties(&endpoint, variant);
             props["AlarmName"] = alarm_name.clone().into();
-            Target {
+            Scaled {
                 props,
                 resource_id: format!("endpoint/{endpoint}/variant/{variant}"),
                 alarm_name: alarm_name.clone(),
+                alarm_metric: variant_alarm_metric(&endpoint),
                 policies: VARIANT_POLICIES,
             }
         });
-        let props = [0, 1].map(|i| scaled[i].props.clone());
-        let resource_ids = [0, 1].map(|i| scaled[i].resource_id.clone());
-        let creates = [0, 1].map(|i| stacks[i].event("Create", None, props[i].clone(), None));
+        let creates =
+            [0, 1].map(|i| stacks[i].event("Create", None, scaled[i].props.clone(), None));
         let paths = creates.clone().map(|e| answer_path(&e));
 
         // In step, both put the alarm at once: the second put replaces the first's definition,
@@ -362,27 +383,27 @@ async fn two_stacks_creating_one_alarm_name_at_once_leave_the_winners_alarm_whol
         assert!(
             reason.contains(&format!(
                 "Removed what this request had set up for {}",
-                resource_ids[loser]
+                scaled[loser].resource_id
             )),
             "round {round}: {reason}"
         );
-        assert!(emulator.target(&resource_ids[loser]).await.is_none());
+        assert!(emulator.target(&scaled[loser].resource_id).await.is_none());
         assert_whole(&emulator, &stacks[winner], &scaled[winner]).await;
 
         let failed_id = answers[loser]["PhysicalResourceId"].as_str().unwrap();
         let rolled_back = instances
-            .delete(loser, &stacks[loser], failed_id, &props[loser])
+            .delete(loser, &stacks[loser], failed_id, &scaled[loser].props)
             .await;
         assert_success(&rolled_back);
         assert_whole(&emulator, &stacks[winner], &scaled[winner]).await;
 
-        let winners = &stacks[winner];
+        let (winners, won) = (&stacks[winner], &scaled[winner]);
         let deleted = instances
-            .delete(winner, winners, &resource_ids[winner], &props[winner])
+            .delete(winner, winners, &won.resource_id, &won.props)
             .await;
         assert_success(&deleted);
         emulator
-            .assert_nothing_left(&resource_ids[winner], &alarm_name)
+            .assert_nothing_left(&won.resource_id, &alarm_name)
             .await;
     }
 }

@@ -516,7 +516,7 @@ impl Emulator {
             .unwrap();
     }
 
-    /// Nothing of a variant's scaling is left: no target, no policy, no scheduled action, and
+    /// Nothing of a target's scaling is left: no target, no policy, no scheduled action, and
     /// no alarm.
     pub async fn assert_nothing_left(&self, resource_id: &str, alarm_name: &str) {
         assert!(
