@@ -18,6 +18,14 @@ fn response(outcome: &Outcome) -> &Value {
     }
 }
 
+/// The last `count` lines of `text`: a failure's cause is at the end of a build's or a script's
+/// output, and CI shows the end of what the tests print.
+fn tail(text: &[u8], count: usize) -> String {
+    let text = String::from_utf8_lossy(text);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
 /// PATH with the project's virtual environment first, where `make setup` put cargo-lambda.
 fn path_with_venv() -> String {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin");
@@ -132,8 +140,8 @@ async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_
         .expect("cargo lambda runs (make setup installs it)");
     assert!(
         build.status.success(),
-        "{}",
-        String::from_utf8_lossy(&build.stderr)
+        "cargo lambda build failed:\n{}",
+        tail(&build.stderr, 30)
     );
 
     let aws = Aws::start().await;
@@ -156,7 +164,9 @@ async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_
         ],
     );
 
-    let outcomes = runtime.wait_for(2, Duration::from_secs(60)).await;
+    let outcomes = runtime
+        .wait_for_function(&mut function, 2, Duration::from_secs(60))
+        .await;
     for outcome in &outcomes {
         assert_eq!(response(outcome)["Status"], "FAILED");
     }
@@ -170,7 +180,7 @@ async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_
     }
     assert!(
         function.is_running(),
-        "the process did not survive both panics ({}); its log:\n{}",
+        "the process did not survive both panics: it {}; its log:\n{}",
         function.exit_status(),
         function.output()
     );
@@ -197,8 +207,10 @@ fn the_readme_demo_walks_a_variants_and_a_components_lifecycle_and_an_instance_t
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
-        "demo failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
+        "demo failed ({}); the end of its output:\n{}\nand of its errors:\n{}",
+        run.status,
+        tail(&run.stdout, 40),
+        tail(&run.stderr, 20)
     );
     // Create, Update, the guard's Create and Update, the Update after the endpoint's, both
     // Deletes; then the inference component's Create, Update and Delete.

@@ -67,18 +67,45 @@ impl RuntimeApi {
 
     /// Waits until `count` invocations have been reported, and answers all reports so far.
     pub async fn wait_for(&self, count: usize, limit: Duration) -> Vec<Outcome> {
+        self.reports(count, limit).await.unwrap_or_else(|outcomes| {
+            panic!(
+                "only {} of {count} invocations reported: {outcomes:?}",
+                outcomes.len()
+            )
+        })
+    }
+
+    /// As [`RuntimeApi::wait_for`]; falling short, it says how `function` ended, if it did,
+    /// and what it logged.
+    pub async fn wait_for_function(
+        &self,
+        function: &mut Function,
+        count: usize,
+        limit: Duration,
+    ) -> Vec<Outcome> {
+        match self.reports(count, limit).await {
+            Ok(outcomes) => outcomes,
+            Err(outcomes) => panic!(
+                "only {} of {count} invocations reported ({outcomes:?}); the function {}; \
+                 its log:\n{}",
+                outcomes.len(),
+                function.exit_status(),
+                function.output()
+            ),
+        }
+    }
+
+    /// The reports once there are `count`, or those there are when `limit` has passed.
+    async fn reports(&self, count: usize, limit: Duration) -> Result<Vec<Outcome>, Vec<Outcome>> {
         let give_up = tokio::time::Instant::now() + limit;
         loop {
             let reported = self.state.reported.notified();
             let outcomes = self.outcomes();
             if outcomes.len() >= count {
-                return outcomes;
+                return Ok(outcomes);
             }
             if tokio::time::timeout_at(give_up, reported).await.is_err() {
-                panic!(
-                    "only {} of {count} invocations reported: {outcomes:?}",
-                    outcomes.len()
-                );
+                return Err(outcomes);
             }
         }
     }
@@ -206,11 +233,11 @@ impl Function {
         self.child.try_wait().unwrap().is_none()
     }
 
-    /// How the process ended, or that it has not.
+    /// How the process ended ("ended (exit status: 1)"), or "is still running".
     pub fn exit_status(&mut self) -> String {
         match self.child.try_wait().unwrap() {
-            Some(status) => status.to_string(),
-            None => "still running".into(),
+            Some(status) => format!("ended ({status})"),
+            None => "is still running".into(),
         }
     }
 }
