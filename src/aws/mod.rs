@@ -115,6 +115,8 @@ on_target!(
     aws_sdk_applicationautoscaling::operation::delete_scaling_policy::builders::DeleteScalingPolicyFluentBuilder,
     aws_sdk_applicationautoscaling::operation::put_scheduled_action::builders::PutScheduledActionFluentBuilder,
     aws_sdk_applicationautoscaling::operation::delete_scheduled_action::builders::DeleteScheduledActionFluentBuilder,
+    aws_sdk_applicationautoscaling::operation::describe_scaling_policies::builders::DescribeScalingPoliciesFluentBuilder,
+    aws_sdk_applicationautoscaling::operation::describe_scheduled_actions::builders::DescribeScheduledActionsFluentBuilder,
 );
 
 /// The seam itself: the calls the scaling logic makes, for one invocation.
@@ -336,9 +338,7 @@ impl ScalingApi {
                     self.clients
                         .autoscaling
                         .describe_scaling_policies()
-                        .service_namespace(ServiceNamespace::Sagemaker)
-                        .scalable_dimension(dimension(resource))
-                        .resource_id(resource_id)
+                        .on_target(resource)
                         .set_next_token(next_token.clone())
                         .send()
                 },
@@ -436,9 +436,7 @@ impl ScalingApi {
                     self.clients
                         .autoscaling
                         .describe_scheduled_actions()
-                        .service_namespace(ServiceNamespace::Sagemaker)
-                        .scalable_dimension(dimension(resource))
-                        .resource_id(resource_id)
+                        .on_target(resource)
                         .set_next_token(next_token.clone())
                         .send()
                 },
