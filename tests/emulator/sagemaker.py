@@ -1,11 +1,16 @@
-"""SageMaker's UpdateEndpoint, which moto lacks, as AWS does it.
+"""SageMaker's UpdateEndpoint, which moto lacks, as AWS does it; and production variants with
+instance pools, which moto refuses (see `imitate_instance_pools`).
 
 AWS refuses an UpdateEndpoint that would change the instance type of a production variant that
 is registered as a scalable target (Application Auto Scaling, namespace `sagemaker`, dimension
 `sagemaker:variant:DesiredInstanceCount`, ResourceId `endpoint/<endpoint>/variant/<variant>`),
 or remove such a variant; a change of model only is allowed. The documented procedure is
-deregister, update, register again. Otherwise the endpoint is `Updating`, still on its old
-config, until the update ends: then it is `InService` on the new config or, if the update
+deregister, update, register again. A variant with instance pools is held to the same rule by
+what it runs on: a move between InstanceType and InstancePools, or a change of the set of its
+pools' instance types, is refused like a change of instance type; a change of the pools'
+priorities or ModelNameOverride only is allowed (AWS documents the rule for instance types;
+reading pools by their set of types is ours). Otherwise the endpoint is `Updating`, still on its
+old config, until the update ends: then it is `InService` on the new config or, if the update
 failed, `InService` on the old one with a `FailureReason` (after `RollingBack` for a while, if
 the control API asks for it).
 
@@ -149,8 +154,31 @@ def _registered(backend, resource_id):
     return target is not None and target.service_namespace == "sagemaker"
 
 
+def _placement(variant):
+    """What a production variant runs on: ("InstanceType", its type) or, for a variant with
+    instance pools, ("InstancePools", the set of the pools' types)."""
+    pools = variant.get("InstancePools")
+    if pools:
+        return ("InstancePools", frozenset(pool.get("InstanceType") for pool in pools))
+    return ("InstanceType", variant.get("InstanceType"))
+
+
+def _show_placement(placement):
+    kind, types = placement
+    if kind == "InstancePools":
+        return f"instance pools of {sorted(types)}"
+    return f"instance type {types}"
+
+
 def _refusals(backend, endpoint, config):
-    """Why AWS would refuse to move `endpoint` to `config` while its variants are registered."""
+    """Why AWS would refuse to move `endpoint` to `config` while its variants are registered.
+
+    A registered variant may not go, nor change what it runs on: its InstanceType, a move
+    between InstanceType and InstancePools (even to pools of that one type), or the set of its
+    pools' instance types (a type added or removed). AWS documents the rule for the instance
+    type; reading pools by their set of types is ours. A change of the pools' priorities or
+    ModelNameOverride only, like a change of model, is allowed.
+    """
     new = {v.get("VariantName"): v for v in config.production_variants}
     problems = []
     for variant in _deployed_variants(backend, endpoint):
@@ -160,19 +188,109 @@ def _refusals(backend, endpoint, config):
             continue
         if name not in new:
             change = f"endpoint configuration {config.endpoint_config_name!r} has no such variant"
-        elif new[name].get("InstanceType") != variant.get("InstanceType"):
-            change = (
-                f"its instance type would change from {variant.get('InstanceType')} to "
-                f"{new[name].get('InstanceType')}"
-            )
         else:
-            continue
+            old_placement, new_placement = _placement(variant), _placement(new[name])
+            if old_placement == new_placement:
+                continue
+            if old_placement[0] == new_placement[0] == "InstanceType":
+                change = (
+                    f"its instance type would change from {old_placement[1]} to {new_placement[1]}"
+                )
+            else:
+                change = (
+                    f"it would move from {_show_placement(old_placement)} to "
+                    f"{_show_placement(new_placement)}"
+                )
         problems.append(
             f"The variant {name!r} is registered for auto scaling (scalable target "
             f"{resource_id}) and {change}. Deregister the scalable target first, update the "
             "endpoint, then register it again."
         )
     return problems
+
+
+def imitate_instance_pools():
+    """Production variants with `InstancePools` (SageMaker, 2026), which moto 5.2 refuses: it
+    wants an InstanceType or a ServerlessConfig in every variant.
+
+    A variant gives InstancePools (1 to 5 `{InstanceType, Priority, ModelNameOverride}`, which
+    the model check bounds) instead of an InstanceType or a ServerlessConfig, never with one;
+    each pool's type is checked as moto checks an InstanceType, and a ModelNameOverride must name
+    a model, as ModelName must. DescribeEndpointConfig answers the pools as given. An endpoint's
+    variant summary (DescribeEndpoint) reports `InstancePools` as the model shapes them,
+    `{InstanceType, CurrentInstanceCount}` in priority order, all of the variant's instances in
+    the pool of highest priority (1), as SageMaker provisions them while that type is available.
+    """
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import (
+        FakeEndpoint,
+        FakeEndpointConfig,
+        SageMakerModelBackend,
+        arn_formatter,
+    )
+
+    check_variants = FakeEndpointConfig.validate_production_variants
+
+    def validate_production_variants(self, production_variants):
+        for variant in production_variants or []:
+            if "InstancePools" not in variant:
+                check_variants(self, [variant])
+                continue
+            others = sorted({"InstanceType", "ServerlessConfig"} & set(variant))
+            if others:
+                raise ValidationError(
+                    message=f"The production variant {variant.get('VariantName')!r} cannot have "
+                    f"both InstancePools and {' and '.join(others)}."
+                )
+            for pool in variant["InstancePools"] or []:
+                self.validate_instance_type(pool.get("InstanceType"))
+
+    check_models = SageMakerModelBackend.validate_production_variants
+
+    def validate_models(self, production_variants):
+        check_models(self, production_variants)
+        for variant in production_variants:
+            for pool in variant.get("InstancePools") or []:
+                model = pool.get("ModelNameOverride")
+                if model is not None and model not in self._models:
+                    arn = arn_formatter("model", model, self.account_id, self.region_name)
+                    raise ValidationError(message=f"Could not find model '{arn}'.")
+
+    summarise = FakeEndpoint._process_production_variants
+
+    def process_production_variants(self, production_variants):
+        summaries = summarise(self, production_variants)
+        for variant, summary in zip(production_variants, summaries, strict=True):
+            pools = variant.get("InstancePools")
+            if pools:
+                ordered = sorted(pools, key=lambda pool: pool.get("Priority") or 0)
+                summary["InstancePools"] = [
+                    {"InstanceType": pool.get("InstanceType"), "CurrentInstanceCount": 0}
+                    for pool in ordered
+                ]
+                _count_in_pools(summary, variant.get("InitialInstanceCount"))
+        return summaries
+
+    update_capacities = SageMakerModelBackend.update_endpoint_weights_and_capacities
+
+    def update_endpoint_weights_and_capacities(self, endpoint_name, desired_weights_and_capacities):
+        arn = update_capacities(self, endpoint_name, desired_weights_and_capacities)
+        for summary in self.endpoints[endpoint_name].production_variants:
+            _count_in_pools(summary, summary.get("CurrentInstanceCount"))
+        return arn
+
+    FakeEndpointConfig.validate_production_variants = validate_production_variants
+    SageMakerModelBackend.validate_production_variants = validate_models
+    FakeEndpoint._process_production_variants = process_production_variants
+    SageMakerModelBackend.update_endpoint_weights_and_capacities = (
+        update_endpoint_weights_and_capacities
+    )
+
+
+def _count_in_pools(summary, count):
+    """All of a variant's instances in its first pool (the highest priority), none elsewhere."""
+    for i, pool in enumerate(summary.get("InstancePools") or []):
+        pool["CurrentInstanceCount"] = (count or 0) if i == 0 else 0
 
 
 def imitate_update_endpoint():

@@ -8,8 +8,9 @@ import threading
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from .sagemaker import imitate_update_endpoint, set_next_update
-from .scaling import ScalableTargetTags, accept_aws_dimensions, imitate_aws_scaling
+from .cloudwatch import imitate_aws_alarm_tags
+from .sagemaker import imitate_instance_pools, imitate_update_endpoint, set_next_update
+from .scaling import accept_aws_dimensions, imitate_aws_scaling
 from .ssm import imitate_parameter_tiers
 from .validation import ValidateOnly, precompile_patterns
 from .wsgi import Control
@@ -29,15 +30,18 @@ def install_rules():
         precompile_patterns()
         imitate_aws_scaling()
         accept_aws_dimensions()
+        imitate_aws_alarm_tags()
+        imitate_instance_pools()
         imitate_update_endpoint()
         imitate_parameter_tiers()
         _rules_installed = True
 
 
 def make_app():
-    # The control API first, then the model check (which buffers the body the rest read).
+    # The control API first, then the model check (which buffers the body moto reads). Every
+    # other rule is patched into moto itself (install_rules).
     moto = DomainDispatcherApplication(create_backend_app)
-    return Control(ValidateOnly(ScalableTargetTags(moto)), CONTROL_ROUTES)
+    return Control(ValidateOnly(moto), CONTROL_ROUTES)
 
 
 def start(port=0):

@@ -311,3 +311,137 @@ def test_the_control_api_refuses_what_it_cannot_read_and_hides_no_moto_route(pos
     assert post("/_emulator/endpoint-update", b"not json")[0] == 400
     assert post("/_emulator/nothing", {})[0] == 404
     assert "Endpoints" in sagemaker.list_endpoints()
+
+
+def pooled(name, *types, model="model-a", count=2, overrides=None):
+    """A variant on instance pools of `types`, priority 1 first (pools given in reverse order,
+    to show the order of priorities is what counts)."""
+    pools = [
+        {"InstanceType": instance_type, "Priority": priority}
+        for priority, instance_type in enumerate(types, start=1)
+    ]
+    for pool, model_name in zip(pools, overrides or [], strict=False):
+        if model_name is not None:
+            pool["ModelNameOverride"] = model_name
+    return {
+        "VariantName": name,
+        "ModelName": model,
+        "InstancePools": pools[::-1],
+        "InitialInstanceCount": count,
+        "InitialVariantWeight": 1.0,
+    }
+
+
+@pytest.fixture
+def pooled_endpoint(sagemaker, scaling, name, config):
+    """An InService endpoint on config <name>-old: variant prod (registered) on pools of
+    ml.m5.large (priority 1) and ml.m5.xlarge, and canary (not registered) on ml.m5.large."""
+    old = config("old", pooled("prod", "ml.m5.large", "ml.m5.xlarge"), variant("canary"))
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=old)
+    scaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=f"endpoint/{name}/variant/prod",
+        ScalableDimension=DIMENSION,
+        MinCapacity=1,
+        MaxCapacity=4,
+    )
+    return name
+
+
+def test_a_variant_may_run_on_instance_pools_instead_of_an_instance_type(sagemaker, name, config):
+    pools = pooled("prod", "ml.m5.large", "ml.c5.large", overrides=[None, "model-b"])
+    created = config("pools", pools, variant("canary"))
+    described = sagemaker.describe_endpoint_config(EndpointConfigName=created)
+    prod = described["ProductionVariants"][0]
+    assert prod["InstancePools"] == pools["InstancePools"]
+    assert "InstanceType" not in prod
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=created)
+    summaries = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    by_name = {s["VariantName"]: s for s in summaries}
+    # In priority order, every instance in the pool of highest priority.
+    assert by_name["prod"]["InstancePools"] == [
+        {"InstanceType": "ml.m5.large", "CurrentInstanceCount": 2},
+        {"InstanceType": "ml.c5.large", "CurrentInstanceCount": 0},
+    ]
+    assert by_name["prod"]["CurrentInstanceCount"] == 2
+    assert "InstancePools" not in by_name["canary"]
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[{"VariantName": "prod", "DesiredInstanceCount": 3}],
+    )
+    summaries = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    prod = next(s for s in summaries if s["VariantName"] == "prod")
+    assert [p["CurrentInstanceCount"] for p in prod["InstancePools"]] == [3, 0]
+
+
+def test_a_variant_with_pools_and_an_instance_type_or_an_unknown_model_is_refused(
+    sagemaker, name, config
+):
+    both = {**pooled("prod", "ml.m5.large"), "InstanceType": "ml.m5.large"}
+    refusal(lambda: config("both", both))
+    unknown = pooled("prod", "ml.m5.large", overrides=["no-such-model"])
+    assert "Could not find model" in refusal(lambda: config("unknown", unknown))
+    bad_type = pooled("prod", "ml.m5.large", "ml.none.large")
+    refusal(lambda: config("bad-type", bad_type))
+
+
+def test_changing_a_registered_variants_set_of_pool_types_is_refused(
+    sagemaker, config, pooled_endpoint
+):
+    endpoint = pooled_endpoint
+    for suffix, types in [
+        ("swapped", ("ml.m5.large", "ml.c5.large")),
+        ("added", ("ml.m5.large", "ml.m5.xlarge", "ml.c5.large")),
+        ("removed", ("ml.m5.large",)),
+    ]:
+        new = config(suffix, pooled("prod", *types), variant("canary"))
+        message = refusal(
+            lambda new=new: sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=new)
+        )
+        assert "'prod'" in message and "registered for auto scaling" in message, suffix
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+
+
+def test_moving_a_registered_variant_between_an_instance_type_and_pools_is_refused(
+    sagemaker, scaling, name, config, pooled_endpoint
+):
+    # Pools to an instance type, even the pools' own type of highest priority.
+    to_type = config("to-type", variant("prod", "ml.m5.large"), variant("canary"))
+    refusal(lambda: sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=to_type))
+    # An instance type to pools, even of that one type.
+    other = f"{name}-typed"
+    typed = config("typed", variant("prod", "ml.m5.large"))
+    sagemaker.create_endpoint(EndpointName=other, EndpointConfigName=typed)
+    scaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=f"endpoint/{other}/variant/prod",
+        ScalableDimension=DIMENSION,
+        MinCapacity=1,
+        MaxCapacity=4,
+    )
+    to_pools = config("to-pools", pooled("prod", "ml.m5.large"))
+    message = refusal(
+        lambda: sagemaker.update_endpoint(EndpointName=other, EndpointConfigName=to_pools)
+    )
+    assert "instance pools" in message
+
+
+def test_a_change_of_pool_priorities_or_model_override_only_is_allowed_while_registered(
+    sagemaker, config, pooled_endpoint
+):
+    endpoint = pooled_endpoint
+    reordered = config(
+        "reordered", pooled("prod", "ml.m5.xlarge", "ml.m5.large"), variant("canary")
+    )
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=reordered)
+    after = wait_until_in_service(sagemaker, endpoint)
+    assert after["EndpointConfigName"] == reordered
+    prod = next(v for v in after["ProductionVariants"] if v["VariantName"] == "prod")
+    assert [p["InstanceType"] for p in prod["InstancePools"]] == ["ml.m5.xlarge", "ml.m5.large"]
+    overridden = config(
+        "overridden",
+        pooled("prod", "ml.m5.xlarge", "ml.m5.large", overrides=["model-b", "model-b"]),
+        variant("canary"),
+    )
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=overridden)
+    assert wait_until_in_service(sagemaker, endpoint)["EndpointConfigName"] == overridden

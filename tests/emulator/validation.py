@@ -2,15 +2,34 @@
 
 moto accepts requests real AWS would reject, so a request carrying `x-validate-only: 1` is not
 served: it is checked against botocore's model of the API and answered with HTTP 200 and
-`{"service": ..., "operation": ..., "violations": [...]}` (`[]` = conforms).
+
+    {"service": str | null, "operation": str | null,
+     "protocol": "json" | "query" | "rpc-v2-cbor" | null,
+     "params": object | null, "violations": [str, ...]}
+
+`violations` is `[]` when the request conforms. `protocol` is how the request came: AWS JSON
+(an X-Amz-Target header), AWS query (a form body) or Smithy RPC v2 CBOR (a `smithy-protocol:
+rpc-v2-cbor` header or an `application/cbor` body, POSTed to
+`/service/<target prefix>/operation/<operation>`, which names the service and the operation).
+`params` is the request's input, decoded whatever the protocol, as JSON, so that a caller that
+cannot parse a protocol (a test proxy reading CBOR) still learns which objects a request names:
+members under their model names, timestamps as epoch seconds (numbers; a query timestamp that
+cannot be read stays its text), blobs as base64 text, integers, numbers and booleans as JSON's
+(a query value that cannot be read as its type stays its text), non-finite doubles as the
+strings "NaN", "Infinity" and "-Infinity", as AWS JSON writes them. Members the model does not
+know are kept (JSON and CBOR; a query parameter the model does not know is only reported). It is
+null when the body cannot be decoded, or, for the query protocol, when the operation is unknown
+(a form is decoded by the operation's shape).
 """
 
 import base64
 import binascii
 import datetime
+import decimal
 import functools
 import io
 import json
+import math
 import re
 import sys
 import traceback
@@ -19,6 +38,7 @@ import warnings
 from urllib.parse import parse_qsl
 
 import botocore.session
+from moto.core import cbor
 
 from .wsgi import read_body
 
@@ -31,6 +51,9 @@ JSON_TARGETS = {
     "AmazonSSM": ("ssm", "1.1"),
 }
 QUERY_VERSIONS = {"2010-08-01": "cloudwatch"}
+# Smithy RPC v2 CBOR names the service by its target prefix too, in the path.
+CBOR_PATH = re.compile(r"/service/(?P<service>[^/]+)/operation/(?P<operation>[^/]+)\Z")
+CBOR = "rpc-v2-cbor"  # the `smithy-protocol` header's value, and the answer's `protocol`
 
 # The operations whose input patterns are compiled at startup, so that a pattern this module
 # cannot translate stops the server before any test runs: None = every operation. SageMaker's
@@ -219,6 +242,8 @@ def _json_type(value):
         list: "array",
         dict: "object",
         type(None): "null",
+        bytes: "byte string",
+        datetime.datetime: "timestamp",
     }.get(type(value), type(value).__name__)
 
 
@@ -227,7 +252,7 @@ class Checker:
     text, so scalars are parsed here from text rather than type-checked as JSON values."""
 
     def __init__(self, protocol):
-        self.protocol = protocol  # "json" or "query"
+        self.protocol = protocol  # "json", "query" or "rpc-v2-cbor"
         self.violations = []
 
     def fail(self, path, message):
@@ -250,14 +275,15 @@ class Checker:
     def _structure(self, shape, value, path):
         if not isinstance(value, dict):
             return self.fail(path, f"expected structure, got {_json_type(value)}")
-        # JSON carries members under their serialized names; the query decoder already maps them.
+        # JSON and CBOR carry members under their serialized names; the query decoder already
+        # maps them.
         wire = {m.serialization.get("name", n): n for n, m in shape.members.items()}
         present = {}
         for key, member_value in value.items():
-            name = wire.get(key) if self.protocol == "json" else key
+            name = key if self.protocol == "query" else wire.get(key)
             if name is None:
                 self.fail(f"{path}.{key}", "unknown member")
-            elif member_value is not None:  # AWS reads a JSON null as an absent member
+            elif member_value is not None:  # AWS reads a null as an absent member
                 present[name] = member_value
         for name in shape.required_members:
             if name not in present:
@@ -320,7 +346,7 @@ class Checker:
             if not _QUERY_FLOAT.match(value):
                 return self.fail(path, f"expected number text, got {_show(value)}")
             value = float(value)
-        elif value in _SPECIAL_FLOATS:
+        elif self.protocol == "json" and value in _SPECIAL_FLOATS:
             value = float(value)
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             return self.fail(path, f"expected number, got {_json_type(value)} {_show(value)}")
@@ -332,10 +358,18 @@ class Checker:
     def _boolean(self, shape, value, path):
         if self.protocol == "query" and value not in ("true", "false"):
             self.fail(path, f"expected true or false, got {_show(value)}")
-        elif self.protocol == "json" and not isinstance(value, bool):
+        elif self.protocol != "query" and not isinstance(value, bool):
             self.fail(path, f"expected boolean, got {_json_type(value)} {_show(value)}")
 
     def _timestamp(self, shape, value, path):
+        if self.protocol == CBOR:  # tag 1 (epoch seconds), which the decoder makes a datetime
+            if not isinstance(value, datetime.datetime):
+                self.fail(
+                    path,
+                    "expected a timestamp (CBOR tag 1, epoch seconds), got "
+                    f"{_json_type(value)} {_show(value)}",
+                )
+            return
         if self.protocol == "json":  # AWS JSON sends epoch seconds
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 self.fail(path, f"expected epoch seconds, got {_json_type(value)} {_show(value)}")
@@ -349,6 +383,10 @@ class Checker:
             self.fail(path, f"expected an ISO 8601 timestamp, got {_show(value)}")
 
     def _blob(self, shape, value, path):
+        if self.protocol == CBOR:  # a CBOR byte string
+            if not isinstance(value, bytes):
+                return self.fail(path, f"expected a byte string, got {_json_type(value)}")
+            return self._bounds(shape, len(value), path, "size")
         if not isinstance(value, str):
             return self.fail(path, f"expected base64 text, got {_json_type(value)}")
         try:
@@ -439,68 +477,213 @@ def _media_type(environ):
     return environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
 
 
+def _speaks(service, protocol):
+    """Whether a service's model lists a protocol (botocore's names: json, query,
+    smithy-rpc-v2-cbor)."""
+    model = service_model(service)
+    return protocol in (model.metadata.get("protocols") or [model.protocol])
+
+
+def _is_cbor(environ):
+    return (
+        environ.get("HTTP_SMITHY_PROTOCOL", "").strip().lower() == CBOR
+        or _media_type(environ) == "application/cbor"
+    )
+
+
+# --- The request's input as JSON (the answer's `params`) ---------------------------------------
+
+
+def _epoch(moment):
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    seconds = moment.timestamp()
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def plain(value):
+    """A decoded value as JSON, without a shape to go by: byte strings as base64 text, datetimes
+    as epoch seconds, non-finite numbers as AWS JSON's strings, map keys as text."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime):
+        return _epoch(value)
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _query_scalar(kind, text):
+    """A query parameter's text as the JSON value of its type, or the text if it is not one."""
+    if kind in _INT_RANGES and _QUERY_INT.match(text):
+        return int(text)
+    if kind in ("double", "float") and _QUERY_FLOAT.match(text):
+        return plain(float(text))
+    if kind == "boolean" and text in ("true", "false"):
+        return text == "true"
+    if kind == "timestamp" and _ISO8601.match(text):
+        try:
+            return _epoch(datetime.datetime.fromisoformat(text))
+        except ValueError:
+            return text
+    return text
+
+
+def to_params(shape, value, protocol):
+    """A decoded input as JSON, by its shape (see the module's docstring)."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        names = {m.serialization.get("name", n): n for n, m in shape.members.items()}
+        out = {}
+        for key, item in value.items():
+            name = key if protocol == "query" else names.get(key)
+            if item is None:
+                continue
+            if name in shape.members:
+                out[name] = to_params(shape.members[name], item, protocol)
+            else:
+                out[str(key)] = plain(item)
+        return out
+    if kind == "list" and isinstance(value, list):
+        return [to_params(shape.member, item, protocol) for item in value]
+    if kind == "map" and isinstance(value, dict):
+        return {str(k): to_params(shape.value, v, protocol) for k, v in value.items()}
+    if protocol == "query" and isinstance(value, str):
+        return _query_scalar(kind, value)
+    return plain(value)
+
+
+# --- Requests -----------------------------------------------------------------------------------
+
+
+def _read_json(environ, body, problems):
+    """(service, operation, document) of an AWS JSON request, or None."""
+    prefix, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
+    if prefix not in JSON_TARGETS:
+        problems.append(f"request: unknown X-Amz-Target prefix {prefix!r}")
+        return None
+    service, json_version = JSON_TARGETS[prefix]
+    if _media_type(environ) != f"application/x-amz-json-{json_version}":
+        problems.append(
+            f"request: Content-Type {environ.get('CONTENT_TYPE')!r}, "
+            f"expected application/x-amz-json-{json_version}"
+        )
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError as e:
+        problems.append(f"request: body is not JSON: {e}")
+        return None
+    return service, operation, document
+
+
+def _read_cbor(environ, body, problems, result):
+    """(service, operation, document) of a Smithy RPC v2 CBOR request, or None."""
+    path = environ.get("PATH_INFO", "")
+    m = CBOR_PATH.search(path)
+    if m is None:
+        problems.append(
+            f"request: path {path!r} is not /service/<service>/operation/<operation>, "
+            "as Smithy RPC v2 CBOR needs"
+        )
+        return None
+    prefix, operation = m["service"], m["operation"]
+    result["operation"] = operation
+    if prefix not in JSON_TARGETS:
+        problems.append(f"request: unknown service {prefix!r} in the path")
+        return None
+    service = JSON_TARGETS[prefix][0]
+    if not _speaks(service, "smithy-rpc-v2-cbor"):
+        problems.append(f"request: {service} does not speak Smithy RPC v2 CBOR")
+    header = environ.get("HTTP_SMITHY_PROTOCOL")
+    if header != CBOR:
+        problems.append(f"request: smithy-protocol header {header!r}, expected {CBOR!r}")
+    if body and _media_type(environ) != "application/cbor":
+        problems.append(
+            f"request: Content-Type {environ.get('CONTENT_TYPE')!r}, expected application/cbor"
+        )
+    try:
+        document = cbor.loads(body) if body else {}
+    except Exception as e:  # whatever the decoder cannot read, the body is not CBOR it can
+        problems.append(f"request: body is not CBOR: {type(e).__name__}: {e}")
+        return None
+    return service, operation, document
+
+
+def _read_query(body, problems, result):
+    """(service, operation, params) of an AWS query request, or None."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        problems.append("request: form body is not UTF-8")
+        return None
+    params = {}
+    for key, value in pairs:
+        if key in params:
+            problems.append(f"request: parameter {key} given more than once")
+        params.setdefault(key, value)
+    operation, version = params.pop("Action", None), params.pop("Version", None)
+    result["operation"] = operation
+    if version not in QUERY_VERSIONS:
+        problems.append(f"request: unknown Version {version!r} (known: {sorted(QUERY_VERSIONS)})")
+        return None
+    if operation is None:
+        problems.append("request: no Action parameter")
+    return QUERY_VERSIONS[version], operation, params
+
+
 def validate(environ, body):
     """Returns the validate-only answer for one request."""
-    result = {"service": None, "operation": None, "violations": []}
+    result = {
+        "service": None,
+        "operation": None,
+        "protocol": None,
+        "params": None,
+        "violations": [],
+    }
     problems = result["violations"]
     if environ["REQUEST_METHOD"] != "POST":
         problems.append(f"request: method {environ['REQUEST_METHOD']}, AWS SDKs send POST")
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target is not None:
-        protocol, (prefix, _, operation) = "json", target.partition(".")
-        if prefix not in JSON_TARGETS:
-            problems.append(f"request: unknown X-Amz-Target prefix {prefix!r}")
-            return result
-        service, json_version = JSON_TARGETS[prefix]
-        if _media_type(environ) != f"application/x-amz-json-{json_version}":
-            problems.append(
-                f"request: Content-Type {environ.get('CONTENT_TYPE')!r}, "
-                f"expected application/x-amz-json-{json_version}"
-            )
-        try:
-            document = json.loads(body or b"{}")
-        except ValueError as e:
-            problems.append(f"request: body is not JSON: {e}")
-            return result
+    if environ.get("HTTP_X_AMZ_TARGET") is not None:
+        protocol = "json"
+    elif _is_cbor(environ):
+        protocol = CBOR
     elif _media_type(environ) == "application/x-www-form-urlencoded":
         protocol = "query"
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-        except UnicodeDecodeError:
-            problems.append("request: form body is not UTF-8")
-            return result
-        params = {}
-        for key, value in pairs:
-            if key in params:
-                problems.append(f"request: parameter {key} given more than once")
-            params.setdefault(key, value)
-        operation, version = params.pop("Action", None), params.pop("Version", None)
-        result["operation"] = operation
-        if version not in QUERY_VERSIONS:
-            problems.append(
-                f"request: unknown Version {version!r} (known: {sorted(QUERY_VERSIONS)})"
-            )
-            return result
-        service = QUERY_VERSIONS[version]
-        if operation is None:
-            problems.append("request: no Action parameter")
     else:
         problems.append(
-            "request: neither X-Amz-Target (JSON) nor a form body (query): cannot tell "
-            f"the protocol (Content-Type {environ.get('CONTENT_TYPE')!r}, "
-            f"path {environ.get('PATH_INFO')!r})"
+            "request: neither X-Amz-Target (JSON), smithy-protocol: rpc-v2-cbor (CBOR) nor a "
+            "form body (query): cannot tell the protocol (Content-Type "
+            f"{environ.get('CONTENT_TYPE')!r}, path {environ.get('PATH_INFO')!r})"
         )
         return result
-
+    result["protocol"] = protocol
+    if protocol == "json":
+        read = _read_json(environ, body, problems)
+    elif protocol == CBOR:
+        read = _read_cbor(environ, body, problems, result)
+    else:
+        read = _read_query(body, problems, result)
+    if read is None:
+        return result
+    service, operation, document = read
     result["service"], result["operation"] = service, operation
     model = service_model(service)
     if operation not in model.operation_names:
         if operation is not None:
             problems.append(f"request: {service} has no operation {operation!r}")
+        if protocol != "query":
+            result["params"] = plain(document)
         return result
     shape = model.operation_model(operation).input_shape
     checker = Checker(protocol)
     if protocol == "query":
+        params = document
         form = QueryForm(params, checker)
         document = form.decode(shape, "", operation) if shape is not None else {}
         checker.violations.extend(
@@ -508,8 +691,11 @@ def validate(environ, body):
         )
     if shape is not None:
         checker.check(shape, document, operation)
-    elif document:
-        checker.fail(operation, "takes no input")
+        result["params"] = to_params(shape, document, protocol)
+    else:
+        if document:
+            checker.fail(operation, "takes no input")
+        result["params"] = plain(document)
     problems.extend(checker.violations)
     return result
 

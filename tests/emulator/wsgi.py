@@ -20,15 +20,6 @@ def read_body(environ):
     return b"".join(chunks)
 
 
-def json_error(start_response, code, message):
-    data = json.dumps({"__type": code, "message": message}).encode()
-    start_response(
-        "400 Bad Request",
-        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))],
-    )
-    return [data]
-
-
 def json_answer(start_response, status, answer):
     data = json.dumps(answer).encode()
     start_response(

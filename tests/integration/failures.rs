@@ -238,51 +238,64 @@ async fn create_with_a_lost_registration_answer(
     answer
 }
 
-on_both_emulators! {
-    async fn a_registration_whose_answer_is_lost_is_removed_while_it_carries_this_resources_tags(f) {
-        let endpoint = f.endpoint("lost-answer");
-        let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
-        let answer = create_with_a_lost_registration_answer(&f, &endpoint, async {}).await;
-        assert_failed(
-            &answer,
-            &[&format!("Removed what this request had set up for {resource_id}")],
-        );
-        let alarm_name = format!("{endpoint}-AllTraffic-HasBacklogWithoutCapacity");
-        f.emulator.assert_nothing_left(&resource_id, &alarm_name).await;
-    }
+#[tokio::test]
+async fn a_registration_whose_answer_is_lost_is_removed_while_it_carries_this_resources_tags() {
+    let f = Fixture::start(
+        "a_registration_whose_answer_is_lost_is_removed_while_it_carries_this_resources_tags",
+    )
+    .await;
+    let endpoint = f.endpoint("lost-answer");
+    let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
+    let answer = create_with_a_lost_registration_answer(&f, &endpoint, async {}).await;
+    assert_failed(
+        &answer,
+        &[&format!(
+            "Removed what this request had set up for {resource_id}"
+        )],
+    );
+    let alarm_name = format!("{endpoint}-AllTraffic-HasBacklogWithoutCapacity");
+    f.emulator
+        .assert_nothing_left(&resource_id, &alarm_name)
+        .await;
 }
 
-on_both_emulators! {
-    async fn a_registration_whose_answer_is_lost_is_left_once_another_stack_took_it_over(f) {
-        let endpoint = f.endpoint("lost-taken");
-        let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
-        let other = Stack::ownership_tags_of("took-it-over");
-        // While the Create waits, another stack takes the target over (AdoptExisting retags it).
-        let take_over = async {
-            for _ in 0..100 {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                if f.emulator.target(&resource_id).await.is_some() {
-                    f.emulator.tag_target(&resource_id, other.clone()).await;
-                    return;
-                }
+#[tokio::test]
+async fn a_registration_whose_answer_is_lost_is_left_once_another_stack_took_it_over() {
+    let f = Fixture::start(
+        "a_registration_whose_answer_is_lost_is_left_once_another_stack_took_it_over",
+    )
+    .await;
+    let endpoint = f.endpoint("lost-taken");
+    let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
+    let other = Stack::ownership_tags_of("took-it-over");
+    // While the Create waits, another stack takes the target over (AdoptExisting retags it).
+    let take_over = async {
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            if f.emulator.target(&resource_id).await.is_some() {
+                f.emulator.tag_target(&resource_id, other.clone()).await;
+                return;
             }
-            panic!("the registration was never carried out");
-        };
-        let answer = create_with_a_lost_registration_answer(&f, &endpoint, take_over).await;
-        assert_failed(
-            &answer,
-            &[
-                "Nothing to remove",
-                &format!(
-                    "Left the scalable target of {resource_id}, which resource \
-                     EndpointAutoScaling of stack {} manages",
-                    Stack::id_of("took-it-over")
-                ),
-            ],
-        );
-        assert!(f.emulator.target(&resource_id).await.is_some(), "the other stack's target stays");
-        assert_eq!(f.emulator.target_tags(&resource_id).await, other);
-    }
+        }
+        panic!("the registration was never carried out");
+    };
+    let answer = create_with_a_lost_registration_answer(&f, &endpoint, take_over).await;
+    assert_failed(
+        &answer,
+        &[
+            "Nothing to remove",
+            &format!(
+                "Left the scalable target of {resource_id}, which resource \
+                 EndpointAutoScaling of stack {} manages",
+                Stack::id_of("took-it-over")
+            ),
+        ],
+    );
+    assert!(
+        f.emulator.target(&resource_id).await.is_some(),
+        "the other stack's target stays"
+    );
+    assert_eq!(f.emulator.target_tags(&resource_id).await, other);
 }
 
 #[tokio::test]

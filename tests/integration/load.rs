@@ -2,7 +2,7 @@
 //! backoff, and a call still throttled when the time is up fails before the deadline, saying
 //! how long it tried.
 
-use crate::support::aws::{Aws, Mode};
+use crate::support::aws::Aws;
 use crate::support::{Emulator, Stack, answer_path, assert_failed, assert_success, in_seconds};
 use futures_util::future::join_all;
 use serde_json::json;
@@ -12,7 +12,7 @@ const LIFECYCLES: usize = 16;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_lifecycles_with_30_percent_of_calls_throttled_all_succeed() {
-    let aws = Aws::start_in(Mode::AwsLike).await;
+    let aws = Aws::start().await;
     aws.throttle_randomly(0.3);
     let emulator = Emulator::connect().await;
     let clients = aws.clients().await;

@@ -1,7 +1,6 @@
 //! Integration tests: the handler against the moto emulator (started by the tests), scripted
 //! AWS errors, and the built binary under a Lambda Runtime API stand-in.
 
-#[macro_use]
 mod support;
 
 mod binary;

@@ -1,8 +1,8 @@
 //! TargetTrackingPolicies: several target-tracking policies on one variant, in the shape and
 //! with the names of the native ScalingPolicy's TargetTrackingScalingPolicyConfiguration, and
 //! the one-policy shorthand beside them. Checked by reading back what AWS holds after every
-//! step; each scenario runs on plain moto and on AWS-like moto (which pages
-//! DescribeScalingPolicies 10 at a time and keeps the 50-policy quota, as AWS does).
+//! step, on the emulator (which pages DescribeScalingPolicies 10 at a time and keeps the
+//! 50-policy quota, as AWS does).
 
 use crate::support::{Fixture, assert_failed, assert_step_policy, assert_success};
 use aws_sdk_applicationautoscaling::types::{
@@ -335,671 +335,358 @@ fn assert_is_the_designs_step_policy(step: &ScalingPolicy) {
     assert_step_policy(step, MetricAggregationType::Average, 300);
 }
 
-on_both_emulators! {
-    async fn listed_policies_are_created_updated_by_name_and_deleted(f) {
-        let endpoint = f.endpoint("listed");
-        let id = resource_id(&endpoint);
-        let created = [
-            backlog_policy(&endpoint),
-            gpu_policy(&endpoint),
-            math_policy(&endpoint, "backlog-math"),
-        ];
-        let old = with_policies(&endpoint, &created);
-        let (physical_id, answer) = create(&f, old.clone()).await;
-        assert_eq!(physical_id, id);
-        let target = f.emulator.target(&id).await.expect("target registered");
-        assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
-        let before = assert_holds_as_asked(&f, &endpoint, &created, &answer).await;
-        let alarm_arn = answer["Data"]["AlarmArn"].clone();
+#[tokio::test]
+async fn listed_policies_are_created_updated_by_name_and_deleted() {
+    let f = Fixture::start("listed_policies_are_created_updated_by_name_and_deleted").await;
+    let endpoint = f.endpoint("listed");
+    let id = resource_id(&endpoint);
+    let created = [
+        backlog_policy(&endpoint),
+        gpu_policy(&endpoint),
+        math_policy(&endpoint, "backlog-math"),
+    ];
+    let old = with_policies(&endpoint, &created);
+    let (physical_id, answer) = create(&f, old.clone()).await;
+    assert_eq!(physical_id, id);
+    let target = f.emulator.target(&id).await.expect("target registered");
+    assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
+    let before = assert_holds_as_asked(&f, &endpoint, &created, &answer).await;
+    let alarm_arn = answer["Data"]["AlarmArn"].clone();
 
-        // The GPU policy is dropped and the math policy renamed (and listed first now).
-        let updated = [
-            math_policy(&endpoint, "backlog-math-v2"),
-            backlog_policy(&endpoint),
-        ];
-        let new = with_policies(&endpoint, &updated);
-        let answer = f.stack.update(&id, new.clone(), old).await;
-        assert_success(&answer);
-        assert_eq!(answer["PhysicalResourceId"], id.as_str());
-        let after = assert_holds_as_asked(&f, &endpoint, &updated, &answer).await;
-        assert_eq!(after[STEP_POLICY], before[STEP_POLICY], "the step policy is untouched");
-        assert_eq!(
-            after["backlog-per-instance"], before["backlog-per-instance"],
-            "a policy kept by name is updated in place"
-        );
-        assert_eq!(answer["Data"]["AlarmArn"], alarm_arn, "the alarm is the same");
-        let target = f.emulator.target(&id).await.expect("target kept");
-        assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
+    // The GPU policy is dropped and the math policy renamed (and listed first now).
+    let updated = [
+        math_policy(&endpoint, "backlog-math-v2"),
+        backlog_policy(&endpoint),
+    ];
+    let new = with_policies(&endpoint, &updated);
+    let answer = f.stack.update(&id, new.clone(), old).await;
+    assert_success(&answer);
+    assert_eq!(answer["PhysicalResourceId"], id.as_str());
+    let after = assert_holds_as_asked(&f, &endpoint, &updated, &answer).await;
+    assert_eq!(
+        after[STEP_POLICY], before[STEP_POLICY],
+        "the step policy is untouched"
+    );
+    assert_eq!(
+        after["backlog-per-instance"], before["backlog-per-instance"],
+        "a policy kept by name is updated in place"
+    );
+    assert_eq!(
+        answer["Data"]["AlarmArn"], alarm_arn,
+        "the alarm is the same"
+    );
+    let target = f.emulator.target(&id).await.expect("target kept");
+    assert_eq!((target.min_capacity(), target.max_capacity()), (0, 2));
 
-        assert_success(&f.stack.delete(&id, new).await);
-        f.emulator.assert_nothing_left(&id, &alarm_name(&endpoint)).await;
-    }
+    assert_success(&f.stack.delete(&id, new).await);
+    f.emulator
+        .assert_nothing_left(&id, &alarm_name(&endpoint))
+        .await;
 }
 
-on_both_emulators! {
-    async fn the_gpu_utilization_target_metric_tracks_the_variants_gpus(f) {
-        let endpoint = f.endpoint("gpu");
-        let props = json!({
-            "EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2,
-            "TargetMetric": "GPUUtilization", "TargetValue": 60,
-        });
-        let (id, answer) = create(&f, props).await;
+#[tokio::test]
+async fn the_gpu_utilization_target_metric_tracks_the_variants_gpus() {
+    let f = Fixture::start("the_gpu_utilization_target_metric_tracks_the_variants_gpus").await;
+    let endpoint = f.endpoint("gpu");
+    let props = json!({
+        "EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2,
+        "TargetMetric": "GPUUtilization", "TargetValue": 60,
+    });
+    let (id, answer) = create(&f, props).await;
 
-        let policies = policies_by_name(&f, &id).await;
-        let names: Vec<&str> = policies.keys().map(String::as_str).collect();
-        assert_eq!(names, ["GPUUtilization-ScalingPolicy", STEP_POLICY]);
-        let gpu = &policies["GPUUtilization-ScalingPolicy"];
-        assert_eq!(gpu.policy_type(), &PolicyType::TargetTrackingScaling);
-        let tracking = gpu.target_tracking_scaling_policy_configuration().unwrap();
-        assert_eq!(tracking.target_value(), 60.0);
-        assert_eq!(tracking.scale_in_cooldown(), Some(300));
-        assert_eq!(tracking.scale_out_cooldown(), Some(300));
-        assert!(tracking.predefined_metric_specification().is_none());
-        let metric = tracking.customized_metric_specification().unwrap();
-        assert_eq!(metric.metric_name(), Some("GPUUtilization"));
-        assert_eq!(metric.namespace(), Some("/aws/sagemaker/Endpoints"));
-        assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
-        assert_eq!(metric.unit(), Some("Percent"));
-        let dimensions: Vec<_> = metric.dimensions().iter().map(|d| (d.name(), d.value())).collect();
-        assert_eq!(dimensions, [("EndpointName", endpoint.as_str()), ("VariantName", "prod")]);
-        assert!(metric.metrics().is_empty());
+    let policies = policies_by_name(&f, &id).await;
+    let names: Vec<&str> = policies.keys().map(String::as_str).collect();
+    assert_eq!(names, ["GPUUtilization-ScalingPolicy", STEP_POLICY]);
+    let gpu = &policies["GPUUtilization-ScalingPolicy"];
+    assert_eq!(gpu.policy_type(), &PolicyType::TargetTrackingScaling);
+    let tracking = gpu.target_tracking_scaling_policy_configuration().unwrap();
+    assert_eq!(tracking.target_value(), 60.0);
+    assert_eq!(tracking.scale_in_cooldown(), Some(300));
+    assert_eq!(tracking.scale_out_cooldown(), Some(300));
+    assert!(tracking.predefined_metric_specification().is_none());
+    let metric = tracking.customized_metric_specification().unwrap();
+    assert_eq!(metric.metric_name(), Some("GPUUtilization"));
+    assert_eq!(metric.namespace(), Some("/aws/sagemaker/Endpoints"));
+    assert_eq!(metric.statistic(), Some(&MetricStatistic::Average));
+    assert_eq!(metric.unit(), Some("Percent"));
+    let dimensions: Vec<_> = metric
+        .dimensions()
+        .iter()
+        .map(|d| (d.name(), d.value()))
+        .collect();
+    assert_eq!(
+        dimensions,
+        [("EndpointName", endpoint.as_str()), ("VariantName", "prod")]
+    );
+    assert!(metric.metrics().is_empty());
 
-        let step = &policies[STEP_POLICY];
-        assert_is_the_designs_step_policy(step);
-        let alarm = f.emulator.alarm(&alarm_name(&endpoint)).await.expect("the alarm");
-        assert_eq!(alarm.alarm_actions(), [step.policy_arn()]);
-        let data = &answer["Data"];
-        assert_eq!(data["TargetTrackingPolicyArn"], gpu.policy_arn());
-        assert_eq!(data_arn_names(data), ["GPUUtilization-ScalingPolicy"]);
-        assert_eq!(data["TargetTrackingPolicyArns.GPUUtilization-ScalingPolicy"], gpu.policy_arn());
-    }
+    let step = &policies[STEP_POLICY];
+    assert_is_the_designs_step_policy(step);
+    let alarm = f
+        .emulator
+        .alarm(&alarm_name(&endpoint))
+        .await
+        .expect("the alarm");
+    assert_eq!(alarm.alarm_actions(), [step.policy_arn()]);
+    let data = &answer["Data"];
+    assert_eq!(data["TargetTrackingPolicyArn"], gpu.policy_arn());
+    assert_eq!(data_arn_names(data), ["GPUUtilization-ScalingPolicy"]);
+    assert_eq!(
+        data["TargetTrackingPolicyArns.GPUUtilization-ScalingPolicy"],
+        gpu.policy_arn()
+    );
 }
 
-on_both_emulators! {
-    async fn switching_between_the_shorthand_and_the_list_replaces_the_policies(f) {
-        let endpoint = f.endpoint("switch");
-        let shorthand = json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2});
-        let (id, answer) = create(&f, shorthand.clone()).await;
-        let step_arn = answer["Data"]["StepScalingPolicyArn"].clone();
-        assert_eq!(
-            f.emulator.policy_names(&id).await,
-            ["CPUUtil-ScalingPolicy", STEP_POLICY]
-        );
+#[tokio::test]
+async fn switching_between_the_shorthand_and_the_list_replaces_the_policies() {
+    let f =
+        Fixture::start("switching_between_the_shorthand_and_the_list_replaces_the_policies").await;
+    let endpoint = f.endpoint("switch");
+    let shorthand = json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2});
+    let (id, answer) = create(&f, shorthand.clone()).await;
+    let step_arn = answer["Data"]["StepScalingPolicyArn"].clone();
+    assert_eq!(
+        f.emulator.policy_names(&id).await,
+        ["CPUUtil-ScalingPolicy", STEP_POLICY]
+    );
 
-        let asked = [backlog_policy(&endpoint), gpu_policy(&endpoint)];
-        let listed = with_policies(&endpoint, &asked);
-        let answer = f.stack.update(&id, listed.clone(), shorthand).await;
-        assert_success(&answer);
-        let arns = assert_holds_as_asked(&f, &endpoint, &asked, &answer).await;
-        assert_eq!(arns[STEP_POLICY], step_arn.as_str().unwrap(), "the step policy stays");
+    let asked = [backlog_policy(&endpoint), gpu_policy(&endpoint)];
+    let listed = with_policies(&endpoint, &asked);
+    let answer = f.stack.update(&id, listed.clone(), shorthand).await;
+    assert_success(&answer);
+    let arns = assert_holds_as_asked(&f, &endpoint, &asked, &answer).await;
+    assert_eq!(
+        arns[STEP_POLICY],
+        step_arn.as_str().unwrap(),
+        "the step policy stays"
+    );
 
-        let mut back = json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2});
-        back["TargetMetric"] = "ApproximateBacklogSizePerInstance".into();
-        back["TargetValue"] = 5.into();
-        let answer = f.stack.update(&id, back, listed).await;
-        assert_success(&answer);
-        let policies = policies_by_name(&f, &id).await;
-        let names: Vec<&str> = policies.keys().map(String::as_str).collect();
-        assert_eq!(names, ["ApproximateBacklogSizePerInstance-ScalingPolicy", STEP_POLICY]);
-        let backlog = &policies["ApproximateBacklogSizePerInstance-ScalingPolicy"];
-        assert_eq!(answer["Data"]["TargetTrackingPolicyArn"], backlog.policy_arn());
-        assert_eq!(
-            data_arn_names(&answer["Data"]),
-            ["ApproximateBacklogSizePerInstance-ScalingPolicy"]
-        );
-        assert_eq!(policies[STEP_POLICY].policy_arn(), step_arn.as_str().unwrap());
-        let alarm = f.emulator.alarm(&alarm_name(&endpoint)).await.expect("the alarm");
-        assert_eq!(alarm.alarm_actions(), [step_arn.as_str().unwrap()]);
-    }
+    let mut back = json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2});
+    back["TargetMetric"] = "ApproximateBacklogSizePerInstance".into();
+    back["TargetValue"] = 5.into();
+    let answer = f.stack.update(&id, back, listed).await;
+    assert_success(&answer);
+    let policies = policies_by_name(&f, &id).await;
+    let names: Vec<&str> = policies.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "ApproximateBacklogSizePerInstance-ScalingPolicy",
+            STEP_POLICY
+        ]
+    );
+    let backlog = &policies["ApproximateBacklogSizePerInstance-ScalingPolicy"];
+    assert_eq!(
+        answer["Data"]["TargetTrackingPolicyArn"],
+        backlog.policy_arn()
+    );
+    assert_eq!(
+        data_arn_names(&answer["Data"]),
+        ["ApproximateBacklogSizePerInstance-ScalingPolicy"]
+    );
+    assert_eq!(
+        policies[STEP_POLICY].policy_arn(),
+        step_arn.as_str().unwrap()
+    );
+    let alarm = f
+        .emulator
+        .alarm(&alarm_name(&endpoint))
+        .await
+        .expect("the alarm");
+    assert_eq!(alarm.alarm_actions(), [step_arn.as_str().unwrap()]);
 }
 
-on_both_emulators! {
-    async fn a_predefined_metric_policy_is_put_as_given(f) {
-        let endpoint = f.endpoint("predefined");
-        let asked = [json!({
-            "PolicyName": "concurrency",
-            "TargetValue": 4,
-            "PredefinedMetricSpecification": {
-                "PredefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution",
-            },
-        })];
-        let (_, answer) = create(&f, with_policies(&endpoint, &asked)).await;
-        assert_holds_as_asked(&f, &endpoint, &asked, &answer).await;
-    }
+#[tokio::test]
+async fn a_predefined_metric_policy_is_put_as_given() {
+    let f = Fixture::start("a_predefined_metric_policy_is_put_as_given").await;
+    let endpoint = f.endpoint("predefined");
+    let asked = [json!({
+        "PolicyName": "concurrency",
+        "TargetValue": 4,
+        "PredefinedMetricSpecification": {
+            "PredefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution",
+        },
+    })];
+    let (_, answer) = create(&f, with_policies(&endpoint, &asked)).await;
+    assert_holds_as_asked(&f, &endpoint, &asked, &answer).await;
 }
 
-on_both_emulators! {
-    async fn an_update_removes_the_policies_dropped_past_the_first_page_of_policies(f) {
-        // 14 listed and the step policy: more than the 10 a DescribeScalingPolicies page holds
-        // on AWS, so the dropped ones are on both pages.
-        let endpoint = f.endpoint("many");
-        let id = resource_id(&endpoint);
-        let many: Vec<Value> = (1..=14).map(|n| numbered_policy(&endpoint, n)).collect();
-        let old = with_policies(&endpoint, &many);
-        let (_, answer) = create(&f, old.clone()).await;
-        assert_holds_as_asked(&f, &endpoint, &many, &answer).await;
+#[tokio::test]
+async fn an_update_removes_the_policies_dropped_past_the_first_page_of_policies() {
+    let f =
+        Fixture::start("an_update_removes_the_policies_dropped_past_the_first_page_of_policies")
+            .await;
+    // 14 listed and the step policy: more than the 10 a DescribeScalingPolicies page holds
+    // on AWS, so the dropped ones are on both pages.
+    let endpoint = f.endpoint("many");
+    let id = resource_id(&endpoint);
+    let many: Vec<Value> = (1..=14).map(|n| numbered_policy(&endpoint, n)).collect();
+    let old = with_policies(&endpoint, &many);
+    let (_, answer) = create(&f, old.clone()).await;
+    assert_holds_as_asked(&f, &endpoint, &many, &answer).await;
 
-        let kept = [numbered_policy(&endpoint, 3), numbered_policy(&endpoint, 14)];
-        let new = with_policies(&endpoint, &kept);
-        let answer = f.stack.update(&id, new.clone(), old).await;
-        assert_success(&answer);
-        assert_holds_as_asked(&f, &endpoint, &kept, &answer).await;
+    let kept = [
+        numbered_policy(&endpoint, 3),
+        numbered_policy(&endpoint, 14),
+    ];
+    let new = with_policies(&endpoint, &kept);
+    let answer = f.stack.update(&id, new.clone(), old).await;
+    assert_success(&answer);
+    assert_holds_as_asked(&f, &endpoint, &kept, &answer).await;
 
-        assert_success(&f.stack.delete(&id, new).await);
-        f.emulator.assert_nothing_left(&id, &alarm_name(&endpoint)).await;
-    }
+    assert_success(&f.stack.delete(&id, new).await);
+    f.emulator
+        .assert_nothing_left(&id, &alarm_name(&endpoint))
+        .await;
 }
 
-on_both_emulators! {
-    async fn forty_nine_listed_policies_and_the_step_policy_fill_the_quota_and_a_rename_fits(f) {
-        // AWS allows 50 scaling policies per scalable target (AWS-like moto too): a rename at
-        // the quota fits only if the old name goes before the new one is put.
-        let endpoint = f.endpoint("quota");
-        let id = resource_id(&endpoint);
-        let full: Vec<Value> = (1..=49).map(|n| numbered_policy(&endpoint, n)).collect();
-        let old = with_policies(&endpoint, &full);
-        let (_, answer) = create(&f, old.clone()).await;
-        assert_holds_as_asked(&f, &endpoint, &full, &answer).await;
+#[tokio::test]
+async fn forty_nine_listed_policies_and_the_step_policy_fill_the_quota_and_a_rename_fits() {
+    let f = Fixture::start(
+        "forty_nine_listed_policies_and_the_step_policy_fill_the_quota_and_a_rename_fits",
+    )
+    .await;
+    // AWS allows 50 scaling policies per scalable target (the emulator too): a rename at
+    // the quota fits only if the old name goes before the new one is put.
+    let endpoint = f.endpoint("quota");
+    let id = resource_id(&endpoint);
+    let full: Vec<Value> = (1..=49).map(|n| numbered_policy(&endpoint, n)).collect();
+    let old = with_policies(&endpoint, &full);
+    let (_, answer) = create(&f, old.clone()).await;
+    assert_holds_as_asked(&f, &endpoint, &full, &answer).await;
 
-        let mut renamed = full.clone();
-        renamed[48]["PolicyName"] = "backlog-49-renamed".into();
-        let answer = f.stack.update(&id, with_policies(&endpoint, &renamed), old).await;
-        assert_success(&answer);
-        assert_holds_as_asked(&f, &endpoint, &renamed, &answer).await;
-    }
+    let mut renamed = full.clone();
+    renamed[48]["PolicyName"] = "backlog-49-renamed".into();
+    let answer = f
+        .stack
+        .update(&id, with_policies(&endpoint, &renamed), old)
+        .await;
+    assert_success(&answer);
+    assert_holds_as_asked(&f, &endpoint, &renamed, &answer).await;
 }
 
-on_both_emulators! {
-    async fn wrong_target_tracking_policies_fail_naming_the_path_before_any_aws_call(f) {
-        let endpoint = f.endpoint("bad-policies");
-        let backlog = backlog_policy(&endpoint);
-        let with = |policies: Vec<Value>| with_policies(&endpoint, &policies);
-        let both_forms = |key: &str, value: Value| {
-            let mut props = with(vec![backlog.clone()]);
-            props[key] = value;
-            props
-        };
-        let mut duplicate = gpu_policy(&endpoint);
-        duplicate["PolicyName"] = name_of(&backlog).into();
-        let mut none_returns = math_policy(&endpoint, "none-returns");
-        none_returns["CustomizedMetricSpecification"]["Metrics"][2]["ReturnData"] = false.into();
-        let mut two_return = math_policy(&endpoint, "two-return");
-        two_return["CustomizedMetricSpecification"]["Metrics"][0]["ReturnData"] = true.into();
-        let unknown_type = json!({
-            "PolicyName": "unknown-type", "TargetValue": 1,
-            "PredefinedMetricSpecification": {"PredefinedMetricType": "NotAMetricType"},
-        });
-        let fifty: Vec<Value> = (1..=50).map(|n| numbered_policy(&endpoint, n)).collect();
-
-        let cases: Vec<(&str, Value, Vec<&str>)> = vec![
-            (
-                "the shorthand's TargetMetric with the list",
-                both_forms("TargetMetric", "CPUUtilization".into()),
-                vec!["TargetTrackingPolicies", "TargetMetric"],
-            ),
-            (
-                "the shorthand's TargetValue with the list",
-                both_forms("TargetValue", 5.into()),
-                vec!["TargetTrackingPolicies", "TargetValue"],
-            ),
-            (
-                "the shorthand's ScaleInCooldown with the list",
-                both_forms("ScaleInCooldown", 60.into()),
-                vec!["TargetTrackingPolicies", "ScaleInCooldown"],
-            ),
-            (
-                "two policies of one name",
-                with(vec![backlog.clone(), duplicate]),
-                vec!["TargetTrackingPolicies[1].PolicyName", "backlog-per-instance"],
-            ),
-            (
-                "metric math where no query returns data",
-                with(vec![none_returns]),
-                vec!["TargetTrackingPolicies[0].CustomizedMetricSpecification.Metrics", "ReturnData"],
-            ),
-            (
-                "metric math where two queries return data",
-                with(vec![backlog.clone(), two_return]),
-                vec!["TargetTrackingPolicies[1].CustomizedMetricSpecification.Metrics", "ReturnData"],
-            ),
-            (
-                "a predefined metric type Application Auto Scaling does not have",
-                with(vec![backlog.clone(), gpu_policy(&endpoint), unknown_type]),
-                vec![
-                    "TargetTrackingPolicies[2].PredefinedMetricSpecification.PredefinedMetricType",
-                    "NotAMetricType",
-                ],
-            ),
-            (
-                "50 listed policies and ScaleFromZero's step policy",
-                with(fifty),
-                vec!["TargetTrackingPolicies", "50"],
-            ),
-        ];
-        // Every case is tried before the test fails, so that one run shows each Reason.
-        let mut wrong = Vec::new();
-        for (case, properties, fragments) in cases {
-            let answer = f.stack.create(properties).await;
-            let reason = answer["Reason"].as_str().unwrap_or_default();
-            let missing: Vec<_> = fragments.iter().filter(|&&x| !reason.contains(x)).collect();
-            if answer["Status"] != "FAILED" || !missing.is_empty() {
-                wrong.push(format!("{case}: {missing:?} not in {} {reason:?}", answer["Status"]));
-                continue;
-            }
-            let id = answer["PhysicalResourceId"].as_str().unwrap();
-            assert!(id.starts_with("create-failed/"), "{case}: {id}");
-        }
-        assert!(wrong.is_empty(), "{wrong:#?}");
-        f.aws.assert_no_calls();
-        assert!(f.emulator.target(&resource_id(&endpoint)).await.is_none());
-    }
-}
-
-on_both_emulators! {
-    async fn a_bad_update_of_the_policies_fails_and_leaves_them_as_they_were(f) {
-        let endpoint = f.endpoint("bad-policy-update");
-        let id = resource_id(&endpoint);
-        let asked = [backlog_policy(&endpoint), gpu_policy(&endpoint)];
-        let old = with_policies(&endpoint, &asked);
-        let (_, answer) = create(&f, old.clone()).await;
-        let before = assert_holds_as_asked(&f, &endpoint, &asked, &answer).await;
-
-        let mut renamed_into_a_duplicate = gpu_policy(&endpoint);
-        renamed_into_a_duplicate["PolicyName"] = name_of(&asked[0]).into();
-        let new = with_policies(&endpoint, &[asked[0].clone(), renamed_into_a_duplicate]);
-        f.aws.clear_calls();
-        let answer = f.stack.update(&id, new, old).await;
-        assert_failed(&answer, &["TargetTrackingPolicies[1].PolicyName"]);
-        assert_eq!(answer["PhysicalResourceId"], id.as_str());
-        f.aws.assert_no_calls();
-        let held = policies_by_name(&f, &id).await;
-        let after: BTreeMap<String, String> = held
-            .iter()
-            .map(|(name, p)| (name.clone(), p.policy_arn().to_owned()))
-            .collect();
-        assert_eq!(after, before, "nothing changed");
-    }
-}
-
-// The harness: what AWS-like moto does with scaling policies where plain moto differs. If these
-// fail, the scenarios above prove less than they claim.
-
-mod harness {
-    use crate::support::aws::{Aws, Mode};
-    use crate::support::{Emulator, put_target_tracking_policy};
-    use aws_sdk_applicationautoscaling::error::ProvideErrorMetadata;
-    use aws_sdk_applicationautoscaling::types::{
-        CustomizedMetricSpecification, MetricStatistic, ScalableDimension, ServiceNamespace,
-        TargetTrackingMetricDataQuery, TargetTrackingScalingPolicyConfiguration,
+#[tokio::test]
+async fn wrong_target_tracking_policies_fail_naming_the_path_before_any_aws_call() {
+    let f =
+        Fixture::start("wrong_target_tracking_policies_fail_naming_the_path_before_any_aws_call")
+            .await;
+    let endpoint = f.endpoint("bad-policies");
+    let backlog = backlog_policy(&endpoint);
+    let with = |policies: Vec<Value>| with_policies(&endpoint, &policies);
+    let both_forms = |key: &str, value: Value| {
+        let mut props = with(vec![backlog.clone()]);
+        props[key] = value;
+        props
     };
-    use sagemaker_async_autoscaling::aws::AwsClients;
+    let mut duplicate = gpu_policy(&endpoint);
+    duplicate["PolicyName"] = name_of(&backlog).into();
+    let mut none_returns = math_policy(&endpoint, "none-returns");
+    none_returns["CustomizedMetricSpecification"]["Metrics"][2]["ReturnData"] = false.into();
+    let mut two_return = math_policy(&endpoint, "two-return");
+    two_return["CustomizedMetricSpecification"]["Metrics"][0]["ReturnData"] = true.into();
+    let unknown_type = json!({
+        "PolicyName": "unknown-type", "TargetValue": 1,
+        "PredefinedMetricSpecification": {"PredefinedMetricType": "NotAMetricType"},
+    });
+    let fifty: Vec<Value> = (1..=50).map(|n| numbered_policy(&endpoint, n)).collect();
 
-    const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
-
-    fn backlog() -> CustomizedMetricSpecification {
-        CustomizedMetricSpecification::builder()
-            .metric_name("ApproximateBacklogSizePerInstance")
-            .namespace("AWS/SageMaker")
-            .statistic(MetricStatistic::Average)
-            .build()
-    }
-
-    async fn put(
-        clients: &AwsClients,
-        resource_id: &str,
-        name: &str,
-        metric: CustomizedMetricSpecification,
-    ) -> Result<(), aws_sdk_applicationautoscaling::Error> {
-        let tracking = TargetTrackingScalingPolicyConfiguration::builder()
-            .target_value(5.0)
-            .customized_metric_specification(metric)
-            .build()
-            .unwrap();
-        put_target_tracking_policy(clients, resource_id, name, tracking).await?;
-        Ok(())
-    }
-
-    /// One DescribeScalingPolicies page: the names on it and its NextToken.
-    async fn page(
-        clients: &AwsClients,
-        resource_id: &str,
-        max_results: Option<i32>,
-        next_token: Option<String>,
-    ) -> Result<(Vec<String>, Option<String>), aws_sdk_applicationautoscaling::Error> {
-        let output = clients
-            .autoscaling
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_id(resource_id)
-            .set_max_results(max_results)
-            .set_next_token(next_token)
-            .send()
-            .await?;
-        let names = output.scaling_policies().iter();
-        let names = names.map(|p| p.policy_name().to_owned()).collect();
-        Ok((names, output.next_token().map(str::to_owned)))
-    }
-
-    #[tokio::test]
-    async fn aws_like_moto_pages_scaling_policies_ten_at_a_time_and_filters_exactly() {
-        let aws = Aws::start_in(Mode::AwsLike).await;
-        let clients = aws.clients().await;
-        let emulator = Emulator::connect().await;
-        let prod = "endpoint/esd-harness-pages/variant/prod";
-        // Its ResourceId is part of prod's: moto counts its policies as prod's.
-        let pro = "endpoint/esd-harness-pages/variant/pro";
-        for resource_id in [prod, pro] {
-            emulator.register_target(resource_id, 0, 2).await;
+    let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+        (
+            "the shorthand's TargetMetric with the list",
+            both_forms("TargetMetric", "CPUUtilization".into()),
+            vec!["TargetTrackingPolicies", "TargetMetric"],
+        ),
+        (
+            "the shorthand's TargetValue with the list",
+            both_forms("TargetValue", 5.into()),
+            vec!["TargetTrackingPolicies", "TargetValue"],
+        ),
+        (
+            "the shorthand's ScaleInCooldown with the list",
+            both_forms("ScaleInCooldown", 60.into()),
+            vec!["TargetTrackingPolicies", "ScaleInCooldown"],
+        ),
+        (
+            "two policies of one name",
+            with(vec![backlog.clone(), duplicate]),
+            vec![
+                "TargetTrackingPolicies[1].PolicyName",
+                "backlog-per-instance",
+            ],
+        ),
+        (
+            "metric math where no query returns data",
+            with(vec![none_returns]),
+            vec![
+                "TargetTrackingPolicies[0].CustomizedMetricSpecification.Metrics",
+                "ReturnData",
+            ],
+        ),
+        (
+            "metric math where two queries return data",
+            with(vec![backlog.clone(), two_return]),
+            vec![
+                "TargetTrackingPolicies[1].CustomizedMetricSpecification.Metrics",
+                "ReturnData",
+            ],
+        ),
+        (
+            "a predefined metric type Application Auto Scaling does not have",
+            with(vec![backlog.clone(), gpu_policy(&endpoint), unknown_type]),
+            vec![
+                "TargetTrackingPolicies[2].PredefinedMetricSpecification.PredefinedMetricType",
+                "NotAMetricType",
+            ],
+        ),
+        (
+            "50 listed policies and ScaleFromZero's step policy",
+            with(fifty),
+            vec!["TargetTrackingPolicies", "50"],
+        ),
+    ];
+    // Every case is tried before the test fails, so that one run shows each Reason.
+    let mut wrong = Vec::new();
+    for (case, properties, fragments) in cases {
+        let answer = f.stack.create(properties).await;
+        let reason = answer["Reason"].as_str().unwrap_or_default();
+        let missing: Vec<_> = fragments.iter().filter(|&&x| !reason.contains(x)).collect();
+        if answer["Status"] != "FAILED" || !missing.is_empty() {
+            wrong.push(format!(
+                "{case}: {missing:?} not in {} {reason:?}",
+                answer["Status"]
+            ));
+            continue;
         }
-        put(&clients, pro, "other-variants", backlog())
-            .await
-            .unwrap();
-        let names: Vec<String> = (1..=13).map(|n| format!("p{n:02}")).collect();
-        for name in names.iter().rev() {
-            put(&clients, prod, name, backlog()).await.unwrap();
-        }
-
-        let (first, token) = page(&clients, prod, None, None).await.unwrap();
-        assert_eq!(first, names[..10], "10 a page by default, in name order");
-        // A policy on the first page deleted before the next page is read skips nothing.
-        clients
-            .autoscaling
-            .delete_scaling_policy()
-            .policy_name("p01")
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
-            .resource_id(prod)
-            .send()
-            .await
-            .unwrap();
-        let (second, token) = page(&clients, prod, None, token).await.unwrap();
-        assert_eq!(second, names[10..]);
-        assert_eq!(token, None);
-
-        let (small, token) = page(&clients, prod, Some(5), None).await.unwrap();
-        assert_eq!((small.len(), token.is_some()), (5, true));
-        let error = page(&clients, prod, Some(11), None).await.unwrap_err();
-        assert_eq!(error.code(), Some("ValidationException"), "{error:?}");
-        let error = page(&clients, prod, None, Some("10".into()))
-            .await
-            .unwrap_err();
-        assert_eq!(error.code(), Some("InvalidNextTokenException"), "{error:?}");
-
-        let by_name = clients
-            .autoscaling
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_id(prod)
-            .policy_names("p05")
-            .policy_names("other-variants")
-            .send()
-            .await
-            .unwrap();
-        let found: Vec<_> = by_name
-            .scaling_policies()
-            .iter()
-            .map(|p| p.policy_name())
-            .collect();
-        assert_eq!(
-            found,
-            ["p05"],
-            "only the names asked for, of the ResourceId asked for"
-        );
-
-        // Plain moto, for the record: one page of everything, the other variant's included.
-        let plain = Aws::start_in(Mode::Plain).await;
-        let (all, token) = page(&plain.clients().await, prod, None, None)
-            .await
-            .unwrap();
-        assert_eq!((all.len(), token), (13, None));
-        assert!(all.contains(&"other-variants".to_owned()));
+        let id = answer["PhysicalResourceId"].as_str().unwrap();
+        assert!(id.starts_with("create-failed/"), "{case}: {id}");
     }
-
-    #[tokio::test]
-    async fn aws_like_moto_keeps_the_quota_of_50_policies_per_target() {
-        let aws = Aws::start_in(Mode::AwsLike).await;
-        let clients = aws.clients().await;
-        let emulator = Emulator::connect().await;
-        let resource_id = "endpoint/esd-harness-quota/variant/prod";
-        emulator.register_target(resource_id, 0, 2).await;
-        for n in 1..=50 {
-            put(&clients, resource_id, &format!("p{n:02}"), backlog())
-                .await
-                .unwrap();
-        }
-        let error = put(&clients, resource_id, "p51", backlog())
-            .await
-            .unwrap_err();
-        assert_eq!(error.code(), Some("LimitExceededException"), "{error:?}");
-        // An update of a policy there is no new policy.
-        put(&clients, resource_id, "p50", backlog()).await.unwrap();
-        assert_eq!(emulator.policies(resource_id).await.len(), 50);
-        // moto alone has no quota.
-        let plain = Aws::start_in(Mode::Plain).await;
-        put(&plain.clients().await, resource_id, "p51", backlog())
-            .await
-            .unwrap();
-        assert_eq!(emulator.policies(resource_id).await.len(), 51);
-    }
-
-    #[tokio::test]
-    async fn aws_like_moto_refuses_a_target_tracking_metric_aws_refuses() {
-        let aws = Aws::start_in(Mode::AwsLike).await;
-        let clients = aws.clients().await;
-        let emulator = Emulator::connect().await;
-        let resource_id = "endpoint/esd-harness-metric/variant/prod";
-        emulator.register_target(resource_id, 0, 2).await;
-        let query = |id: &str, expression: &str, returns: Option<bool>| {
-            TargetTrackingMetricDataQuery::builder()
-                .id(id)
-                .expression(expression)
-                .set_return_data(returns)
-                .build()
-                .unwrap()
-        };
-        let math = |queries: Vec<TargetTrackingMetricDataQuery>| {
-            CustomizedMetricSpecification::builder()
-                .set_metrics(Some(queries))
-                .build()
-        };
-        let refused = [
-            (
-                "no metric name",
-                CustomizedMetricSpecification::builder()
-                    .namespace("N")
-                    .build(),
-            ),
-            (
-                "none returns data",
-                math(vec![query("a", "1", Some(false))]),
-            ),
-            (
-                "two return data (left out is true)",
-                math(vec![query("a", "1", None), query("b", "a", Some(true))]),
-            ),
-            (
-                "both forms",
-                CustomizedMetricSpecification::builder()
-                    .metric_name("M")
-                    .metrics(query("a", "1", Some(true)))
-                    .build(),
-            ),
-        ];
-        for (case, metric) in refused {
-            let error = put(&clients, resource_id, "bad", metric).await.unwrap_err();
-            assert_eq!(
-                error.code(),
-                Some("ValidationException"),
-                "{case}: {error:?}"
-            );
-        }
-        assert!(emulator.policies(resource_id).await.is_empty());
-        let good = math(vec![
-            query("a", "1", Some(false)),
-            query("b", "a * 2", Some(true)),
-        ]);
-        put(&clients, resource_id, "good", good).await.unwrap();
-        let single = math(vec![query("a", "1", None)]);
-        put(&clients, resource_id, "single", single).await.unwrap();
-    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    f.aws.assert_no_calls();
+    assert!(f.emulator.target(&resource_id(&endpoint)).await.is_none());
 }
 
-/// The design's properties (the CPU shorthand) for the test's own endpoint.
-fn shorthand(endpoint: &str) -> Value {
-    json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2})
-}
+#[tokio::test]
+async fn a_bad_update_of_the_policies_fails_and_leaves_them_as_they_were() {
+    let f = Fixture::start("a_bad_update_of_the_policies_fails_and_leaves_them_as_they_were").await;
+    let endpoint = f.endpoint("bad-policy-update");
+    let id = resource_id(&endpoint);
+    let asked = [backlog_policy(&endpoint), gpu_policy(&endpoint)];
+    let old = with_policies(&endpoint, &asked);
+    let (_, answer) = create(&f, old.clone()).await;
+    let before = assert_holds_as_asked(&f, &endpoint, &asked, &answer).await;
 
-on_both_emulators! {
-    async fn an_update_removes_a_policy_added_to_the_target_by_hand_and_puts_nothing_unchanged(f) {
-        let endpoint = f.endpoint("by-hand");
-        let props = shorthand(&endpoint);
-        let (id, created) = create(&f, props.clone()).await;
-        f.emulator.put_users_policy(&id, "by-hand").await;
-
-        f.aws.clear_calls();
-        let answer = f.stack.update(&id, props.clone(), props).await;
-        assert_success(&answer);
-        assert_eq!(
-            f.emulator.policy_names(&id).await,
-            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
-        );
-        let operations = f.aws.operations();
-        assert!(operations.contains(&"DeleteScalingPolicy".to_owned()), "{operations:?}");
-        assert!(
-            !operations.contains(&"PutScalingPolicy".to_owned()),
-            "both policies were as asked already: {operations:?}"
-        );
-        for key in ["TargetTrackingPolicyArn", "StepScalingPolicyArn", "AlarmArn"] {
-            assert_eq!(answer["Data"][key], created["Data"][key], "{key}");
-        }
-    }
-}
-
-on_both_emulators! {
-    async fn a_failed_put_on_update_leaves_the_policy_it_would_have_replaced(f) {
-        let endpoint = f.endpoint("put-fails");
-        let old = with_policies(&endpoint, &[backlog_policy(&endpoint), gpu_policy(&endpoint)]);
-        let mut renamed_gpu = gpu_policy(&endpoint);
-        renamed_gpu["PolicyName"] = "gpu-renamed".into();
-        let new = with_policies(&endpoint, &[backlog_policy(&endpoint), renamed_gpu]);
-        let (id, _) = create(&f, old.clone()).await;
-        let before = f.emulator.policy_names(&id).await;
-
-        f.aws.fail("PutScalingPolicy", 1, "ValidationException", "Bad policy");
-        let answer = f.stack.update(&id, new, old).await;
-        assert_failed(&answer, &["PutScalingPolicy failed: ValidationException: Bad policy"]);
-        assert_eq!(f.emulator.policy_names(&id).await, before, "nothing removed");
-    }
-}
-
-on_both_emulators! {
-    async fn an_update_that_cannot_read_the_policies_removes_only_what_the_old_properties_had(f) {
-        let endpoint = f.endpoint("no-describe");
-        let old = shorthand(&endpoint);
-        let mut new = old.clone();
-        new["TargetMetric"] = "ApproximateBacklogSizePerInstance".into();
-        let (id, _) = create(&f, old.clone()).await;
-        f.emulator.put_users_policy(&id, "by-hand").await;
-
-        f.aws.fail(
-            "DescribeScalingPolicies",
-            1,
-            "AccessDeniedException",
-            "User is not authorized to perform: application-autoscaling:DescribeScalingPolicies",
-        );
-        let answer = f.stack.update(&id, new, old).await;
-        assert_success(&answer);
-        let reason = answer["Reason"].as_str().unwrap();
-        assert!(reason.contains("could not read the target's scaling policies"), "{reason}");
-        assert_eq!(
-            f.emulator.policy_names(&id).await,
-            [
-                "ApproximateBacklogSizePerInstance-ScalingPolicy",
-                "HasBacklogWithoutCapacity-ScalingPolicy",
-                "by-hand"
-            ]
-        );
-    }
-}
-
-on_both_emulators! {
-    async fn a_take_over_leaves_the_previous_owners_policies_until_the_next_update(f) {
-        let endpoint = f.endpoint("adopt-policies");
-        let id = resource_id(&endpoint);
-        f.emulator.register_target(&id, 1, 3).await;
-        f.emulator.put_users_policy(&id, "users-own").await;
-        let mut props = shorthand(&endpoint);
-        props["AdoptExisting"] = true.into();
-
-        let (_, answer) = create(&f, props.clone()).await;
-        let reason = answer["Reason"].as_str().unwrap();
-        assert!(reason.contains("left the policies users-own on the target taken over"), "{reason}");
-        assert_eq!(
-            f.emulator.policy_names(&id).await,
-            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy", "users-own"]
-        );
-
-        assert_success(&f.stack.update(&id, props.clone(), props).await);
-        assert_eq!(
-            f.emulator.policy_names(&id).await,
-            ["CPUUtil-ScalingPolicy", "HasBacklogWithoutCapacity-ScalingPolicy"]
-        );
-    }
-}
-
-on_both_emulators! {
-    async fn an_update_that_fails_at_the_alarm_removes_nothing_it_no_longer_asks_for(f) {
-        let endpoint = f.endpoint("late-fail");
-        let mut old = with_policies(&endpoint, &[backlog_policy(&endpoint), gpu_policy(&endpoint)]);
-        old["ScheduledActions"] = json!([{"ScheduledActionName": "night",
-            "Schedule": "cron(0 20 ? * MON-FRI *)", "MinCapacity": 0, "MaxCapacity": 0}]);
-        let mut new = with_policies(&endpoint, &[backlog_policy(&endpoint)]);
-        new["AlarmName"] = format!("{endpoint}-wake-up").into();
-        let (id, _) = create(&f, old.clone()).await;
-        let policies_before = f.emulator.policy_names(&id).await;
-
-        // The new alarm cannot be put: the dropped policy, the dropped schedule and the old
-        // alarm are all still there for CloudFormation's rollback.
-        f.aws.fail("PutMetricAlarm", 1, "ValidationException", "Bad alarm");
-        let answer = f.stack.update(&id, new, old).await;
-        assert_failed(&answer, &["PutMetricAlarm failed: ValidationException: Bad alarm"]);
-        assert_eq!(f.emulator.policy_names(&id).await, policies_before);
-        assert_eq!(f.emulator.scheduled_actions(&id).await.len(), 1);
-        assert!(f.emulator.alarm(&alarm_name(&endpoint)).await.is_some());
-    }
-}
-
-on_both_emulators! {
-    async fn a_take_over_of_a_target_too_full_to_add_its_policies_fails_before_any_write(f) {
-        let endpoint = f.endpoint("too-full");
-        let id = resource_id(&endpoint);
-        f.emulator.register_target(&id, 1, 3).await;
-        for n in 0..49 {
-            f.emulator.put_users_policy(&id, &format!("users-{n:02}")).await;
-        }
-        let mut props = shorthand(&endpoint);
-        props["AdoptExisting"] = true.into();
-
-        // 49 that stay, and the CPU and step policies to add: 51.
-        f.aws.clear_calls();
-        let answer = f.stack.create(props.clone()).await;
-        assert_failed(
-            &answer,
-            &[&format!(
-                "The scalable target of {id} holds 49 scaling policies that this resource did \
-                 not put (users-00, users-01, users-02, users-03, users-04 and 44 more); with the \
-                 2 asked for, it would exceed Application Auto Scaling's quota of 50 per target"
-            )],
-        );
-        let written: Vec<String> = f
-            .aws
-            .operations()
-            .into_iter()
-            .filter(|o| !o.starts_with("Describe") && !o.starts_with("List"))
-            .collect();
-        assert!(written.is_empty(), "wrote {written:?}");
-        assert_eq!(f.emulator.policy_names(&id).await.len(), 49);
-        let target = f.emulator.target(&id).await.unwrap();
-        assert_eq!((target.min_capacity(), target.max_capacity()), (1, 3), "left untouched");
-    }
+    let mut renamed_into_a_duplicate = gpu_policy(&endpoint);
+    renamed_into_a_duplicate["PolicyName"] = name_of(&asked[0]).into();
+    let new = with_policies(&endpoint, &[asked[0].clone(), renamed_into_a_duplicate]);
+    f.aws.clear_calls();
+    let answer = f.stack.update(&id, new, old).await;
+    assert_failed(&answer, &["TargetTrackingPolicies[1].PolicyName"]);
+    assert_eq!(answer["PhysicalResourceId"], id.as_str());
+    f.aws.assert_no_calls();
+    let held = policies_by_name(&f, &id).await;
+    let after: BTreeMap<String, String> = held
+        .iter()
+        .map(|(name, p)| (name.clone(), p.policy_arn().to_owned()))
+        .collect();
+    assert_eq!(after, before, "nothing changed");
 }

@@ -7,7 +7,7 @@
 //! Each scenario runs several rounds and reads AWS back after every step. The duplicate Create
 //! and the two stacks' Creates alternate their rounds between a variant and a component.
 
-use crate::support::aws::{Aws, Mode};
+use crate::support::aws::Aws;
 use crate::support::runtime_api::{Function, Outcome, RuntimeApi};
 use crate::support::{
     Emulator, Stack, alarm_dimensions, answer_path, assert_success, dimension_of,
@@ -35,10 +35,7 @@ struct TwoInstances {
 
 impl TwoInstances {
     async fn start() -> TwoInstances {
-        let aws = [
-            Aws::start_in(Mode::AwsLike).await,
-            Aws::start_in(Mode::AwsLike).await,
-        ];
+        let aws = [Aws::start().await, Aws::start().await];
         let runtimes = [
             RuntimeApi::start(Duration::from_secs(60)).await,
             RuntimeApi::start(Duration::from_secs(60)).await,

@@ -1,28 +1,18 @@
-//! AWS for the tests: moto, and a per-test proxy in front of it.
+//! AWS for the tests: the emulator, and a per-test proxy in front of it.
 //!
-//! moto is started once per test binary (`tests/emulator`, which also keeps the tags of
-//! scalable targets that moto lacks, deletes a target's policies and scheduled actions with it,
-//! and keeps a policy's ARN when it is updated, as AWS does). The proxy, one per test:
-//! - checks every request against the AWS API model (botocore's, through moto's process): a
-//!   request that breaks it is answered as AWS would, with a ValidationException, and fails the
-//!   test that sent it when the proxy is dropped;
-//! - in [`Mode::AwsLike`], also does what AWS does and moto does not: Tags on
-//!   RegisterScalableTarget for a target that exists are refused; a missing object is
-//!   ObjectNotFoundException; an update of a scheduled action keeps the capacity bounds it leaves
-//!   out; Tags on PutMetricAlarm for an alarm that exists are ignored; a deleted alarm's tags go
-//!   with it; DescribeScalingPolicies filters by exactly the ResourceId, ScalableDimension and
-//!   PolicyNames asked for and answers at most 10 policies a page (MaxResults 1 to 10); a target
-//!   holds at most 50 scaling policies; a target-tracking configuration names exactly one metric
-//!   (each check and its write as one step, as on AWS, also when requests race);
+//! The emulator (`tests/emulator`: moto, made to behave as AWS does wherever the two differ;
+//! `tests/emulator/RULES.md` lists every rule) is started once per test binary. The proxy, one
+//! per test, does only what a proxy is for:
+//! - checks every request against the AWS API model (the emulator's model check): a request
+//!   that breaks it is answered as AWS would, with a ValidationException, and fails the test
+//!   that sent it when the proxy is dropped;
 //! - injects faults (errors, calls that never answer, calls carried out whose answer is lost,
-//!   throttling), delays, and records calls.
+//!   throttling) and delays, and records calls.
 
 use super::http::{BoxReply, Reply, Request, Server};
 use sagemaker_async_autoscaling::aws::AwsClients;
-use sagemaker_async_autoscaling::backoff;
 use sagemaker_async_autoscaling::http::Http;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -87,15 +77,6 @@ pub async fn clients_for(endpoint_url: &str) -> AwsClients {
     AwsClients::from_config(&config)
 }
 
-/// How closely the proxy imitates AWS where moto differs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// moto as it is (with the scalable target tags it lacks).
-    Plain,
-    /// moto made to behave as AWS does (see the module's description).
-    AwsLike,
-}
-
 /// Which service a request is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
@@ -149,52 +130,6 @@ enum Injected {
     AnswerLost,
 }
 
-/// AWS checks whether an object exists and writes it as one step; the proxy's AWS-like rules
-/// check in one request to moto and write in another. So a write whose AWS-like rule depends
-/// on whether its object exists holds that object's lock across both, for every proxy of the
-/// test binary, and two requests racing for one object see what AWS would let them see. One
-/// lock per object, so that unrelated tests never wait for each other.
-async fn lock_objects(
-    mode: Mode,
-    service: Service,
-    operation: &str,
-    request: &Request,
-) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    if mode != Mode::AwsLike {
-        return Vec::new();
-    }
-    let mut keys: Vec<String> = match (service, operation) {
-        (Service::AutoScaling, "RegisterScalableTarget") => {
-            let resource_id = &request.json()["ResourceId"];
-            vec![format!("target {resource_id}")]
-        }
-        // The 50-policy quota is counted and the policy written as one step.
-        (Service::AutoScaling, "PutScalingPolicy" | "DeleteScalingPolicy") => {
-            let resource_id = &request.json()["ResourceId"];
-            vec![format!("policies {resource_id}")]
-        }
-        (Service::CloudWatch, "PutMetricAlarm" | "DeleteAlarms") => form(&request.body)
-            .into_iter()
-            .filter(|(k, _)| k == "AlarmName" || k.starts_with("AlarmNames.member."))
-            .map(|(_, name)| format!("alarm {name}"))
-            .collect(),
-        _ => Vec::new(),
-    };
-    // Always in the same order, so that two requests never wait for each other's locks.
-    keys.sort();
-    keys.dedup();
-    let mut held = Vec::new();
-    for key in keys {
-        let lock = {
-            let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap();
-            locks.entry(key).or_default().clone()
-        };
-        held.push(lock.lock_owned().await);
-    }
-    held
-}
-
 #[derive(Default)]
 struct ProxyState {
     faults: Mutex<Vec<Fault>>,
@@ -209,7 +144,6 @@ struct ProxyState {
 pub struct Aws {
     server: Server,
     state: Arc<ProxyState>,
-    pub mode: Mode,
 }
 
 impl Drop for Aws {
@@ -223,23 +157,15 @@ impl Drop for Aws {
 
 impl Aws {
     pub async fn start() -> Aws {
-        Aws::start_in(Mode::Plain).await
-    }
-
-    pub async fn start_in(mode: Mode) -> Aws {
         let moto = Moto::client(moto_url());
         let state = Arc::new(ProxyState::default());
         let shared = state.clone();
         let server = Server::start(move |request| -> BoxReply {
             let (state, moto) = (shared.clone(), moto.clone());
-            Box::pin(async move { proxy(&state, &moto, mode, request).await })
+            Box::pin(async move { proxy(&state, &moto, request).await })
         })
         .await;
-        Aws {
-            server,
-            state,
-            mode,
-        }
+        Aws { server, state }
     }
 
     pub fn url(&self) -> String {
@@ -374,42 +300,32 @@ impl Aws {
     }
 }
 
-/// A request's service and operation: the JSON protocol names the operation in a header, the
-/// query protocol (CloudWatch, as the function's client speaks it) in the form body.
-pub fn identify(request: &Request) -> (Service, String) {
-    if let Some(target) = request.header("x-amz-target") {
-        let (prefix, operation) = target.split_once('.').unwrap_or(("", target));
-        let service = match prefix {
-            "AnyScaleFrontendService" => Service::AutoScaling,
-            "SageMaker" => Service::SageMaker,
-            "AmazonSSM" => Service::Ssm,
-            _ => Service::CloudWatch,
-        };
-        return (service, operation.to_owned());
-    }
-    let operation = form(&request.body)
-        .into_iter()
-        .find_map(|(k, v)| (k == "Action").then_some(v))
-        .unwrap_or_else(|| "unknown".to_owned());
-    (Service::CloudWatch, operation)
+/// What the emulator's model check says of a request: which service and operation it is for,
+/// in which wire protocol, its input decoded (whatever the protocol), and what breaks the model.
+struct Verdict {
+    service: Service,
+    operation: String,
+    protocol: Protocol,
+    params: Value,
+    violations: Vec<String>,
 }
 
-/// A form-encoded body's pairs, decoded.
-pub fn form(body: &[u8]) -> Vec<(String, String)> {
-    let text = String::from_utf8_lossy(body);
-    let url = reqwest::Url::parse(&format!("http://form/?{text}")).unwrap();
-    url.query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+/// The wire protocols the function's SDK clients speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// AWS JSON 1.0 and 1.1 (Application Auto Scaling, SageMaker, SSM).
+    Json,
+    /// The query protocol, with XML answers.
+    Query,
+    /// Smithy RPC v2 CBOR (CloudWatch).
+    Cbor,
 }
 
-/// Errors as each service puts them on the wire.
-fn error_reply(service: Service, code: &str, message: &str) -> Reply {
-    match service {
-        Service::AutoScaling | Service::SageMaker | Service::Ssm => {
-            Reply::json(400, &json!({"__type": code, "message": message}))
-        }
-        Service::CloudWatch => {
+/// Errors as each protocol puts them on the wire.
+fn error_reply(protocol: Protocol, code: &str, message: &str) -> Reply {
+    match protocol {
+        Protocol::Json => Reply::json(400, &json!({"__type": code, "message": message})),
+        Protocol::Query => {
             let escape = |text: &str| {
                 text.replace('&', "&amp;")
                     .replace('<', "&lt;")
@@ -426,108 +342,133 @@ fn error_reply(service: Service, code: &str, message: &str) -> Reply {
                 body: xml.into_bytes(),
             }
         }
+        Protocol::Cbor => Reply::Respond {
+            status: 400,
+            headers: vec![
+                ("Content-Type".into(), "application/cbor".into()),
+                ("smithy-protocol".into(), "rpc-v2-cbor".into()),
+            ],
+            body: cbor_text_map(&[("__type", code), ("message", message)]),
+        },
     }
 }
 
-fn throttling(service: Service) -> Reply {
-    match service {
-        Service::AutoScaling | Service::SageMaker | Service::Ssm => {
-            error_reply(service, "ThrottlingException", "Rate exceeded")
+/// A CBOR map of text keys to text values (RFC 8949: major type 5 of major type 3 items), all
+/// an error body needs.
+fn cbor_text_map(entries: &[(&str, &str)]) -> Vec<u8> {
+    fn head(out: &mut Vec<u8>, major: u8, length: usize) {
+        let major = major << 5;
+        match length {
+            0..=23 => out.push(major | length as u8),
+            24..=0xff => out.extend([major | 24, length as u8]),
+            0x100..=0xffff => {
+                out.push(major | 25);
+                out.extend((length as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(major | 26);
+                out.extend((length as u32).to_be_bytes());
+            }
         }
-        Service::CloudWatch => error_reply(service, "Throttling", "Rate exceeded"),
     }
+    let mut out = Vec::new();
+    head(&mut out, 5, entries.len());
+    for text in entries.iter().flat_map(|(k, v)| [k, v]) {
+        head(&mut out, 3, text.len());
+        out.extend(text.as_bytes());
+    }
+    out
 }
 
-async fn proxy(state: &ProxyState, moto: &Moto, mode: Mode, request: Request) -> Reply {
+fn throttling(service: Service, protocol: Protocol) -> Reply {
+    let code = match service {
+        Service::CloudWatch => "Throttling",
+        _ => "ThrottlingException",
+    };
+    error_reply(protocol, code, "Rate exceeded")
+}
+
+async fn proxy(state: &ProxyState, moto: &Moto, request: Request) -> Reply {
     let started = Instant::now();
-    let (service, operation) = identify(&request);
-    let subjects = subjects(&request);
-    let (reply, served) = answer(state, moto, mode, service, &operation, request).await;
+    let verdict = moto.validate(&request).await;
+    let (reply, served) = answer(state, moto, &verdict, request).await;
     state.calls.lock().unwrap().push(Call {
-        service,
-        operation,
+        service: verdict.service,
+        subjects: subjects(&verdict.params),
+        operation: verdict.operation,
         started,
         served,
         ended: Instant::now(),
-        subjects,
     });
     reply
 }
 
-/// The objects a request names: in a JSON body (Application Auto Scaling), its ResourceId,
-/// ResourceIds and ResourceARN; in a form (CloudWatch), its AlarmName, AlarmNames and
-/// ResourceARN.
-fn subjects(request: &Request) -> Vec<String> {
-    if request.header("x-amz-target").is_some() {
-        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
-        let mut found = Vec::new();
-        for key in ["ResourceId", "ResourceARN"] {
-            found.extend(body[key].as_str().map(str::to_owned));
-        }
-        let ids = body["ResourceIds"].as_array().into_iter().flatten();
-        found.extend(ids.filter_map(|id| id.as_str().map(str::to_owned)));
-        return found;
+/// The objects a request names: its ResourceId, ResourceIds, ResourceARN, AlarmName and
+/// AlarmNames.
+fn subjects(params: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for key in ["ResourceId", "ResourceARN", "AlarmName"] {
+        found.extend(params[key].as_str().map(str::to_owned));
     }
-    form(&request.body)
-        .into_iter()
-        .filter(|(k, _)| k == "AlarmName" || k == "ResourceARN" || k.starts_with("AlarmNames."))
-        .map(|(_, v)| v)
-        .collect()
+    for key in ["ResourceIds", "AlarmNames"] {
+        let names = params[key].as_array().into_iter().flatten();
+        found.extend(names.filter_map(|n| n.as_str().map(str::to_owned)));
+    }
+    found
 }
 
 async fn answer(
     state: &ProxyState,
     moto: &Moto,
-    mode: Mode,
-    service: Service,
-    operation: &str,
+    verdict: &Verdict,
     request: Request,
 ) -> (Reply, Instant) {
-    let violations = moto.validate(&request).await;
-    if !violations.is_empty() {
+    if !verdict.violations.is_empty() {
         let message = format!(
             "{} validation error(s) detected: {}",
-            violations.len(),
-            violations.join("; ")
+            verdict.violations.len(),
+            verdict.violations.join("; ")
         );
-        state.violations.lock().unwrap().extend(violations);
-        let reply = error_reply(service, "ValidationException", &message);
+        state
+            .violations
+            .lock()
+            .unwrap()
+            .extend(verdict.violations.iter().cloned());
+        let reply = error_reply(verdict.protocol, "ValidationException", &message);
         return (reply, Instant::now());
     }
     let delay = *state.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
-    let _held = lock_objects(mode, service, operation, &request).await;
     let served = Instant::now();
-    let injected = injected_fault(state, service, operation);
+    let injected = injected_fault(state, verdict);
     if let Some(Injected::Instead(reply)) = injected {
         return (reply, served);
     }
-    let reply = match service {
-        Service::AutoScaling => autoscaling(moto, mode, operation, request).await,
-        Service::CloudWatch => cloudwatch(moto, mode, operation, request).await,
-        Service::SageMaker | Service::Ssm => {
-            let (status, headers, body) = moto.forward(&request).await;
+    let (status, headers, body) = moto.forward(&request).await;
+    match injected {
+        Some(Injected::AnswerLost) => (Reply::Hang, served),
+        _ => (
             Reply::Respond {
                 status,
                 headers,
                 body,
-            }
-        }
-    };
-    match injected {
-        Some(Injected::AnswerLost) => (Reply::Hang, served),
-        _ => (reply, served),
+            },
+            served,
+        ),
     }
 }
 
-fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Option<Injected> {
+fn injected_fault(state: &ProxyState, verdict: &Verdict) -> Option<Injected> {
+    let (service, protocol) = (verdict.service, verdict.protocol);
     let share = *state.throttle_share.lock().unwrap();
-    if share > 0.0 && backoff::random_fraction() < share {
-        return Some(Injected::Instead(throttling(service)));
+    if share > 0.0 && fastrand::f64() < share {
+        return Some(Injected::Instead(throttling(service, protocol)));
     }
     let mut faults = state.faults.lock().unwrap();
     let fault = faults.iter_mut().find(|f| {
-        f.operation == operation && f.service.is_none_or(|s| s == service) && f.remaining > 0
+        f.operation == verdict.operation
+            && f.service.is_none_or(|s| s == service)
+            && f.remaining > 0
     })?;
     if fault.skip > 0 {
         fault.skip -= 1;
@@ -536,311 +477,15 @@ fn injected_fault(state: &ProxyState, service: Service, operation: &str) -> Opti
     fault.remaining -= 1;
     Some(match &fault.answer {
         FaultAnswer::Hang => Injected::Instead(Reply::Hang),
-        FaultAnswer::Throttling => Injected::Instead(throttling(service)),
-        FaultAnswer::Error(code, message) => Injected::Instead(error_reply(service, code, message)),
+        FaultAnswer::Throttling => Injected::Instead(throttling(service, protocol)),
+        FaultAnswer::Error(code, message) => {
+            Injected::Instead(error_reply(protocol, code, message))
+        }
         FaultAnswer::AnswerLost => Injected::AnswerLost,
     })
 }
 
-/// Application Auto Scaling: moto and, in AWS-like mode, AWS's rules.
-async fn autoscaling(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
-    let body = request.json();
-    let mut request = request;
-    if mode == Mode::AwsLike {
-        if let Some(refusal) = refused_as_aws_would(moto, operation, &body).await {
-            return refusal;
-        }
-        if operation == "DescribeScalingPolicies" {
-            return describe_scaling_policies(moto, &body).await;
-        }
-        if operation == "PutScheduledAction" {
-            request.body = keep_unspecified_settings(moto, body.clone()).await;
-        }
-    }
-    let (status, headers, response) = moto.forward(&request).await;
-    if mode == Mode::AwsLike && status == 400 {
-        // moto's "missing" is a ValidationException; AWS's is ObjectNotFoundException.
-        let error: Value = serde_json::from_slice(&response).unwrap_or_default();
-        let message = error["message"].as_str().unwrap_or_default();
-        if message.starts_with("No scalable target found")
-            || message.starts_with("No scaling policy found")
-        {
-            return not_found(message.to_owned());
-        }
-    }
-    Reply::Respond {
-        status,
-        headers,
-        body: response,
-    }
-}
-
-/// AWS updates a scheduled action with what the request specifies and keeps the rest: the time
-/// zone and each capacity bound left out stay as they were (moto keeps only the time zone).
-/// Start and end times left out are cleared, on both.
-async fn keep_unspecified_settings(moto: &Moto, mut body: Value) -> Vec<u8> {
-    if let Some(existing) = moto.scheduled_action(&body).await {
-        if body.get("Timezone").is_none() && !existing["Timezone"].is_null() {
-            body["Timezone"] = existing["Timezone"].clone();
-        }
-        for bound in ["MinCapacity", "MaxCapacity"] {
-            let old = &existing["ScalableTargetAction"][bound];
-            if body["ScalableTargetAction"].get(bound).is_none() && !old.is_null() {
-                body["ScalableTargetAction"][bound] = old.clone();
-            }
-        }
-    }
-    body.to_string().into_bytes()
-}
-
-fn not_found(message: String) -> Reply {
-    error_reply(Service::AutoScaling, "ObjectNotFoundException", &message)
-}
-
-/// What AWS refuses and moto accepts: tags for a target that exists, a minimum above the
-/// maximum, a policy or scheduled action for no target, deleting a scheduled action that is not
-/// there.
-async fn refused_as_aws_would(moto: &Moto, operation: &str, body: &Value) -> Option<Reply> {
-    let invalid = |message: &str| error_reply(Service::AutoScaling, "ValidationException", message);
-    match operation {
-        "RegisterScalableTarget" => {
-            let exists = moto.target(&body["ResourceId"]).await.is_some();
-            let (min, max) = (body["MinCapacity"].as_i64(), body["MaxCapacity"].as_i64());
-            if exists && body.get("Tags").is_some() {
-                Some(invalid(
-                    "The scalable target that you tried to tag already exists. To update tags \
-                     on an existing scalable target, use the TagResource API.",
-                ))
-            } else if min.zip(max).is_some_and(|(min, max)| min > max) {
-                Some(invalid(
-                    "Minimum capacity cannot be greater than maximum capacity",
-                ))
-            } else {
-                None
-            }
-        }
-        "PutScalingPolicy" | "PutScheduledAction" => {
-            let missing = moto.target(&body["ResourceId"]).await.is_none();
-            if missing {
-                return Some(not_found(format!(
-                    "No scalable target registered for service namespace: sagemaker, resource ID: {}",
-                    body["ResourceId"]
-                )));
-            }
-            if operation != "PutScalingPolicy" {
-                return None;
-            }
-            if let Some(problem) = target_tracking_problem(body) {
-                return Some(invalid(&problem));
-            }
-            let on_target = moto.policies(body).await;
-            let new = !on_target
-                .iter()
-                .any(|p| p["PolicyName"] == body["PolicyName"]);
-            (new && on_target.len() >= MAX_POLICIES_PER_TARGET).then(|| {
-                error_reply(
-                    Service::AutoScaling,
-                    "LimitExceededException",
-                    &format!(
-                        "Failed to create scaling policy {}: a scalable target can have at most \
-                         {MAX_POLICIES_PER_TARGET} scaling policies",
-                        body["PolicyName"]
-                    ),
-                )
-            })
-        }
-        "DeleteScheduledAction" => {
-            let missing = moto.scheduled_action(body).await.is_none();
-            missing.then(|| {
-                not_found(format!(
-                    "No scheduled action found for {}",
-                    body["ScheduledActionName"]
-                ))
-            })
-        }
-        _ => None,
-    }
-}
-
-/// Scaling policies per scalable target, step scaling and target tracking together: a quota
-/// AWS does not raise.
-const MAX_POLICIES_PER_TARGET: usize = 50;
-
-/// What AWS refuses in a target-tracking configuration and moto keeps as given: not exactly one
-/// of PredefinedMetricSpecification and CustomizedMetricSpecification; a customized metric that
-/// is both one metric and metric math, or one metric without its name, namespace or statistic;
-/// metric math whose queries are not each exactly one of Expression and MetricStat, or where not
-/// exactly one query returns data (ReturnData left out is true, as in CloudWatch).
-fn target_tracking_problem(body: &Value) -> Option<String> {
-    if body["PolicyType"] != "TargetTrackingScaling" {
-        return None;
-    }
-    let config = &body["TargetTrackingScalingPolicyConfiguration"];
-    // An empty list counts as left out: whether AWS minds one is not known here.
-    let given = |value: &Value, member: &str| match &value[member] {
-        Value::Null => false,
-        Value::Array(items) => !items.is_empty(),
-        _ => true,
-    };
-    let predefined = given(config, "PredefinedMetricSpecification");
-    if predefined == given(config, "CustomizedMetricSpecification") {
-        return Some(
-            "A target tracking scaling policy needs exactly one of PredefinedMetricSpecification \
-             and CustomizedMetricSpecification"
-                .to_owned(),
-        );
-    }
-    if predefined {
-        return None;
-    }
-    let customized = &config["CustomizedMetricSpecification"];
-    let single = ["MetricName", "Namespace", "Dimensions", "Statistic", "Unit"];
-    let Some(queries) = customized["Metrics"].as_array() else {
-        let missing = ["MetricName", "Namespace", "Statistic"]
-            .into_iter()
-            .find(|m| !given(customized, m))?;
-        return Some(format!("CustomizedMetricSpecification needs {missing}"));
-    };
-    if let Some(member) = single.into_iter().find(|m| given(customized, m)) {
-        return Some(format!(
-            "CustomizedMetricSpecification cannot have both Metrics and {member}"
-        ));
-    }
-    let mut returning = 0;
-    for query in queries {
-        if given(query, "Expression") == given(query, "MetricStat") {
-            return Some(format!(
-                "Metric query {} needs exactly one of Expression and MetricStat",
-                query["Id"]
-            ));
-        }
-        returning += usize::from(query["ReturnData"] != false);
-    }
-    (returning != 1).then(|| {
-        format!(
-            "Exactly one metric query must return data (ReturnData true) in \
-             CustomizedMetricSpecification.Metrics, got {returning}"
-        )
-    })
-}
-
-/// DescribeScalingPolicies as AWS answers it: the policies of exactly the ResourceId,
-/// ScalableDimension and PolicyNames asked for, at most MaxResults (1 to 10, 10 if left out) a
-/// page, with a NextToken while more remain. moto answers 100 a page, takes a ResourceId for any
-/// that contains the policy's (endpoint/e/variant/prod also finds endpoint/e/variant/pro's), and
-/// ignores PolicyNames. Pages run in name order and a NextToken names the last policy answered,
-/// so that policies deleted between pages (a caller removing what it finds) skip no other.
-async fn describe_scaling_policies(moto: &Moto, body: &Value) -> Reply {
-    const TOKEN: &str = "aws-like-policies-after:";
-    let page = match &body["MaxResults"] {
-        Value::Null => 10,
-        n => match n.as_u64() {
-            Some(n @ 1..=10) => n as usize,
-            _ => {
-                let message = format!(
-                    "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy \
-                     constraint: Member must have value between 1 and 10"
-                );
-                return error_reply(Service::AutoScaling, "ValidationException", &message);
-            }
-        },
-    };
-    let after = match &body["NextToken"] {
-        Value::Null => None,
-        token => match token.as_str().and_then(|t| t.strip_prefix(TOKEN)) {
-            Some(name) => Some(name.to_owned()),
-            None => {
-                return error_reply(
-                    Service::AutoScaling,
-                    "InvalidNextTokenException",
-                    "The NextToken value is invalid",
-                );
-            }
-        },
-    };
-    let name = |p: &Value| p["PolicyName"].as_str().unwrap_or_default().to_owned();
-    let mut policies = moto.policies(body).await;
-    if let Some(names) = body["PolicyNames"].as_array() {
-        policies.retain(|p| names.contains(&p["PolicyName"]));
-    }
-    if let Some(after) = &after {
-        policies.retain(|p| name(p) > *after);
-    }
-    policies.sort_by_key(name);
-    let more = policies.len() > page;
-    policies.truncate(page);
-    let mut answer = json!({"ScalingPolicies": policies});
-    if more {
-        let last = name(policies.last().unwrap());
-        answer["NextToken"] = format!("{TOKEN}{last}").into();
-    }
-    Reply::json(200, &answer)
-}
-
-/// CloudWatch (query protocol): moto, with AWS's rules on tags in AWS-like mode.
-async fn cloudwatch(moto: &Moto, mode: Mode, operation: &str, request: Request) -> Reply {
-    let mut request = request;
-    if mode == Mode::AwsLike {
-        let pairs = form(&request.body);
-        let names = |prefix: &str| -> Vec<String> {
-            pairs
-                .iter()
-                .filter(|(k, _)| k.starts_with(prefix))
-                .map(|(_, v)| v.clone())
-                .collect()
-        };
-        match operation {
-            // AWS applies Tags only when it creates the alarm.
-            "PutMetricAlarm" => {
-                let name = names("AlarmName").pop().unwrap_or_default();
-                if !moto.alarms(&[name]).await.is_empty() {
-                    let kept: Vec<(String, String)> = pairs
-                        .into_iter()
-                        .filter(|(k, _)| !k.starts_with("Tags."))
-                        .collect();
-                    request.body = encode_form(&kept).into_bytes();
-                }
-            }
-            // AWS deletes an alarm's tags with it; moto keeps them for the next alarm of the name.
-            "DeleteAlarms" => {
-                for alarm in moto.alarms(&names("AlarmNames.member.")).await {
-                    let arn = alarm["AlarmArn"].clone();
-                    let tags = moto
-                        .cloudwatch("ListTagsForResource", json!({"ResourceARN": arn}))
-                        .await;
-                    let keys: Vec<Value> = tags["Tags"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|t| t["Key"].clone())
-                        .collect();
-                    if !keys.is_empty() {
-                        moto.cloudwatch(
-                            "UntagResource",
-                            json!({"ResourceARN": arn, "TagKeys": keys}),
-                        )
-                        .await;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let (status, headers, body) = moto.forward(&request).await;
-    Reply::Respond {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn encode_form(pairs: &[(String, String)]) -> String {
-    let mut url = reqwest::Url::parse("http://form/").unwrap();
-    url.query_pairs_mut().extend_pairs(pairs);
-    url.query().unwrap_or_default().to_owned()
-}
-
-/// moto, as the proxy talks to it: forwarding, validating, and asking it for state.
+/// The emulator, as the proxy talks to it: forwarding and checking requests.
 #[derive(Clone)]
 struct Moto {
     url: String,
@@ -884,8 +529,8 @@ impl Moto {
         (status, headers, response.bytes().await.unwrap().to_vec())
     }
 
-    /// What the AWS API model says is wrong with the request (nothing, mostly).
-    async fn validate(&self, request: &Request) -> Vec<String> {
+    /// The emulator's verdict on a request (it conforms, mostly).
+    async fn validate(&self, request: &Request) -> Verdict {
         let response = self
             .request(request)
             .header("x-validate-only", "1")
@@ -896,117 +541,31 @@ impl Moto {
         let text = response.text().await.unwrap();
         assert!(status.is_success(), "the model check failed: {text}");
         let verdict: Value = serde_json::from_str(&text).unwrap();
-        let violations = verdict["violations"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        violations
-            .iter()
-            .map(|v| v.as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-
-    /// A JSON-protocol call straight to moto. moto tells services apart by the signing scope
-    /// in the Authorization header, which it does not verify.
-    async fn call(&self, service: &str, target: &str, version: &str, body: Value) -> Value {
-        let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
-             SignedHeaders=host, Signature=0"
-        );
-        let response = self
-            .http
-            .post(&self.url)
-            .header("Authorization", authorization)
-            .header("X-Amz-Target", target)
-            .header("Content-Type", format!("application/x-amz-json-{version}"))
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let text = response.text().await.unwrap();
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    async fn autoscaling(&self, operation: &str, body: Value) -> Value {
-        let target = format!("AnyScaleFrontendService.{operation}");
-        self.call("application-autoscaling", &target, "1.1", body)
-            .await
-    }
-
-    async fn cloudwatch(&self, operation: &str, body: Value) -> Value {
-        let target = format!("GraniteServiceVersion20100801.{operation}");
-        self.call("monitoring", &target, "1.0", body).await
-    }
-
-    /// The registered SageMaker target's ARN for a ResourceId.
-    async fn target(&self, resource_id: &Value) -> Option<String> {
-        let found = self
-            .autoscaling(
-                "DescribeScalableTargets",
-                json!({"ServiceNamespace": "sagemaker", "ResourceIds": [resource_id]}),
-            )
-            .await;
-        let targets = found["ScalableTargets"].as_array()?;
-        targets.first()?["ScalableTargetARN"]
-            .as_str()
-            .map(str::to_owned)
-    }
-
-    /// The scheduled action a request names, as moto holds it.
-    async fn scheduled_action(&self, request: &Value) -> Option<Value> {
-        let found = self
-            .autoscaling(
-                "DescribeScheduledActions",
-                json!({
-                    "ServiceNamespace": request["ServiceNamespace"],
-                    "ResourceId": request["ResourceId"],
-                    "ScheduledActionNames": [request["ScheduledActionName"]],
-                }),
-            )
-            .await;
-        found["ScheduledActions"].get(0).cloned()
-    }
-
-    /// Every scaling policy moto holds of the ServiceNamespace, and exactly the ResourceId and
-    /// ScalableDimension a request names (each only if it names one), all pages read.
-    async fn policies(&self, request: &Value) -> Vec<Value> {
-        let mut query = json!({"ServiceNamespace": request["ServiceNamespace"], "MaxResults": 100});
-        for member in ["ResourceId", "ScalableDimension"] {
-            if !request[member].is_null() {
-                query[member] = request[member].clone();
-            }
+        let service = match verdict["service"].as_str() {
+            Some("application-autoscaling") => Service::AutoScaling,
+            Some("cloudwatch") => Service::CloudWatch,
+            Some("sagemaker") => Service::SageMaker,
+            Some("ssm") => Service::Ssm,
+            other => panic!("a request for a service the tests do not know: {other:?}"),
+        };
+        let protocol = match verdict["protocol"].as_str() {
+            Some("json") => Protocol::Json,
+            Some("query") => Protocol::Query,
+            Some("rpc-v2-cbor") => Protocol::Cbor,
+            other => panic!("a request in a protocol the tests do not know: {other:?}"),
+        };
+        let violations = verdict["violations"].as_array().into_iter().flatten();
+        Verdict {
+            service,
+            operation: verdict["operation"]
+                .as_str()
+                .unwrap_or("unknown")
+                .to_owned(),
+            protocol,
+            violations: violations
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect(),
+            params: verdict["params"].clone(),
         }
-        let mut policies = Vec::new();
-        loop {
-            let found = self
-                .autoscaling("DescribeScalingPolicies", query.clone())
-                .await;
-            let page = found["ScalingPolicies"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            policies.extend(page.into_iter().filter(|p| {
-                ["ResourceId", "ScalableDimension"]
-                    .iter()
-                    .all(|m| request[*m].is_null() || p[*m] == request[*m])
-            }));
-            match &found["NextToken"] {
-                Value::String(token) => query["NextToken"] = token.clone().into(),
-                _ => return policies,
-            }
-        }
-    }
-
-    async fn alarms(&self, names: &[String]) -> Vec<Value> {
-        if names.is_empty() {
-            return Vec::new();
-        }
-        let found = self
-            .cloudwatch("DescribeAlarms", json!({"AlarmNames": names}))
-            .await;
-        found["MetricAlarms"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
     }
 }

@@ -9,7 +9,7 @@ pub mod cloudformation;
 pub mod http;
 pub mod runtime_api;
 
-use aws::{Aws, Mode, clients_for, moto_url};
+use aws::{Aws, clients_for, moto_url};
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
     MetricStatistic, PolicyType, ScalableDimension, ScalableTarget, ScalingPolicy, ScheduledAction,
@@ -32,35 +32,8 @@ pub const LOGICAL_RESOURCE_ID: &str = "EndpointAutoScaling";
 pub const SERVICE_TOKEN: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-async-autoscaling";
 
-/// Runs a scenario twice, as two tests: on plain moto, and on moto made to behave as AWS does
-/// where the two differ ([`Mode::AwsLike`]), so that the code is right on both.
-#[allow(unused_macros)] // The bench shares this module and runs no scenario.
-macro_rules! on_both_emulators {
-    ($(#[$meta:meta])* async fn $name:ident($fixture:ident) $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn scenario($fixture: crate::support::Fixture) $body
-
-            #[tokio::test]
-            async fn on_moto() {
-                let mode = crate::support::aws::Mode::Plain;
-                scenario(crate::support::Fixture::start(stringify!($name), mode).await).await
-            }
-
-            #[tokio::test]
-            async fn on_aws_like_moto() {
-                let mode = crate::support::aws::Mode::AwsLike;
-                scenario(crate::support::Fixture::start(stringify!($name), mode).await).await
-            }
-        }
-    };
-}
-
-/// One test's world: the resource under test (a stack), AWS (the proxy in front of moto, in
-/// one mode), and a reader of what moto holds. Its endpoint names are its own, so tests can
+/// One test's world: the resource under test (a stack), AWS (the proxy in front of the
+/// emulator), and a reader of what the emulator holds. Its endpoint names are its own, so tests can
 /// share one emulator.
 pub struct Fixture {
     pub stack: Stack,
@@ -70,9 +43,9 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub async fn start(name: &str, mode: Mode) -> Fixture {
+    pub async fn start(name: &str) -> Fixture {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let aws = Aws::start_in(mode).await;
+        let aws = Aws::start().await;
         Fixture {
             stack: Stack::new(aws.clients().await, name).await,
             emulator: Emulator::connect().await,
@@ -81,13 +54,9 @@ impl Fixture {
         }
     }
 
-    /// An endpoint name no other test uses: `esd-<n><mode>-<label>`.
+    /// An endpoint name no other test uses: `esd-<n>-<label>`.
     pub fn endpoint(&self, label: &str) -> String {
-        let mode = match self.aws.mode {
-            Mode::Plain => 'p',
-            Mode::AwsLike => 'a',
-        };
-        let name = format!("esd-{}{mode}-{label}", self.id);
+        let name = format!("esd-{}-{label}", self.id);
         assert!(name.len() <= 63, "endpoint name too long: {name}");
         name
     }
@@ -340,19 +309,20 @@ impl Emulator {
         targets.find(|t| t.resource_id() == resource_id).cloned()
     }
 
+    /// A target's scaling policies, every page read, by name.
     pub async fn policies(&self, resource_id: &str) -> Vec<ScalingPolicy> {
-        let output = self
+        let mut policies = self
             .clients
             .autoscaling
             .describe_scaling_policies()
             .service_namespace(ServiceNamespace::Sagemaker)
             .resource_id(resource_id)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .unwrap();
-        let on_target = output.scaling_policies().iter();
-        let on_target = on_target.filter(|p| p.resource_id() == resource_id);
-        let mut policies: Vec<_> = on_target.cloned().collect();
         policies.sort_by(|a, b| a.policy_name().cmp(b.policy_name()));
         policies
     }
@@ -408,18 +378,18 @@ impl Emulator {
 
     /// A variant's scheduled actions, by name.
     pub async fn scheduled_actions(&self, resource_id: &str) -> Vec<ScheduledAction> {
-        let output = self
+        let mut actions = self
             .clients
             .autoscaling
             .describe_scheduled_actions()
             .service_namespace(ServiceNamespace::Sagemaker)
             .resource_id(resource_id)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .unwrap();
-        let on_target = output.scheduled_actions().iter();
-        let on_target = on_target.filter(|a| a.resource_id() == resource_id);
-        let mut actions: Vec<_> = on_target.cloned().collect();
         actions.sort_by(|a, b| a.scheduled_action_name().cmp(b.scheduled_action_name()));
         actions
     }
