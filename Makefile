@@ -32,7 +32,7 @@ build: setup
 
 ## test: every test, against the emulator the tests start themselves; then the emulator's own tests
 test: setup
-	cargo test
+	cargo test --tests
 	$(VENV)/bin/python -m pytest -q tests/emulator
 
 ## lint: formatting, clippy, ruff (the Python), the templates, the workflows, and one version number

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole lifecycle, locally: moto stands in for AWS, `cargo lambda watch` for Lambda, and
-# `cargo lambda invoke` with events/*.json for CloudFormation. After each step it prints the
+# The whole lifecycle, locally: the emulator (moto) stands in for AWS, `cargo lambda watch` for
+# Lambda's Runtime API, and `cargo lambda invoke` with events/*.json for CloudFormation. After each step it prints the
 # answer CloudFormation received and what AWS now holds. Between the scaling resource's Update
 # and its Delete, the endpoint changes its instance type, in CloudFormation's order: the guard's
 # Update, the endpoint's (as CloudFormation does it for AWS::SageMaker::Endpoint), then the
@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 MOTO_PORT=${MOTO_PORT:-5050}
 INVOKE_PORT=${INVOKE_PORT:-9000}
+# The function to run: FUNCTION_BINARY when given (the tests give the one they built), else the
+# debug build that `cargo test` makes, built here, so that the demo and the tests share one build.
+FUNCTION_BINARY=${FUNCTION_BINARY:-}
 export PATH="$PWD/$VENV/bin:$PATH"
 
 work=$(mktemp -d)
@@ -37,8 +40,11 @@ wait_for_port() { # port, what, log
   return 1
 }
 
-echo "Building the function (cargo build)"
-cargo build --quiet --bin sagemaker-async-autoscaling
+if [ -z "$FUNCTION_BINARY" ]; then
+  echo "Building the function (cargo test --no-run: the build the tests use)"
+  cargo test --tests --no-run --quiet
+  FUNCTION_BINARY="${CARGO_TARGET_DIR:-target}/debug/sagemaker-async-autoscaling"
+fi
 
 echo "Starting the emulator (moto) on 127.0.0.1:$MOTO_PORT"
 setsid python -m tests.emulator "$MOTO_PORT" --forever >"$work/moto.log" 2>&1 &
@@ -53,15 +59,23 @@ PY
 echo "Creating the endpoint esd-type-c356f91 in the emulator"
 python scripts/demo_endpoint.py "http://127.0.0.1:$MOTO_PORT" setup
 
-echo "Starting the function under cargo lambda watch on 127.0.0.1:$INVOKE_PORT"
-setsid cargo lambda watch --invoke-port "$INVOKE_PORT" --ignore-changes --timeout 120 \
-  --env-var "AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT" \
-  --env-var AWS_REGION=us-east-1 \
-  --env-var AWS_ACCESS_KEY_ID=testing \
-  --env-var AWS_SECRET_ACCESS_KEY=testing \
+echo "Starting Lambda's Runtime API (cargo lambda watch) on 127.0.0.1:$INVOKE_PORT and the function"
+setsid cargo lambda watch --only-lambda-apis --invoke-port "$INVOKE_PORT" --timeout 120 \
   >"$work/watch.log" 2>&1 &
 pids+=("$!")
 wait_for_port "$INVOKE_PORT" "cargo lambda watch" "$work/watch.log"
+# As Lambda starts it: the Runtime API's address, the function's name and memory; and AWS, which
+# is the emulator here.
+AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$INVOKE_PORT/.rt/sagemaker-async-autoscaling" \
+  AWS_LAMBDA_FUNCTION_NAME=sagemaker-async-autoscaling \
+  AWS_LAMBDA_FUNCTION_VERSION=1 \
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
+  AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" \
+  AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=testing \
+  AWS_SECRET_ACCESS_KEY=testing \
+  setsid "$FUNCTION_BINARY" >"$work/function.log" 2>&1 &
+pids+=("$!")
 
 failed=()
 for step in create update guard-create guard-update endpoint-update update-instance-type delete \
@@ -89,6 +103,8 @@ done
 echo
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "Demo FAILED at: ${failed[*]}. The function's log:"
+  sed 's/^/    /' "$work/function.log"
+  echo "cargo lambda watch's log:"
   sed 's/^/    /' "$work/watch.log"
   exit 1
 fi

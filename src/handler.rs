@@ -321,7 +321,7 @@ async fn guard_run(
     stack_id: String,
     request_id: String,
 ) -> Result<Answer, String> {
-    #[cfg(feature = "fault-injection")]
+    #[cfg(debug_assertions)]
     fault_injection::maybe_panic();
     let guarded = match request {
         Request::Create { properties } => guard::create(&properties),
@@ -354,7 +354,7 @@ async fn scaling_run(
     owner: Owner,
     rollback: Rollback,
 ) -> Result<Answer, Failure> {
-    #[cfg(feature = "fault-injection")]
+    #[cfg(debug_assertions)]
     fault_injection::maybe_panic();
     match request {
         Request::Create { properties } => {
@@ -479,9 +479,10 @@ fn to_instant(deadline: SystemTime) -> Instant {
     Instant::now() + remaining
 }
 
-/// Lets the release-profile test make the handler panic, to prove a panic is still answered.
-/// Compiled only with the `fault-injection` feature, never into a deployed function.
-#[cfg(feature = "fault-injection")]
+/// Lets a test make the handler panic, to prove a panic is still answered. Compiled only into
+/// debug builds (the tests'), never into a release, which is what `cargo lambda build --release`
+/// makes and users deploy.
+#[cfg(debug_assertions)]
 mod fault_injection {
     pub fn maybe_panic() {
         if std::env::var("SAGEMAKER_AUTOSCALING_FAULT").as_deref() == Ok("panic") {

@@ -1,5 +1,6 @@
-//! The built function as Lambda runs it: under a Runtime API stand-in, its logs captured; the
-//! release build with a panic; and the README's demo (cargo lambda watch and invoke).
+//! The built function as Lambda runs it: under a Runtime API stand-in, its logs captured, and
+//! with a panic; the release's panic strategy; and the README's demo (cargo lambda watch and
+//! invoke).
 
 use crate::support::aws::Aws;
 use crate::support::runtime_api::{Function, Outcome, RuntimeApi, TempDir};
@@ -118,45 +119,21 @@ async fn the_function_serves_a_lifecycle_with_one_log_line_per_call_and_no_signa
     }
 }
 
-/// cargo-lambda builds releases with `panic = "abort"` unless Cargo.toml says otherwise; this
-/// builds the release as users deploy it (with only the fault switch added) and makes it panic.
 #[tokio::test]
-async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_serving() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = root.join("target/fault-injection");
-    let build = Command::new("cargo")
-        .args([
-            "lambda",
-            "build",
-            "--release",
-            "--features",
-            "fault-injection",
-            "--lambda-dir",
-        ])
-        .arg(&out)
-        .current_dir(root)
-        .env("PATH", path_with_venv())
-        .output()
-        .expect("cargo lambda runs (make setup installs it)");
-    assert!(
-        build.status.success(),
-        "cargo lambda build failed:\n{}",
-        tail(&build.stderr, 30)
-    );
-
+async fn a_panic_is_answered_failed_and_the_function_keeps_serving() {
     let aws = Aws::start().await;
     let runtime = RuntimeApi::start(Duration::from_secs(60)).await;
-    let stack = Stack::new(aws.clients().await, "release-panic").await;
+    let stack = Stack::new(aws.clients().await, "function-panic").await;
     runtime.push(stack.event(
         "Create",
         None,
-        json!({"EndpointName": "esd-release-panic"}),
+        json!({"EndpointName": "esd-function-panic"}),
         None,
     ));
     runtime.push(stack.event("Delete", Some("create-failed/x"), json!({}), None));
-    let binary = out.join("sagemaker-async-autoscaling/bootstrap");
+    // The debug build's fault switch (a release has none): the handler panics on every event.
     let mut function = Function::spawn(
-        binary.to_str().unwrap(),
+        FUNCTION,
         &runtime,
         &[
             ("AWS_ENDPOINT_URL", &aws.url()),
@@ -186,6 +163,73 @@ async fn a_panic_in_the_release_build_is_answered_failed_and_the_function_keeps_
     );
 }
 
+/// The test above catches a panic in the debug build; a release catches it too only if it
+/// unwinds. cargo-lambda builds releases with `panic = "abort"` unless Cargo.toml's release
+/// profile says otherwise. So this asks cargo-lambda for the release it would build (a stand-in
+/// for cargo records its command and builds nothing) and asks cargo for that build's plan (its
+/// unit graph): every crate must be compiled to unwind. No release is compiled, which would take
+/// minutes; what optimisation changes does not touch unwinding.
+#[test]
+fn the_release_that_cargo_lambda_builds_unwinds_on_a_panic() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scratch = TempDir::new();
+    let plan = scratch.0.join("unit-graph.json");
+    // Answers cargo-lambda's `cargo metadata` with the real cargo; its `cargo build` becomes the
+    // same command's unit graph (an unstable flag, hence RUSTC_BOOTSTRAP), and fails, which
+    // stops cargo-lambda; anything else fails.
+    let shim = scratch.0.join("cargo");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let script = format!(
+        "#!/bin/sh\n\
+         case \"$1\" in\n\
+         metadata) exec '{cargo}' \"$@\" ;;\n\
+         build) RUSTC_BOOTSTRAP=1 '{cargo}' \"$@\" --unit-graph -Z unstable-options >'{}' ;;\n\
+         esac\n\
+         exit 1\n",
+        plan.display()
+    );
+    std::fs::write(&shim, script).unwrap();
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // cargo-lambda itself, not through `cargo lambda`: cargo would hand it the real cargo.
+    let build = Command::new(root.join(".venv/bin/cargo-lambda"))
+        .args(["lambda", "build", "--release"])
+        .current_dir(root)
+        .env("PATH", path_with_venv())
+        .env("CARGO", &shim)
+        .output()
+        .expect("cargo lambda runs (make setup installs it)");
+    let plan = std::fs::read(&plan).unwrap_or_else(|_| {
+        panic!(
+            "cargo-lambda never asked for a build ({}):\n{}",
+            build.status,
+            tail(&build.stderr, 30)
+        )
+    });
+    let plan: Value = serde_json::from_slice(&plan).expect("a unit graph");
+
+    let units = plan["units"].as_array().unwrap();
+    let function = units
+        .iter()
+        .find(|u| {
+            u["target"]["name"] == "sagemaker-async-autoscaling"
+                && u["target"]["kind"] == json!(["bin"])
+        })
+        .expect("the function's binary is in the plan");
+    assert_eq!(function["profile"]["name"], "release", "{function}");
+    let aborting: Vec<&Value> = units
+        .iter()
+        .filter(|u| u["profile"]["panic"] != "unwind")
+        .map(|u| &u["target"]["name"])
+        .collect();
+    assert!(
+        aborting.is_empty(),
+        "{} of {} crates compiled with panic = abort, such as {:?}",
+        aborting.len(),
+        units.len(),
+        &aborting[..aborting.len().min(3)]
+    );
+}
+
 #[test]
 fn the_readme_demo_walks_a_variants_and_a_components_lifecycle_and_an_instance_type_change_with_cargo_lambda()
  {
@@ -199,6 +243,7 @@ fn the_readme_demo_walks_a_variants_and_a_components_lifecycle_and_an_instance_t
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let scratch = TempDir::new();
     let run = Command::new(root.join("scripts/demo.sh"))
+        .env("FUNCTION_BINARY", FUNCTION)
         .env("MOTO_PORT", free_port().to_string())
         .env("INVOKE_PORT", free_port().to_string())
         .env("TMPDIR", &scratch.0)
