@@ -276,27 +276,27 @@ fn read_tags(reader: &mut Reader<'_>) -> Tags {
         let read = |r: &mut Reader<'_>| {
             let key = r.required_string("Key");
             let value = r.required_string("Value");
-            if let Some(key) = &key {
-                if let Err(why) = check_tag_key(key) {
-                    let message = format!("{} {why}, got {}", r.name("Key"), quote(key));
-                    r.problem(message);
-                }
+            if let Some(key) = &key
+                && let Err(why) = check_tag_key(key)
+            {
+                let message = format!("{} {why}, got {}", r.name("Key"), quote(key));
+                r.problem(message);
             }
-            if let Some(value) = &value {
-                if let Err(why) = check_tag_text(value, 0..=256) {
-                    let message = format!("{} {why}, got {}", r.name("Value"), quote(value));
-                    r.problem(message);
-                }
+            if let Some(value) = &value
+                && let Err(why) = check_tag_text(value, 0..=256)
+            {
+                let message = format!("{} {why}, got {}", r.name("Value"), quote(value));
+                r.problem(message);
             }
             key.zip(value)
         };
-        if let Some(Some((key, value))) = reader.nested(item, path, read) {
-            if tags.insert(key.clone(), value).is_some() {
-                reader.problem(format!(
-                    "Tags has the key {} twice; keys must be unique",
-                    quote(&key)
-                ));
-            }
+        if let Some(Some((key, value))) = reader.nested(item, path, read)
+            && tags.insert(key.clone(), value).is_some()
+        {
+            reader.problem(format!(
+                "Tags has the key {} twice; keys must be unique",
+                quote(&key)
+            ));
         }
     }
     tags

@@ -399,16 +399,16 @@ fn read_math(r: &mut Reader<'_>, metrics: &serde_json::Value) -> Option<TrackedM
 
 fn read_query(r: &mut Reader<'_>) -> Option<MetricQuery> {
     let id = r.required_string("Id");
-    if let Some(id) = &id {
-        if !is_metric_math_id(id) {
-            let message = format!(
-                "{} must start with a lowercase letter and hold only letters, digits and \
+    if let Some(id) = &id
+        && !is_metric_math_id(id)
+    {
+        let message = format!(
+            "{} must start with a lowercase letter and hold only letters, digits and \
                  underscores, at most 255 (CloudWatch's rule for metric math Ids), got {}",
-                r.name("Id"),
-                quote(id)
-            );
-            r.problem(message);
-        }
+            r.name("Id"),
+            quote(id)
+        );
+        r.problem(message);
     }
     let expression = text(r, "Expression", Some(2048), Required::No);
     let metric_stat = r.get("MetricStat");

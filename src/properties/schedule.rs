@@ -53,51 +53,51 @@ pub(super) fn read_scheduled_actions(reader: &mut Reader<'_>) -> Vec<ScheduledAc
 
 fn read_action(reader: &mut Reader<'_>) -> Option<ScheduledAction> {
     let name = reader.required_string("ScheduledActionName");
-    if let Some(name) = &name {
-        if let Err(why) = check_action_name(name) {
-            let message = format!(
-                "{} {why}, got {}",
-                reader.name("ScheduledActionName"),
-                quote(name)
-            );
-            reader.problem(message);
-        }
+    if let Some(name) = &name
+        && let Err(why) = check_action_name(name)
+    {
+        let message = format!(
+            "{} {why}, got {}",
+            reader.name("ScheduledActionName"),
+            quote(name)
+        );
+        reader.problem(message);
     }
     let schedule = reader.required_string("Schedule");
-    if let Some(schedule) = &schedule {
-        if let Err(why) = check_schedule(schedule) {
-            let message = format!(
-                "{} {} is not a schedule Application Auto Scaling takes ({why}); use \
+    if let Some(schedule) = &schedule
+        && let Err(why) = check_schedule(schedule)
+    {
+        let message = format!(
+            "{} {} is not a schedule Application Auto Scaling takes ({why}); use \
                  at(yyyy-mm-ddThh:mm:ss), rate(<number> <minutes|hours|days>) or \
                  cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)",
-                reader.name("Schedule"),
-                quote(schedule)
-            );
-            reader.problem(message);
-        }
+            reader.name("Schedule"),
+            quote(schedule)
+        );
+        reader.problem(message);
     }
     let timezone = reader.string("Timezone");
-    if let Some(zone) = &timezone {
-        if !timezones::is_known(zone) {
-            let message = format!(
-                "{} must be an IANA time zone name such as Europe/Berlin or UTC, got {}",
-                reader.name("Timezone"),
-                quote(zone)
-            );
-            reader.problem(message);
-        }
+    if let Some(zone) = &timezone
+        && !timezones::is_known(zone)
+    {
+        let message = format!(
+            "{} must be an IANA time zone name such as Europe/Berlin or UTC, got {}",
+            reader.name("Timezone"),
+            quote(zone)
+        );
+        reader.problem(message);
     }
     let start_time = read_time(reader, "StartTime");
     let end_time = read_time(reader, "EndTime");
-    if let (Some(start), Some(end)) = (start_time, end_time) {
-        if start >= end {
-            let message = format!(
-                "{} must be before {}",
-                reader.name("StartTime"),
-                reader.name("EndTime")
-            );
-            reader.problem(message);
-        }
+    if let (Some(start), Some(end)) = (start_time, end_time)
+        && start >= end
+    {
+        let message = format!(
+            "{} must be before {}",
+            reader.name("StartTime"),
+            reader.name("EndTime")
+        );
+        reader.problem(message);
     }
     let problems_before = reader.problems.len();
     let min_capacity = reader.optional_integer("MinCapacity", 0..=i32::MAX);
