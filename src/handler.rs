@@ -31,26 +31,18 @@ pub type InvocationResult = Result<Value, InvocationError>;
 
 /// An invocation error: Lambda logs it and, for an asynchronous invocation, retries the event
 /// (which every operation is safe to repeat).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum InvocationError {
     /// No answer can be sent: not a CloudFormation request, or a ResponseURL that is refused.
+    #[error(transparent)]
     Unanswerable(Unanswerable),
     /// The answer was computed but did not reach CloudFormation before the deadline.
+    #[error("{0}")]
     NotDelivered(String),
     /// An endpoint state-change event that could not be handled.
+    #[error("{0}")]
     NotHandled(String),
 }
-
-impl std::fmt::Display for InvocationError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InvocationError::Unanswerable(e) => write!(f, "{e}"),
-            InvocationError::NotDelivered(e) | InvocationError::NotHandled(e) => f.write_str(e),
-        }
-    }
-}
-
-impl std::error::Error for InvocationError {}
 
 impl From<InvocationError> for lambda_runtime::Diagnostic {
     fn from(error: InvocationError) -> Self {

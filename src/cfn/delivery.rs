@@ -122,23 +122,12 @@ impl fmt::Display for Redacted<'_> {
 }
 
 /// Why the answer did not reach CloudFormation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the answer was not delivered after {attempts} attempt(s): {last_error}")]
 pub struct DeliveryFailed {
     pub attempts: u32,
     pub last_error: String,
 }
-
-impl fmt::Display for DeliveryFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the answer was not delivered after {} attempt(s): {}",
-            self.attempts, self.last_error
-        )
-    }
-}
-
-impl std::error::Error for DeliveryFailed {}
 
 /// Sends answers, on the function's shared HTTP client.
 #[derive(Clone, Debug)]

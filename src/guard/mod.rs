@@ -21,71 +21,38 @@ use crate::properties::{GuardProperties, InvalidProperties};
 use plan::{Holder, Registered, RestoreDecision, Trigger};
 use record::Record;
 use serde_json::Value;
-use std::fmt;
 use tracing::{info, warn};
 
 /// Why a guard operation failed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum GuardFailure {
-    Invalid(InvalidProperties),
-    Aws(AwsError),
+    #[error(transparent)]
+    Invalid(#[from] InvalidProperties),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     /// A variant in the update's way belongs to no scaling resource of this stack.
-    Refused(plan::Refusal),
+    #[error(transparent)]
+    Refused(#[from] plan::Refusal),
     /// An endpoint configuration the guard must read is not there.
+    #[error("The endpoint configuration {0} does not exist")]
     ConfigMissing(String),
     /// What a variant holds cannot be recorded whole, so it is not deregistered.
-    Unrecordable {
-        variant: VariantId,
-        why: String,
-    },
+    #[error(
+        "Nothing was deregistered: the auto scaling of {} cannot be recorded to be put \
+         back: {why}",
+        .variant.resource_id()
+    )]
+    Unrecordable { variant: VariantId, why: String },
     /// A step failed after some variants were deregistered (their records are stored).
+    #[error(
+        "{error}. Deregistered before that, and recorded to be restored by the \
+         rollback: {}",
+        .done.join(", ")
+    )]
     Partly {
         done: Vec<String>,
         error: Box<AwsError>,
     },
-}
-
-impl fmt::Display for GuardFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GuardFailure::Invalid(problems) => problems.fmt(f),
-            GuardFailure::Aws(error) => error.fmt(f),
-            GuardFailure::Refused(refusal) => refusal.fmt(f),
-            GuardFailure::ConfigMissing(name) => {
-                write!(f, "The endpoint configuration {name} does not exist")
-            }
-            GuardFailure::Unrecordable { variant, why } => write!(
-                f,
-                "Nothing was deregistered: the auto scaling of {} cannot be recorded to be put \
-                 back: {why}",
-                variant.resource_id()
-            ),
-            GuardFailure::Partly { done, error } => write!(
-                f,
-                "{error}. Deregistered before that, and recorded to be restored by the \
-                 rollback: {}",
-                done.join(", ")
-            ),
-        }
-    }
-}
-
-impl From<AwsError> for GuardFailure {
-    fn from(error: AwsError) -> Self {
-        GuardFailure::Aws(error)
-    }
-}
-
-impl From<InvalidProperties> for GuardFailure {
-    fn from(problems: InvalidProperties) -> Self {
-        GuardFailure::Invalid(problems)
-    }
-}
-
-impl From<plan::Refusal> for GuardFailure {
-    fn from(refusal: plan::Refusal) -> Self {
-        GuardFailure::Refused(refusal)
-    }
 }
 
 /// A guard's answer: its id and what it did.

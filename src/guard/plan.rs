@@ -127,54 +127,53 @@ pub struct Blocked {
 
 /// The guard refuses the endpoint update before any change: each variant that stands in its
 /// way, whose it is, and what the user can do.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Refusing to deregister auto scaling that nothing in this stack registers again, \
+     so SageMaker would refuse the endpoint update: {}. Deregister it where it is \
+     managed (another stack, or `aws application-autoscaling \
+     deregister-scalable-target`), or keep the variant's instance type, then update \
+     again.",
+    blocked_by(.0)
+)]
 pub struct Refusal(pub Vec<Blocked>);
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let each: Vec<String> = self
-            .0
-            .iter()
-            .map(|b| {
-                let holder = match &b.holder {
-                    Holder::SameStack { .. } => "this stack".to_owned(),
-                    Holder::SameStackNotFollowing {
-                        logical_resource_id,
-                    } => format!(
-                        "this stack's {logical_resource_id}, whose target is not marked \
-                         follows-endpoint-config: that resource has no EndpointConfigName, or gets \
-                         it only in this update (give it `EndpointConfigName: !GetAtt \
-                         <endpoint config>.EndpointConfigName` in an update of its own first, so \
-                         that it registers the variant again after the endpoint update)"
-                    ),
-                    Holder::OtherStack { stack_id } => format!("the stack {stack_id}"),
-                    Holder::Untagged => {
-                        "no CloudFormation resource (it has no ownership tags)".to_owned()
-                    }
-                    Holder::Unknown(why) => format!("an owner that could not be read ({why})"),
-                    Holder::HalfTagged => {
-                        "no CloudFormation resource that can be named (its ownership tags are \
-                         incomplete)"
-                            .to_owned()
-                    }
-                };
-                format!(
-                    "{} ({}) is registered for auto scaling by {holder}",
-                    b.affected.variant.resource_id(),
-                    b.affected.change
-                )
-            })
-            .collect();
-        write!(
-            f,
-            "Refusing to deregister auto scaling that nothing in this stack registers again, \
-             so SageMaker would refuse the endpoint update: {}. Deregister it where it is \
-             managed (another stack, or `aws application-autoscaling \
-             deregister-scalable-target`), or keep the variant's instance type, then update \
-             again.",
-            each.join("; ")
-        )
-    }
+/// Each blocked variant, whose it is: `endpoint/e/variant/v (instance type a -> b) is
+/// registered for auto scaling by the stack s2`, joined by semicolons.
+fn blocked_by(blocked: &[Blocked]) -> String {
+    let each: Vec<String> = blocked
+        .iter()
+        .map(|b| {
+            let holder = match &b.holder {
+                Holder::SameStack { .. } => "this stack".to_owned(),
+                Holder::SameStackNotFollowing {
+                    logical_resource_id,
+                } => format!(
+                    "this stack's {logical_resource_id}, whose target is not marked \
+                     follows-endpoint-config: that resource has no EndpointConfigName, or gets \
+                     it only in this update (give it `EndpointConfigName: !GetAtt \
+                     <endpoint config>.EndpointConfigName` in an update of its own first, so \
+                     that it registers the variant again after the endpoint update)"
+                ),
+                Holder::OtherStack { stack_id } => format!("the stack {stack_id}"),
+                Holder::Untagged => {
+                    "no CloudFormation resource (it has no ownership tags)".to_owned()
+                }
+                Holder::Unknown(why) => format!("an owner that could not be read ({why})"),
+                Holder::HalfTagged => {
+                    "no CloudFormation resource that can be named (its ownership tags are \
+                     incomplete)"
+                        .to_owned()
+                }
+            };
+            format!(
+                "{} ({}) is registered for auto scaling by {holder}",
+                b.affected.variant.resource_id(),
+                b.affected.change
+            )
+        })
+        .collect();
+    each.join("; ")
 }
 
 /// What the guard does about affected variants: the ones to record and deregister, or a

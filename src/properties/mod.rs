@@ -18,7 +18,6 @@ pub use schedule::ScheduledAction;
 use crate::contract::{ScalableResource, TAG_PREFIX, Tags, VariantId, is_sagemaker_name};
 use reader::{Reader, describe, quote};
 use serde_json::Value;
-use std::fmt;
 
 /// Properties CloudFormation itself puts into `ResourceProperties`; never an error.
 const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
@@ -64,16 +63,9 @@ pub struct SuspendedState {
 }
 
 /// Why `ResourceProperties` were refused: one message per problem, each naming its property.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid ResourceProperties: {}", .0.join("; "))]
 pub struct InvalidProperties(pub Vec<String>);
-
-impl fmt::Display for InvalidProperties {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Invalid ResourceProperties: {}", self.0.join("; "))
-    }
-}
-
-impl std::error::Error for InvalidProperties {}
 
 impl ScalingProperties {
     pub fn parse(properties: &Value) -> Result<Self, InvalidProperties> {

@@ -236,7 +236,7 @@ async fn configure(
         replans += 1;
         info!(
             resource_id = %resource.resource_id(),
-            race = %race.describe(),
+            %race,
             again,
             "another writer got between the read and the write"
         );
@@ -250,7 +250,7 @@ async fn configure(
         if let Race::Target(error) = &race {
             let Some(found) = &observed.target else {
                 // Still not registered: the registration failed for its own reasons.
-                return Err(error.clone().into());
+                return Err(race.into_failure());
             };
             // AWS refused the registration and the target carries this resource's tags: a
             // copy of this request registered it.

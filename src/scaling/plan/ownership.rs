@@ -7,7 +7,6 @@
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
 use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, ScalableResource, Tags};
 use crate::properties::MAX_POLICIES_PER_TARGET;
-use std::fmt;
 
 /// The CloudFormation resource on whose behalf the function acts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,11 +150,21 @@ impl Observed {
 
 /// Why a request was refused before anything was changed: an object that exists and is not
 /// this resource's to write.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// The scalable target is registered, and not by this resource.
+    #[error(
+        "{} Deregister it first, or set AdoptExisting to true to manage it from this \
+         stack.",
+        target_held(.resource_id, .holder)
+    )]
     Target { resource_id: String, holder: Holder },
     /// An alarm exists under the name this resource puts, and is not this resource's.
+    #[error(
+        "{} Refusing to replace it: set AlarmName to another name, or set \
+         AdoptExisting to true to manage it from this stack.",
+        alarm_held(.name, .watches, .holder)
+    )]
     Alarm {
         name: String,
         /// Its metric, for the Reason.
@@ -164,6 +173,12 @@ pub enum Refusal {
     },
     /// The target holds policies this resource may not remove, and with the ones asked for
     /// it would exceed Application Auto Scaling's quota of policies per target.
+    #[error(
+        "The scalable target of {resource_id} holds {kept_count} scaling policies that \
+         this resource did not put ({kept}); with the {asked} asked for, it would exceed \
+         Application Auto Scaling's quota of {MAX_POLICIES_PER_TARGET} per target. Remove \
+         some of them, or ask for fewer; nothing was changed."
+    )]
     PolicyQuota {
         resource_id: String,
         /// How many policies were asked for.
@@ -183,79 +198,43 @@ pub enum Holder {
     Unknown(String),
 }
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::Target {
-                resource_id,
-                holder,
-            } => {
-                match holder {
-                    Holder::Other(other) => write!(
-                        f,
-                        "A scalable target is already registered for {resource_id} and {} \
-                         manages it: refusing to take it over.",
-                        other.describe()
-                    )?,
-                    Holder::Untagged => write!(
-                        f,
-                        "A scalable target is already registered for {resource_id} and this \
-                         resource did not register it: refusing to take over a scaling setup \
-                         that something else manages."
-                    )?,
-                    Holder::Unknown(why) => write!(
-                        f,
-                        "A scalable target is already registered for {resource_id} and whose it \
-                         is is unknown, because its tags could not be read ({why}): refusing to \
-                         take it over."
-                    )?,
-                }
-                f.write_str(
-                    " Deregister it first, or set AdoptExisting to true to manage it from this \
-                     stack.",
-                )
-            }
-            Refusal::Alarm {
-                name,
-                watches,
-                holder,
-            } => {
-                match holder {
-                    Holder::Other(other) => write!(
-                        f,
-                        "An alarm named {name} already exists and {} manages it (it watches \
-                         {watches}).",
-                        other.describe()
-                    )?,
-                    Holder::Untagged => write!(
-                        f,
-                        "An alarm named {name} already exists and this resource did not create \
-                         it (it watches {watches})."
-                    )?,
-                    Holder::Unknown(why) => write!(
-                        f,
-                        "An alarm named {name} already exists (it watches {watches}) and whose \
-                         it is is unknown, because its tags could not be read ({why})."
-                    )?,
-                }
-                f.write_str(
-                    " Refusing to replace it: set AlarmName to another name, or set \
-                     AdoptExisting to true to manage it from this stack.",
-                )
-            }
-            Refusal::PolicyQuota {
-                resource_id,
-                asked,
-                kept,
-                kept_count,
-            } => write!(
-                f,
-                "The scalable target of {resource_id} holds {kept_count} scaling policies that \
-                 this resource did not put ({kept}); with the {asked} asked for, it would exceed \
-                 Application Auto Scaling's quota of {MAX_POLICIES_PER_TARGET} per target. Remove \
-                 some of them, or ask for fewer; nothing was changed."
-            ),
-        }
+/// Whose the registered target is, for a Reason.
+fn target_held(resource_id: &str, holder: &Holder) -> String {
+    match holder {
+        Holder::Other(other) => format!(
+            "A scalable target is already registered for {resource_id} and {} \
+             manages it: refusing to take it over.",
+            other.describe()
+        ),
+        Holder::Untagged => format!(
+            "A scalable target is already registered for {resource_id} and this \
+             resource did not register it: refusing to take over a scaling setup \
+             that something else manages."
+        ),
+        Holder::Unknown(why) => format!(
+            "A scalable target is already registered for {resource_id} and whose it \
+             is is unknown, because its tags could not be read ({why}): refusing to \
+             take it over."
+        ),
+    }
+}
+
+/// Whose the alarm is, and what it watches, for a Reason.
+fn alarm_held(name: &str, watches: &str, holder: &Holder) -> String {
+    match holder {
+        Holder::Other(other) => format!(
+            "An alarm named {name} already exists and {} manages it (it watches \
+             {watches}).",
+            other.describe()
+        ),
+        Holder::Untagged => format!(
+            "An alarm named {name} already exists and this resource did not create \
+             it (it watches {watches})."
+        ),
+        Holder::Unknown(why) => format!(
+            "An alarm named {name} already exists (it watches {watches}) and whose \
+             it is is unknown, because its tags could not be read ({why})."
+        ),
     }
 }
 
