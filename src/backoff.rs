@@ -4,12 +4,12 @@ use std::time::Duration;
 
 /// How long to wait before retry number `retry` (0 for the first retry): a random time up to
 /// [`ceiling`]. Full jitter keeps many retrying callers from moving in step.
-pub fn delay(retry: u32, base: Duration, cap: Duration) -> Duration {
+pub(crate) fn delay(retry: u32, base: Duration, cap: Duration) -> Duration {
     ceiling(retry, base, cap).mul_f64(random_fraction())
 }
 
 /// The longest wait before retry number `retry`: `base * 2^retry`, capped at `cap`.
-pub fn ceiling(retry: u32, base: Duration, cap: Duration) -> Duration {
+fn ceiling(retry: u32, base: Duration, cap: Duration) -> Duration {
     base.saturating_mul(1u32 << retry.min(16)).min(cap)
 }
 

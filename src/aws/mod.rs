@@ -14,7 +14,7 @@ mod records;
 pub use call::Steps;
 pub use clients::{AwsClients, retry_config};
 pub use endpoint::{Endpoint, EndpointConfig};
-pub use error::{AwsError, Retried};
+pub use error::AwsError;
 pub use records::StoredRecord;
 
 use crate::contract::{ScalableResource, Tags};

@@ -142,7 +142,7 @@ impl Responder {
 
     /// PUTs the body until a 2xx answer, with backoff, all before `deadline`, and answers how
     /// many attempts it took. Failed attempts are logged here; the outcome by the caller.
-    pub async fn deliver(
+    pub(crate) async fn deliver(
         &self,
         url: &ResponseUrl,
         body: Vec<u8>,

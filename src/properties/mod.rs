@@ -12,7 +12,7 @@ mod reader;
 mod schedule;
 
 pub use guard::GuardProperties;
-pub use policies::{ListedPolicy, MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
+pub use policies::{MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 pub use schedule::ScheduledAction;
 
 use crate::contract::{ScalableResource, TAG_PREFIX, Tags, VariantId, is_sagemaker_name};

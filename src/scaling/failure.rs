@@ -102,7 +102,7 @@ impl Race {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scaling::plan::Holder;
+    use crate::scaling::plan::ownership::Holder;
 
     #[test]
     fn a_refusal_after_a_simultaneous_put_says_what_the_put_may_have_done() {

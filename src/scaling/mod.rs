@@ -12,7 +12,6 @@ mod observe;
 pub mod plan;
 pub mod rollback;
 
-pub use endpoint::EndpointProblem;
 pub use failure::Failure;
 pub use plan::Owner;
 

@@ -9,7 +9,7 @@ use aws_sdk_applicationautoscaling::types::{
     MetricType, PredefinedMetricSpecification, ScalableDimension, ScalableTargetAction,
     ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
 };
-use sagemaker_async_autoscaling::aws::AwsClients;
+use sagemaker_async_autoscaling::AwsClients;
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 

@@ -632,7 +632,7 @@ mod harness {
         CustomizedMetricSpecification, MetricStatistic, ScalableDimension, ServiceNamespace,
         TargetTrackingMetricDataQuery, TargetTrackingScalingPolicyConfiguration,
     };
-    use sagemaker_async_autoscaling::aws::AwsClients;
+    use sagemaker_async_autoscaling::AwsClients;
 
     const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 

@@ -17,11 +17,14 @@ pub struct TagChanges {
     pub remove: Vec<String>,
 }
 
+#[cfg(test)]
 impl TagChanges {
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.remove.is_empty()
     }
+}
 
+impl TagChanges {
     /// What to tag and untag on an object this resource writes over: its ownership tags when
     /// `with_ownership` (it was untagged or adopted), the user's tags where they differ from
     /// what it carries (all of them when its tags are unknown), and the user's tags that the
@@ -121,6 +124,7 @@ pub enum PolicyWrite {
     Keep { spec: PolicySpec, arn: String },
 }
 
+#[cfg(test)]
 impl PolicyWrite {
     pub fn spec(&self) -> &PolicySpec {
         match self {

@@ -202,7 +202,7 @@ mod tests {
     use super::*;
     use crate::policy::TargetTracking;
     use crate::scaling::plan::fixtures::*;
-    use crate::scaling::plan::*;
+    use crate::scaling::plan::ownership::describe_metric;
     use serde_json::json;
 
     fn tracking(spec: &PolicySpec) -> &TargetTracking {

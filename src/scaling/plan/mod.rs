@@ -14,11 +14,8 @@ pub use configure::{
     alarm_names_to_observe, plan_configure,
 };
 pub use delete::{Created, DeletePlan, Made, alarm_names_to_delete, plan_delete, plan_rollback};
-pub use desired::{Desired, DesiredAlarm};
-pub use ownership::{
-    FoundAlarm, FoundTarget, HeldPolicies, Holder, Observed, Owner, Ownership, Refusal,
-    describe_metric,
-};
+pub use desired::Desired;
+pub use ownership::{FoundAlarm, FoundTarget, HeldPolicies, Observed, Owner, Ownership, Refusal};
 
 /// What the tests of every plan build on: two owners, properties, and what AWS may hold.
 #[cfg(test)]

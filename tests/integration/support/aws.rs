@@ -18,9 +18,9 @@
 //!   throttling), delays, and records calls.
 
 use super::http::{BoxReply, Reply, Request, Server};
-use sagemaker_async_autoscaling::aws::AwsClients;
+use sagemaker_async_autoscaling::AwsClients;
+use sagemaker_async_autoscaling::Http;
 use sagemaker_async_autoscaling::backoff;
-use sagemaker_async_autoscaling::http::Http;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
