@@ -18,7 +18,7 @@ use crate::aws::{AwsError, Endpoint, EndpointConfig, ScalingApi, StoredRecord};
 use crate::contract::RESTORING_TAG;
 use crate::contract::{GUARD_ID_PREFIX, VariantId};
 use crate::properties::{GuardProperties, InvalidProperties};
-use plan::{Holder, Registered, RestoreDecision, Trigger};
+use plan::{Registered, Registrant, RestoreDecision, Trigger};
 use record::Record;
 use serde_json::Value;
 use tracing::{info, warn};
@@ -32,7 +32,7 @@ pub enum GuardFailure {
     Aws(#[from] AwsError),
     /// A variant in the update's way belongs to no scaling resource of this stack.
     #[error(transparent)]
-    Refused(#[from] plan::Refusal),
+    Refused(#[from] plan::DeregistrationRefusal),
     /// An endpoint configuration the guard must read is not there.
     #[error("The endpoint configuration {0} does not exist")]
     ConfigMissing(String),
@@ -214,8 +214,8 @@ async fn plan_takes(
             Some(tags) => tags.map_err(|e| e.to_string()),
             None => Err("it has no ARN".to_owned()),
         };
-        let holder = Holder::from_tags(tags.as_ref().map_err(Clone::clone), stack_id);
-        Ok(Some((a, holder, (target, tags.unwrap_or_default()))))
+        let registrant = Registrant::from_tags(tags.as_ref().map_err(Clone::clone), stack_id);
+        Ok(Some((a, registrant, (target, tags.unwrap_or_default()))))
     }))
     .await?;
     let allowed = plan::plan_deregistrations(registered.into_iter().flatten().collect())?;

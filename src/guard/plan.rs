@@ -72,7 +72,7 @@ pub fn affected_variants(
 /// Whose a registered target is, from the guard's side: the guard may deregister only what a
 /// scaling resource of its own stack made and makes again, at its Update after the endpoint's.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Holder {
+pub enum Registrant {
     /// A scaling resource of this stack with `EndpointConfigName`.
     SameStack {
         logical_resource_id: String,
@@ -91,29 +91,29 @@ pub enum Holder {
     Unknown(String),
 }
 
-impl Holder {
-    pub fn from_tags(tags: Result<&Tags, String>, stack_id: &str) -> Holder {
+impl Registrant {
+    pub fn from_tags(tags: Result<&Tags, String>, stack_id: &str) -> Registrant {
         let tags = match tags {
             Ok(tags) => tags,
-            Err(why) => return Holder::Unknown(why),
+            Err(why) => return Registrant::Unknown(why),
         };
         let follows = tags
             .get(FOLLOWS_ENDPOINT_CONFIG_TAG)
             .is_some_and(|v| v == "true");
         match (tags.get(OWNER_STACK_TAG), tags.get(OWNER_RESOURCE_TAG)) {
             (Some(stack), Some(resource)) if stack == stack_id => match follows {
-                true => Holder::SameStack {
+                true => Registrant::SameStack {
                     logical_resource_id: resource.clone(),
                 },
-                false => Holder::SameStackNotFollowing {
+                false => Registrant::SameStackNotFollowing {
                     logical_resource_id: resource.clone(),
                 },
             },
-            (Some(stack), _) if stack != stack_id => Holder::OtherStack {
+            (Some(stack), _) if stack != stack_id => Registrant::OtherStack {
                 stack_id: stack.clone(),
             },
-            (None, None) => Holder::Untagged,
-            _ => Holder::HalfTagged,
+            (None, None) => Registrant::Untagged,
+            _ => Registrant::HalfTagged,
         }
     }
 }
@@ -122,7 +122,7 @@ impl Holder {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blocked {
     pub affected: Affected,
-    pub holder: Holder,
+    pub registrant: Registrant,
 }
 
 /// The guard refuses the endpoint update before any change: each variant that stands in its
@@ -136,7 +136,7 @@ pub struct Blocked {
      again.",
     blocked_by(.0)
 )]
-pub struct Refusal(pub Vec<Blocked>);
+pub struct DeregistrationRefusal(pub Vec<Blocked>);
 
 /// Each blocked variant, whose it is: `endpoint/e/variant/v (instance type a -> b) is
 /// registered for auto scaling by the stack s2`, joined by semicolons.
@@ -144,9 +144,9 @@ fn blocked_by(blocked: &[Blocked]) -> String {
     let each: Vec<String> = blocked
         .iter()
         .map(|b| {
-            let holder = match &b.holder {
-                Holder::SameStack { .. } => "this stack".to_owned(),
-                Holder::SameStackNotFollowing {
+            let registrant = match &b.registrant {
+                Registrant::SameStack { .. } => "this stack".to_owned(),
+                Registrant::SameStackNotFollowing {
                     logical_resource_id,
                 } => format!(
                     "this stack's {logical_resource_id}, whose target is not marked \
@@ -155,19 +155,19 @@ fn blocked_by(blocked: &[Blocked]) -> String {
                      <endpoint config>.EndpointConfigName` in an update of its own first, so \
                      that it registers the variant again after the endpoint update)"
                 ),
-                Holder::OtherStack { stack_id } => format!("the stack {stack_id}"),
-                Holder::Untagged => {
+                Registrant::OtherStack { stack_id } => format!("the stack {stack_id}"),
+                Registrant::Untagged => {
                     "no CloudFormation resource (it has no ownership tags)".to_owned()
                 }
-                Holder::Unknown(why) => format!("an owner that could not be read ({why})"),
-                Holder::HalfTagged => {
+                Registrant::Unknown(why) => format!("an owner that could not be read ({why})"),
+                Registrant::HalfTagged => {
                     "no CloudFormation resource that can be named (its ownership tags are \
                      incomplete)"
                         .to_owned()
                 }
             };
             format!(
-                "{} ({}) is registered for auto scaling by {holder}",
+                "{} ({}) is registered for auto scaling by {registrant}",
                 b.affected.variant.resource_id(),
                 b.affected.change
             )
@@ -181,21 +181,24 @@ fn blocked_by(blocked: &[Blocked]) -> String {
 /// Each registered variant comes with what the caller read of it (`T`), which the plan hands
 /// back with the scaling resource that registers the variant again.
 pub fn plan_deregistrations<T>(
-    registered: Vec<(Affected, Holder, T)>,
-) -> Result<Vec<(Affected, String, T)>, Refusal> {
+    registered: Vec<(Affected, Registrant, T)>,
+) -> Result<Vec<(Affected, String, T)>, DeregistrationRefusal> {
     let mut allowed = Vec::new();
     let mut blocked = Vec::new();
-    for (affected, holder, read) in registered {
-        match holder {
-            Holder::SameStack {
+    for (affected, registrant, read) in registered {
+        match registrant {
+            Registrant::SameStack {
                 logical_resource_id,
             } => allowed.push((affected, logical_resource_id, read)),
-            holder => blocked.push(Blocked { affected, holder }),
+            registrant => blocked.push(Blocked {
+                affected,
+                registrant,
+            }),
         }
     }
     match blocked.is_empty() {
         true => Ok(allowed),
-        false => Err(Refusal(blocked)),
+        false => Err(DeregistrationRefusal(blocked)),
     }
 }
 
@@ -375,10 +378,10 @@ mod tests {
             }
             tags
         };
-        let ours = Holder::from_tags(Ok(&tags("s1", true)), "s1");
+        let ours = Registrant::from_tags(Ok(&tags("s1", true)), "s1");
         assert_eq!(
             ours,
-            Holder::SameStack {
+            Registrant::SameStack {
                 logical_resource_id: "Scaling".into()
             }
         );
@@ -395,21 +398,25 @@ mod tests {
             (affected("a"), ours, ()),
             (
                 affected("b"),
-                Holder::from_tags(Ok(&tags("s2", true)), "s1"),
+                Registrant::from_tags(Ok(&tags("s2", true)), "s1"),
                 (),
             ),
-            (affected("c"), Holder::from_tags(Ok(&Tags::new()), "s1"), ()),
+            (
+                affected("c"),
+                Registrant::from_tags(Ok(&Tags::new()), "s1"),
+                (),
+            ),
             (
                 affected("d"),
-                Holder::from_tags(Err("denied".into()), "s1"),
+                Registrant::from_tags(Err("denied".into()), "s1"),
                 (),
             ),
             (
                 affected("e"),
-                Holder::from_tags(Ok(&tags("s1", false)), "s1"),
+                Registrant::from_tags(Ok(&tags("s1", false)), "s1"),
                 (),
             ),
-            (affected("f"), Holder::from_tags(Ok(&half), "s1"), ()),
+            (affected("f"), Registrant::from_tags(Ok(&half), "s1"), ()),
         ])
         .unwrap_err();
         assert_eq!(refusal.0.len(), 5);

@@ -2,7 +2,7 @@
 //! events show is in one place, [`Failure`]'s `Display`.
 
 use super::endpoint::EndpointProblem;
-use super::plan::Refusal;
+use super::plan::WriteRefusal;
 use crate::aws::AwsError;
 use crate::properties::InvalidProperties;
 
@@ -16,7 +16,7 @@ pub enum Failure {
     Aws(#[from] AwsError),
     /// An object to write is not this resource's.
     #[error(transparent)]
-    Refused(#[from] Refusal),
+    Refused(#[from] WriteRefusal),
     /// An alarm to write turned out to be another resource's after this request put it under
     /// the same name at the same moment: the owner's definition may be this request's until
     /// the owner's next Update.
@@ -25,7 +25,7 @@ pub enum Failure {
          request's definition may have replaced its owner's until the owner's next \
          Update."
     )]
-    RefusedAfterSimultaneousPut(Refusal),
+    RefusedAfterSimultaneousPut(WriteRefusal),
     /// Another request created the alarm at the same moment as this one, again and again.
     #[error(
         "The alarm {name} was created by another request at the same moment as this \
@@ -89,9 +89,9 @@ impl Race {
 
     /// A refusal when planning again after this race, with what it may have done to the
     /// alarm first.
-    pub fn refused(race: Option<&Race>, refusal: Refusal) -> Failure {
+    pub fn refused(race: Option<&Race>, refusal: WriteRefusal) -> Failure {
         match (&refusal, race) {
-            (Refusal::Alarm { .. }, Some(Race::AlarmTakenAtPut(_))) => {
+            (WriteRefusal::Alarm { .. }, Some(Race::AlarmTakenAtPut(_))) => {
                 Failure::RefusedAfterSimultaneousPut(refusal)
             }
             _ => refusal.into(),
@@ -102,14 +102,14 @@ impl Race {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scaling::plan::ownership::Holder;
+    use crate::scaling::plan::ownership::ForeignHolder;
 
     #[test]
     fn a_refusal_after_a_simultaneous_put_says_what_the_put_may_have_done() {
-        let refusal = Refusal::Alarm {
+        let refusal = WriteRefusal::Alarm {
             name: "a".into(),
             watches: "AWS/SageMaker HasBacklogWithoutCapacity (EndpointName=e)".into(),
-            holder: Holder::Untagged,
+            holder: ForeignHolder::Untagged,
         };
         let race = Race::AlarmTakenAtPut("a".into());
         let failure = Race::refused(Some(&race), refusal.clone());

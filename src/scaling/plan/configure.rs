@@ -3,7 +3,7 @@
 //! what the previous properties put) minus what is desired.
 
 use super::ownership::{Claim, claim_alarm, claim_target};
-use super::{Desired, HeldPolicies, Observed, Owner, Refusal};
+use super::{Desired, HeldPolicies, Observed, Owner, WriteRefusal};
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
 use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, RESTORING_TAG, TAG_PREFIX, Tags};
 use crate::policy::PolicySpec;
@@ -221,7 +221,7 @@ pub fn plan_configure(
     intent: Intent<'_>,
     owner: &Owner,
     observed: &Observed,
-) -> Result<ConfigurePlan, Refusal> {
+) -> Result<ConfigurePlan, WriteRefusal> {
     let resource = &desired.resource;
     let previous = intent.previous();
     let reconfigure = matches!(intent, Intent::Reconfigure { .. });
@@ -349,7 +349,7 @@ fn plan_policies(
     previous: Option<&Desired>,
     held: &HeldPolicies,
     claim: TargetClaim,
-) -> Result<PolicyPlan, Refusal> {
+) -> Result<PolicyPlan, WriteRefusal> {
     let shown: &[ExistingPolicy] = match held {
         HeldPolicies::Read(shown) => shown,
         HeldPolicies::NotRead | HeldPolicies::Unreadable(_) => &[],
@@ -424,7 +424,7 @@ fn plan_policies(
     if excess > remove.len() {
         // What may not be removed leaves no room: refused before any write, rather than
         // failing at a put with some of the policies changed.
-        return Err(Refusal::PolicyQuota {
+        return Err(WriteRefusal::PolicyQuota {
             resource_id: desired.resource.resource_id(),
             asked: desired.policies.len(),
             kept: some_names(&left),
@@ -751,7 +751,7 @@ mod tests {
         // Held: the step policy (asked for too) and 7 that stay; 45 to add: 53.
         assert_eq!(
             configure(&wanted, &observed),
-            Err(Refusal::PolicyQuota {
+            Err(WriteRefusal::PolicyQuota {
                 resource_id: "endpoint/esd/variant/prod".into(),
                 asked: 46,
                 kept: "CPUUtil-ScalingPolicy, theirs-0, theirs-1, theirs-2, theirs-3 and 2 more"

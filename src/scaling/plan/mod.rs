@@ -15,7 +15,9 @@ pub use configure::{
 };
 pub use delete::{Created, DeletePlan, Made, alarm_names_to_delete, plan_delete, plan_rollback};
 pub use desired::Desired;
-pub use ownership::{FoundAlarm, FoundTarget, HeldPolicies, Observed, Owner, Ownership, Refusal};
+pub use ownership::{
+    FoundAlarm, FoundTarget, HeldPolicies, Observed, Owner, Ownership, WriteRefusal,
+};
 
 /// What the tests of every plan build on: two owners, properties, and what AWS may hold.
 #[cfg(test)]
@@ -105,7 +107,10 @@ pub(crate) mod fixtures {
         }
     }
 
-    pub fn configure(desired: &Desired, observed: &Observed) -> Result<ConfigurePlan, Refusal> {
+    pub fn configure(
+        desired: &Desired,
+        observed: &Observed,
+    ) -> Result<ConfigurePlan, WriteRefusal> {
         plan_configure(desired, Intent::Configure, &owner(), observed)
     }
 
@@ -113,7 +118,7 @@ pub(crate) mod fixtures {
         desired: &Desired,
         previous: &Desired,
         observed: &Observed,
-    ) -> Result<ConfigurePlan, Refusal> {
+    ) -> Result<ConfigurePlan, WriteRefusal> {
         let intent = Intent::Reconfigure {
             previous: Some(previous),
         };

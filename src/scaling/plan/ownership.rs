@@ -151,14 +151,17 @@ impl Observed {
 /// Why a request was refused before anything was changed: an object that exists and is not
 /// this resource's to write.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub enum WriteRefusal {
     /// The scalable target is registered, and not by this resource.
     #[error(
         "{} Deregister it first, or set AdoptExisting to true to manage it from this \
          stack.",
         target_held(.resource_id, .holder)
     )]
-    Target { resource_id: String, holder: Holder },
+    Target {
+        resource_id: String,
+        holder: ForeignHolder,
+    },
     /// An alarm exists under the name this resource puts, and is not this resource's.
     #[error(
         "{} Refusing to replace it: set AlarmName to another name, or set \
@@ -169,7 +172,7 @@ pub enum Refusal {
         name: String,
         /// Its metric, for the Reason.
         watches: String,
-        holder: Holder,
+        holder: ForeignHolder,
     },
     /// The target holds policies this resource may not remove, and with the ones asked for
     /// it would exceed Application Auto Scaling's quota of policies per target.
@@ -191,7 +194,7 @@ pub enum Refusal {
 
 /// Who holds an object that is not this resource's, as far as its tags tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Holder {
+pub enum ForeignHolder {
     Other(Owner),
     Untagged,
     /// Its tags could not be read; why.
@@ -199,19 +202,19 @@ pub enum Holder {
 }
 
 /// Whose the registered target is, for a Reason.
-fn target_held(resource_id: &str, holder: &Holder) -> String {
+fn target_held(resource_id: &str, holder: &ForeignHolder) -> String {
     match holder {
-        Holder::Other(other) => format!(
+        ForeignHolder::Other(other) => format!(
             "A scalable target is already registered for {resource_id} and {} \
              manages it: refusing to take it over.",
             other.describe()
         ),
-        Holder::Untagged => format!(
+        ForeignHolder::Untagged => format!(
             "A scalable target is already registered for {resource_id} and this \
              resource did not register it: refusing to take over a scaling setup \
              that something else manages."
         ),
-        Holder::Unknown(why) => format!(
+        ForeignHolder::Unknown(why) => format!(
             "A scalable target is already registered for {resource_id} and whose it \
              is is unknown, because its tags could not be read ({why}): refusing to \
              take it over."
@@ -220,18 +223,18 @@ fn target_held(resource_id: &str, holder: &Holder) -> String {
 }
 
 /// Whose the alarm is, and what it watches, for a Reason.
-fn alarm_held(name: &str, watches: &str, holder: &Holder) -> String {
+fn alarm_held(name: &str, watches: &str, holder: &ForeignHolder) -> String {
     match holder {
-        Holder::Other(other) => format!(
+        ForeignHolder::Other(other) => format!(
             "An alarm named {name} already exists and {} manages it (it watches \
              {watches}).",
             other.describe()
         ),
-        Holder::Untagged => format!(
+        ForeignHolder::Untagged => format!(
             "An alarm named {name} already exists and this resource did not create \
              it (it watches {watches})."
         ),
-        Holder::Unknown(why) => format!(
+        ForeignHolder::Unknown(why) => format!(
             "An alarm named {name} already exists (it watches {watches}) and whose \
              it is is unknown, because its tags could not be read ({why})."
         ),
@@ -268,7 +271,7 @@ pub(super) fn claim_target(
     found: &FoundTarget,
     reconfigure: bool,
     adopt_existing: bool,
-) -> Result<Claim, Refusal> {
+) -> Result<Claim, WriteRefusal> {
     let resource_id = resource.resource_id();
     let holder = match &found.ownership {
         Ownership::Ours => return Ok(Claim::Tagged),
@@ -290,11 +293,11 @@ pub(super) fn claim_target(
                 "took over the scalable target of {resource_id} (AdoptExisting)"
             )));
         }
-        Ownership::Other(other) => Holder::Other(other.clone()),
-        Ownership::Untagged => Holder::Untagged,
-        Ownership::Unknown(why) => Holder::Unknown(why.clone()),
+        Ownership::Other(other) => ForeignHolder::Other(other.clone()),
+        Ownership::Untagged => ForeignHolder::Untagged,
+        Ownership::Unknown(why) => ForeignHolder::Unknown(why.clone()),
     };
-    Err(Refusal::Target {
+    Err(WriteRefusal::Target {
         resource_id,
         holder,
     })
@@ -304,7 +307,7 @@ pub(super) fn claim_alarm(
     resource: &ScalableResource,
     found: &FoundAlarm,
     adopt_existing: bool,
-) -> Result<Claim, Refusal> {
+) -> Result<Claim, WriteRefusal> {
     let name = &found.name;
     let fires_this_target = found.fires_step_policy_of(resource);
     let holder = match &found.ownership {
@@ -326,11 +329,11 @@ pub(super) fn claim_alarm(
                 "took over the alarm {name} (AdoptExisting)"
             )));
         }
-        Ownership::Other(other) => Holder::Other(other.clone()),
-        Ownership::Untagged => Holder::Untagged,
-        Ownership::Unknown(why) => Holder::Unknown(why.clone()),
+        Ownership::Other(other) => ForeignHolder::Other(other.clone()),
+        Ownership::Untagged => ForeignHolder::Untagged,
+        Ownership::Unknown(why) => ForeignHolder::Unknown(why.clone()),
     };
-    Err(Refusal::Alarm {
+    Err(WriteRefusal::Alarm {
         name: name.clone(),
         watches: found.watches(),
         holder,
@@ -356,15 +359,15 @@ mod tests {
     use crate::scaling::plan::{AlarmWrite, TargetWrite};
     use serde_json::json;
 
-    fn target_refusal(holder: Holder) -> Refusal {
-        Refusal::Target {
+    fn target_refusal(holder: ForeignHolder) -> WriteRefusal {
+        WriteRefusal::Target {
             resource_id: "endpoint/esd/variant/prod".into(),
             holder,
         }
     }
 
-    fn alarm_refusal(name: &str, holder: Holder) -> Refusal {
-        Refusal::Alarm {
+    fn alarm_refusal(name: &str, holder: ForeignHolder) -> WriteRefusal {
+        WriteRefusal::Alarm {
             name: name.into(),
             watches: "AWS/SageMaker Invocation5XXErrors (EndpointName=esd)".into(),
             holder,
@@ -376,35 +379,35 @@ mod tests {
     fn a_refusal_names_the_object_its_holder_and_what_to_do() {
         let reasons = [
             (
-                target_refusal(Holder::Untagged),
+                target_refusal(ForeignHolder::Untagged),
                 "A scalable target is already registered for endpoint/esd/variant/prod and this \
                  resource did not register it: refusing to take over a scaling setup that \
                  something else manages. Deregister it first, or set AdoptExisting to true to \
                  manage it from this stack.",
             ),
             (
-                target_refusal(Holder::Other(other_owner())),
+                target_refusal(ForeignHolder::Other(other_owner())),
                 "A scalable target is already registered for endpoint/esd/variant/prod and \
                  resource Scaling of stack arn:aws:cloudformation:us-east-1:123456789012:stack/b/2 \
                  manages it: refusing to take it over. Deregister it first, or set AdoptExisting \
                  to true to manage it from this stack.",
             ),
             (
-                target_refusal(Holder::Unknown("denied".into())),
+                target_refusal(ForeignHolder::Unknown("denied".into())),
                 "A scalable target is already registered for endpoint/esd/variant/prod and whose \
                  it is is unknown, because its tags could not be read (denied): refusing to take \
                  it over. Deregister it first, or set AdoptExisting to true to manage it from \
                  this stack.",
             ),
             (
-                alarm_refusal("pager", Holder::Untagged),
+                alarm_refusal("pager", ForeignHolder::Untagged),
                 "An alarm named pager already exists and this resource did not create it (it \
                  watches AWS/SageMaker Invocation5XXErrors (EndpointName=esd)). Refusing to \
                  replace it: set AlarmName to another name, or set AdoptExisting to true to \
                  manage it from this stack.",
             ),
             (
-                alarm_refusal("pager", Holder::Other(other_owner())),
+                alarm_refusal("pager", ForeignHolder::Other(other_owner())),
                 "An alarm named pager already exists and resource Scaling of stack \
                  arn:aws:cloudformation:us-east-1:123456789012:stack/b/2 manages it (it watches \
                  AWS/SageMaker Invocation5XXErrors (EndpointName=esd)). Refusing to replace it: \
@@ -412,14 +415,14 @@ mod tests {
                  this stack.",
             ),
             (
-                alarm_refusal("pager", Holder::Unknown("denied".into())),
+                alarm_refusal("pager", ForeignHolder::Unknown("denied".into())),
                 "An alarm named pager already exists (it watches AWS/SageMaker \
                  Invocation5XXErrors (EndpointName=esd)) and whose it is is unknown, because its \
                  tags could not be read (denied). Refusing to replace it: set AlarmName to \
                  another name, or set AdoptExisting to true to manage it from this stack.",
             ),
             (
-                Refusal::PolicyQuota {
+                WriteRefusal::PolicyQuota {
                     resource_id: "endpoint/esd/variant/prod".into(),
                     asked: 49,
                     kept: "a, b".into(),
@@ -464,7 +467,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(target_refusal(Holder::Untagged))
+            Err(target_refusal(ForeignHolder::Untagged))
         );
     }
 
@@ -476,7 +479,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(target_refusal(Holder::Other(other_owner())))
+            Err(target_refusal(ForeignHolder::Other(other_owner())))
         );
     }
 
@@ -489,7 +492,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(target_refusal(Holder::Unknown(why.into())))
+            Err(target_refusal(ForeignHolder::Unknown(why.into())))
         );
     }
 
@@ -553,7 +556,7 @@ mod tests {
         };
         assert_eq!(
             reconfigure(&previous, &previous, &observed),
-            Err(target_refusal(Holder::Other(other_owner())))
+            Err(target_refusal(ForeignHolder::Other(other_owner())))
         );
     }
 
@@ -570,7 +573,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired, &observed),
-            Err(alarm_refusal("pager", Holder::Untagged))
+            Err(alarm_refusal("pager", ForeignHolder::Untagged))
         );
     }
 
@@ -586,7 +589,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(alarm_refusal(ALARM, Holder::Other(other_owner())))
+            Err(alarm_refusal(ALARM, ForeignHolder::Other(other_owner())))
         );
     }
 
@@ -640,7 +643,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(alarm_refusal(ALARM, Holder::Untagged))
+            Err(alarm_refusal(ALARM, ForeignHolder::Untagged))
         );
     }
 
