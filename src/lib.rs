@@ -6,8 +6,9 @@
 //! Layout (every module but `backoff` and `logging` is the crate's own): `cfn` speaks
 //! CloudFormation's protocol, `properties` reads the resource's properties, `scaling` decides
 //! what to do (its rules are pure plans in `scaling::plan`) and carries it out through the
-//! narrow seam to AWS in `aws`, `policy` is a scaling policy as data, `contract` holds every
-//! name users see, and `handler` ties one invocation together under its deadline. What the
+//! narrow seam to AWS in `aws`, `policy` is a scaling policy as data, `target` is what is
+//! scaled (each kind of target and its fixed settings), `contract` holds every name users
+//! see, and `handler` ties one invocation together under its deadline. What the
 //! function's `main`, the tests and the examples use is re-exported below; nothing else is
 //! public, so the compiler reports whatever the crate itself no longer uses.
 
@@ -23,6 +24,7 @@ pub(crate) mod http;
 pub(crate) mod policy;
 pub(crate) mod properties;
 pub(crate) mod scaling;
+pub(crate) mod target;
 
 // The crate's API: what the function's `main`, the tests and the examples use.
 pub use aws::{AwsClients, retry_config};

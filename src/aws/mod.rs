@@ -17,9 +17,10 @@ pub use endpoint::{Endpoint, EndpointConfig};
 pub use error::AwsError;
 pub use records::StoredRecord;
 
-use crate::contract::{ScalableResource, Tags};
+use crate::contract::Tags;
 use crate::policy::PolicySpec;
 use crate::properties::{ScheduledAction, SuspendedState as Suspended};
+use crate::target::ScalableResource;
 use aws_sdk_applicationautoscaling::primitives::DateTime;
 use aws_sdk_applicationautoscaling::types::{
     ScalableDimension, ScalableTargetAction, ServiceNamespace, SuspendedState,

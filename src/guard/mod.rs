@@ -15,9 +15,9 @@ mod restore;
 mod take;
 
 use crate::aws::{AwsError, Endpoint, EndpointConfig, ScalingApi, StoredRecord};
-use crate::contract::RESTORING_TAG;
-use crate::contract::{GUARD_ID_PREFIX, VariantId};
+use crate::contract::{GUARD_ID_PREFIX, RESTORING_TAG};
 use crate::properties::{GuardProperties, InvalidProperties};
+use crate::target::VariantId;
 use plan::{Registered, Registrant, RestoreDecision, Trigger};
 use record::Record;
 use serde_json::Value;
@@ -269,7 +269,7 @@ pub async fn delete(
 ) -> Result<String, GuardFailure> {
     let endpoint_name = physical_resource_id
         .strip_prefix(GUARD_ID_PREFIX)
-        .filter(|name| crate::contract::is_sagemaker_name(name));
+        .filter(|name| crate::target::is_sagemaker_name(name));
     let Some(endpoint_name) = endpoint_name else {
         return Ok(format!(
             "Nothing to delete: {physical_resource_id:?} is not a guard this function created"

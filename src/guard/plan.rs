@@ -3,9 +3,8 @@
 
 use super::record::Record;
 use crate::aws::{Endpoint, EndpointConfig};
-use crate::contract::{
-    FOLLOWS_ENDPOINT_CONFIG_TAG, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags, VariantId,
-};
+use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags};
+use crate::target::VariantId;
 use std::fmt;
 
 /// What the coming endpoint update does to a variant that SageMaker refuses to change while it

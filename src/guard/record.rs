@@ -3,9 +3,10 @@
 //! [`super::restore`].
 
 use crate::aws::TargetSettings;
-use crate::contract::{RECORD_PATH_PREFIX, Tags, VariantId};
+use crate::contract::{RECORD_PATH_PREFIX, Tags};
 use crate::policy::PolicySpec;
 use crate::properties::ScheduledAction;
+use crate::target::VariantId;
 use serde::{Deserialize, Serialize};
 
 /// Parameter Store's value limit: 8192 characters, in the advanced tier (the standard tier holds

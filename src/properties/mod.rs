@@ -15,7 +15,8 @@ pub use guard::GuardProperties;
 pub use policies::{MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 pub use schedule::ScheduledAction;
 
-use crate::contract::{ScalableResource, TAG_PREFIX, Tags, VariantId, is_sagemaker_name};
+use crate::contract::{TAG_PREFIX, Tags};
+use crate::target::{ScalableResource, VariantId, is_sagemaker_name};
 use reader::{Reader, describe, quote};
 use serde_json::Value;
 
@@ -328,7 +329,7 @@ fn check_tag_text(text: &str, length: std::ops::RangeInclusive<usize>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::TargetMetric;
+    use crate::target::TargetMetric;
     use serde_json::json;
 
     fn problems(properties: Value) -> String {

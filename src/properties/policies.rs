@@ -5,8 +5,8 @@
 //! CloudWatch's for metric math).
 
 use super::reader::{Reader, quote};
-use crate::contract::{KINDS, Kind, TargetMetric};
 use crate::policy::{Metric, MetricQuery, QuerySource, TargetTracking, TrackedMetric};
+use crate::target::{KINDS, Kind, TargetMetric};
 use aws_sdk_applicationautoscaling::types::{MetricStatistic, MetricType};
 
 /// Application Auto Scaling's quota: scaling policies per scalable target, step and target

@@ -16,8 +16,8 @@ pub use failure::Failure;
 pub use plan::Owner;
 
 use crate::aws::ScalingApi;
-use crate::contract::ScalableResource;
 use crate::properties::ScalingProperties;
+use crate::target::ScalableResource;
 use failure::{Interrupted, Race};
 use observe::observe;
 use plan::{DeletePlan, Desired, Intent, Observed, Ownership};

@@ -4,11 +4,12 @@
 
 use super::Owner;
 use crate::aws::{AlarmDefinition, TargetSettings};
-use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, Kind, ScalableResource, Tags};
+use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, Tags};
 use crate::policy::{
     Metric, PolicyKind, PolicySpec, Step, StepScaling, TargetTracking, TrackedMetric,
 };
 use crate::properties::{ScalingProperties, ScheduledAction, Shorthand, TargetTrackingPolicies};
+use crate::target::{Kind, ScalableResource};
 
 /// Everything one variant's or inference component's auto scaling is to be.
 #[derive(Clone, Debug, PartialEq)]

@@ -24,8 +24,9 @@ pub use ownership::{
 pub(crate) mod fixtures {
     use super::*;
     use crate::aws::AlarmDefinition;
-    use crate::contract::{ScalableResource, Tags, VariantId};
+    use crate::contract::Tags;
     use crate::properties::ScalingProperties;
+    use crate::target::{ScalableResource, VariantId};
 
     pub const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/a/1";
     pub const ALARM: &str = "esd-prod-HasBacklogWithoutCapacity";

@@ -5,8 +5,9 @@
 //! target (policies, scheduled actions) belong to whoever owns the target.
 
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
-use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, ScalableResource, Tags};
+use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags};
 use crate::properties::MAX_POLICIES_PER_TARGET;
+use crate::target::ScalableResource;
 
 /// The CloudFormation resource on whose behalf the function acts.
 #[derive(Clone, Debug, PartialEq, Eq)]
