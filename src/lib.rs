@@ -6,7 +6,7 @@
 //! Layout (every module but `backoff` and `logging` is the crate's own): `cfn` speaks
 //! CloudFormation's protocol, `properties` reads the resource's properties, `scaling` decides
 //! what to do (its rules are pure plans in `scaling::plan`) and carries it out through the
-//! narrow seam to AWS in `aws`, `policy` is a scaling policy as data, `target` is what is
+//! narrow seam to AWS in `aws`, `policy_spec` is a scaling policy as data, `target` is what is
 //! scaled (each kind of target and its fixed settings), `contract` holds every name users
 //! see, and `handler` ties one invocation together under its deadline. What the
 //! function's `main`, the tests and the examples use is re-exported below; nothing else is
@@ -21,7 +21,7 @@ pub(crate) mod contract;
 pub(crate) mod guard;
 pub(crate) mod handler;
 pub(crate) mod http;
-pub(crate) mod policy;
+pub(crate) mod policy_spec;
 pub(crate) mod properties;
 pub(crate) mod scaling;
 pub(crate) mod target;

@@ -4,7 +4,7 @@
 
 use crate::aws::TargetSettings;
 use crate::contract::{RECORD_PATH_PREFIX, Tags};
-use crate::policy::PolicySpec;
+use crate::policy_spec::PolicySpec;
 use crate::properties::ScheduledAction;
 use crate::target::VariantId;
 use serde::{Deserialize, Serialize};
@@ -120,7 +120,7 @@ pub fn endpoint_path(endpoint_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{PolicyKind, Step, StepScaling};
+    use crate::policy_spec::{PolicyKind, Step, StepScaling};
     use crate::properties::SuspendedState;
 
     fn record() -> Record {

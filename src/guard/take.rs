@@ -5,7 +5,7 @@ use super::plan::Affected;
 use super::record::{Record, RecordedAlarm, RecordedTarget};
 use crate::aws::{Endpoint, RegisteredTarget, ScalingApi};
 use crate::contract::Tags;
-use crate::policy::PolicyKind;
+use crate::policy_spec::PolicyKind;
 use crate::target::ScalableResource;
 
 /// Reads the variant's target, policies, scheduled actions and the alarms that fire its step

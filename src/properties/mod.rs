@@ -7,13 +7,13 @@
 //! round trip instead of one error at a time.
 
 mod guard;
-mod policies;
 mod reader;
 mod schedule;
+mod target_tracking;
 
 pub use guard::GuardProperties;
-pub use policies::{MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 pub use schedule::ScheduledAction;
+pub use target_tracking::{MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 
 use crate::contract::{TAG_PREFIX, Tags};
 use crate::target::{ScalableResource, VariantId, is_sagemaker_name};
@@ -100,7 +100,7 @@ impl ScalingProperties {
         // wrong value is a problem of its own, not one policy more.
         let with_step = scale_from_zero && reader.problems.len() == problems_before;
         let properties = ScalingProperties {
-            target_tracking: policies::read(&mut reader, with_step, kind),
+            target_tracking: target_tracking::read(&mut reader, with_step, kind),
             scale_from_zero,
             step_cooldown: reader.integer("StepCooldown", kind.step_cooldown, 0..=i32::MAX),
             // A day at most: CloudWatch evaluates at most 86400 s of 60 s periods.

@@ -10,7 +10,7 @@ use super::{Configured, Failure, record};
 use crate::aws::{AlarmDefinition, AwsError, ScalingApi};
 use crate::cfn::response::MAX_BODY_BYTES;
 use crate::contract::{Tags, data};
-use crate::policy::PolicySpec;
+use crate::policy_spec::PolicySpec;
 use crate::properties::{ScalingProperties, TargetTrackingPolicies};
 use futures_util::future::try_join_all;
 use futures_util::stream::{self, StreamExt, TryStreamExt};

@@ -6,7 +6,7 @@ use super::ownership::{Claim, claim_alarm, claim_target};
 use super::{Desired, HeldPolicies, Observed, Owner, WriteRefusal};
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
 use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, RESTORING_TAG, TAG_PREFIX, Tags};
-use crate::policy::PolicySpec;
+use crate::policy_spec::PolicySpec;
 use crate::properties::{MAX_POLICIES_PER_TARGET, ScheduledAction};
 
 /// Tags to set and tags to remove on an object that already exists (AWS takes tags with the
@@ -458,7 +458,7 @@ mod tests {
     use super::*;
     use crate::aws::ExistingPolicy;
     use crate::contract::{BACKLOG_POLICY_NAME, CPU_POLICY_NAME, STEP_POLICY_NAME, Tags};
-    use crate::policy::PolicyKind;
+    use crate::policy_spec::PolicyKind;
     use crate::scaling::plan::fixtures::*;
     use crate::scaling::plan::*;
     use serde_json::json;

@@ -5,7 +5,7 @@
 use super::Owner;
 use crate::aws::{AlarmDefinition, TargetSettings};
 use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, Tags};
-use crate::policy::{
+use crate::policy_spec::{
     Metric, PolicyKind, PolicySpec, Step, StepScaling, TargetTracking, TrackedMetric,
 };
 use crate::properties::{ScalingProperties, ScheduledAction, Shorthand, TargetTrackingPolicies};
@@ -201,7 +201,7 @@ fn alarm_definition(props: &ScalingProperties, owner: &Owner) -> AlarmDefinition
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::TargetTracking;
+    use crate::policy_spec::TargetTracking;
     use crate::scaling::plan::fixtures::*;
     use crate::scaling::plan::ownership::describe_metric;
     use serde_json::json;

@@ -5,7 +5,7 @@
 //! CloudWatch's for metric math).
 
 use super::reader::{Reader, quote};
-use crate::policy::{Metric, MetricQuery, QuerySource, TargetTracking, TrackedMetric};
+use crate::policy_spec::{Metric, MetricQuery, QuerySource, TargetTracking, TrackedMetric};
 use crate::target::{KINDS, Kind, TargetMetric};
 use aws_sdk_applicationautoscaling::types::{MetricStatistic, MetricType};
 
