@@ -7,10 +7,11 @@
 //! CloudFormation's protocol, `properties` reads the resource's properties, `scaling` decides
 //! what to do (its rules are pure plans in `scaling::plan`) and carries it out through the
 //! narrow seam to AWS in `aws`, `policy_spec` is a scaling policy as data, `target` is what is
-//! scaled (each kind of target and its fixed settings), `contract` holds every name users
-//! see, and `handler` ties one invocation together under its deadline. What the
-//! function's `main`, the tests and the examples use is re-exported below; nothing else is
-//! public, so the compiler reports whatever the crate itself no longer uses.
+//! scaled (each kind of target and its fixed settings), `contract` holds every name users see,
+//! `resource` is what a resource type does (implemented by `scaling` and `guard`), and
+//! `handler` ties one invocation together under its deadline. What the function's `main`, the
+//! tests and the examples use is re-exported below; nothing else is public, so the compiler
+//! reports whatever the crate itself no longer uses.
 
 pub mod backoff;
 pub mod logging;
@@ -23,6 +24,7 @@ pub(crate) mod handler;
 pub(crate) mod http;
 pub(crate) mod policy_spec;
 pub(crate) mod properties;
+pub(crate) mod resource;
 pub(crate) mod scaling;
 pub(crate) mod target;
 

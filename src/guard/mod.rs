@@ -17,10 +17,12 @@ mod take;
 use crate::aws::{AwsError, Endpoint, EndpointConfig, ScalingApi, StoredRecord};
 use crate::contract::{GUARD_ID_PREFIX, RESTORING_TAG};
 use crate::properties::{GuardProperties, InvalidProperties};
+use crate::resource::{CustomResource, Done, RequestContext};
 use crate::target::VariantId;
 use plan::{Registered, Registrant, RestoreDecision, Trigger};
 use record::Record;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use tracing::{info, warn};
 
 /// Why a guard operation failed.
@@ -55,11 +57,50 @@ pub enum GuardFailure {
     },
 }
 
-/// A guard's answer: its id and what it did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Guarded {
-    pub physical_resource_id: String,
-    pub summary: String,
+/// The guard (`Custom::AsyncEndpointScalingGuard`). `request_id` marks the restores its
+/// operations begin (see `restore`).
+pub struct Guard;
+
+impl CustomResource for Guard {
+    type Failure = GuardFailure;
+
+    async fn create(
+        &self,
+        _context: &RequestContext,
+        properties: Value,
+    ) -> Result<Done, GuardFailure> {
+        create(&properties)
+    }
+
+    async fn update(
+        &self,
+        context: &RequestContext,
+        _physical_resource_id: String,
+        properties: Value,
+        _old_properties: Value,
+    ) -> Result<Done, GuardFailure> {
+        let RequestContext {
+            api,
+            owner,
+            request_id,
+            ..
+        } = context;
+        update(api, &properties, &owner.stack_id, request_id).await
+    }
+
+    async fn delete(
+        &self,
+        context: &RequestContext,
+        physical_resource_id: String,
+        _properties: Value,
+    ) -> Result<Done, GuardFailure> {
+        let summary = delete(&context.api, &physical_resource_id, &context.request_id).await?;
+        Ok(Done {
+            physical_resource_id,
+            data: BTreeMap::new(),
+            summary,
+        })
+    }
 }
 
 fn physical_id(endpoint_name: &str) -> String {
@@ -68,10 +109,11 @@ fn physical_id(endpoint_name: &str) -> String {
 
 /// Create: the endpoint does not run yet, or runs what the stack is about to adopt; there is
 /// nothing to guard. Only the properties are checked.
-pub fn create(properties: &Value) -> Result<Guarded, GuardFailure> {
+fn create(properties: &Value) -> Result<Done, GuardFailure> {
     let props = GuardProperties::parse(properties)?;
-    Ok(Guarded {
+    Ok(Done {
         physical_resource_id: physical_id(&props.endpoint_name),
+        data: BTreeMap::new(),
         summary: format!(
             "Guarding the endpoint {}: its next update deregisters and records the variants \
              that SageMaker would refuse to change while registered",
@@ -85,12 +127,12 @@ pub fn create(properties: &Value) -> Result<Guarded, GuardFailure> {
 /// endpoint update changes in a way SageMaker refuses, and reads each into a record; every
 /// refusal comes before the first write. Then it settles the other records (a rollback
 /// restores here what its forward Update deregistered), stores the new ones, and deregisters.
-pub async fn update(
+async fn update(
     api: &ScalingApi,
     properties: &Value,
     stack_id: &str,
     restorer: &str,
-) -> Result<Guarded, GuardFailure> {
+) -> Result<Done, GuardFailure> {
     let props = GuardProperties::parse(properties)?;
     let physical_resource_id = physical_id(&props.endpoint_name);
     let records_path = record::endpoint_path(&props.endpoint_name);
@@ -172,8 +214,9 @@ pub async fn update(
         ),
         false => capitalize(&lines.join("; ")),
     };
-    Ok(Guarded {
+    Ok(Done {
         physical_resource_id,
+        data: BTreeMap::new(),
         summary,
     })
 }
@@ -262,7 +305,7 @@ fn stored_record(stored: &[StoredRecord], variant: &VariantId) -> Option<Record>
 /// Delete: the guard's last event settles the endpoint's records (a record of an endpoint
 /// that is gone is deleted). It deregisters nothing. A failed Create's id names no endpoint:
 /// its rollback Delete touches nothing.
-pub async fn delete(
+async fn delete(
     api: &ScalingApi,
     physical_resource_id: &str,
     restorer: &str,
