@@ -1,25 +1,22 @@
 //! Exponential backoff with full jitter, shared by the AWS calls and the answer's delivery.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 /// How long to wait before retry number `retry` (0 for the first retry): a random time up to
 /// [`ceiling`]. Full jitter keeps many retrying callers from moving in step.
-pub fn delay(retry: u32, base: Duration, cap: Duration) -> Duration {
+pub(crate) fn delay(retry: u32, base: Duration, cap: Duration) -> Duration {
     ceiling(retry, base, cap).mul_f64(random_fraction())
 }
 
 /// The longest wait before retry number `retry`: `base * 2^retry`, capped at `cap`.
-pub fn ceiling(retry: u32, base: Duration, cap: Duration) -> Duration {
+fn ceiling(retry: u32, base: Duration, cap: Duration) -> Duration {
     base.saturating_mul(1u32 << retry.min(16)).min(cap)
 }
 
-/// A fraction in [0, 1). `RandomState` is seeded randomly by the standard library, which is
-/// all the randomness jitter needs; no extra dependency.
+/// A fraction in [0, 1), from `fastrand`'s per-thread generator, which is all the randomness
+/// jitter needs.
 pub fn random_fraction() -> f64 {
-    let bits = RandomState::new().build_hasher().finish() >> 11;
-    bits as f64 / (1u64 << 53) as f64
+    fastrand::f64()
 }
 
 #[cfg(test)]

@@ -9,11 +9,11 @@ use crate::cfn::delivery::Responder;
 use crate::cfn::request::{Envelope, Request, Unanswerable};
 use crate::cfn::response::{self, Answer, Status};
 use crate::contract::{ENDPOINT_STATE_CHANGE, FAILED_CREATE_ID_PREFIX, GUARD_RESOURCE_TYPE};
-use crate::guard;
+use crate::guard::{self, Guard};
 use crate::http::Http;
-use crate::properties::ScalingProperties;
+use crate::resource::{CustomResource, RequestContext};
 use crate::scaling::rollback::Rollback;
-use crate::scaling::{self, Configured, Failure, Owner};
+use crate::scaling::{self, Owner, ScalingResource};
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use std::future::Future;
@@ -31,26 +31,18 @@ pub type InvocationResult = Result<Value, InvocationError>;
 
 /// An invocation error: Lambda logs it and, for an asynchronous invocation, retries the event
 /// (which every operation is safe to repeat).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum InvocationError {
     /// No answer can be sent: not a CloudFormation request, or a ResponseURL that is refused.
+    #[error(transparent)]
     Unanswerable(Unanswerable),
     /// The answer was computed but did not reach CloudFormation before the deadline.
+    #[error("{0}")]
     NotDelivered(String),
     /// An endpoint state-change event that could not be handled.
+    #[error("{0}")]
     NotHandled(String),
 }
-
-impl std::fmt::Display for InvocationError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InvocationError::Unanswerable(e) => write!(f, "{e}"),
-            InvocationError::NotDelivered(e) | InvocationError::NotHandled(e) => f.write_str(e),
-        }
-    }
-}
-
-impl std::error::Error for InvocationError {}
 
 impl From<InvocationError> for lambda_runtime::Diagnostic {
     fn from(error: InvocationError) -> Self {
@@ -213,15 +205,17 @@ impl Handler {
             logical_resource_id: envelope.logical_resource_id.clone(),
         };
 
+        let context = RequestContext {
+            api: api.clone(),
+            owner: owner.clone(),
+            request_id: envelope.request_id.clone(),
+            rollback: rollback.clone(),
+        };
+        // The resource type, chosen once: one arm per type, every type but the guard's being
+        // the scaling resource.
         let operation = match envelope.resource_type.as_str() {
-            GUARD_RESOURCE_TYPE => guard_run(
-                request,
-                api.clone(),
-                owner.stack_id.clone(),
-                envelope.request_id.clone(),
-            )
-            .boxed(),
-            _ => run(request, api.clone(), owner.clone(), rollback.clone()).boxed(),
+            GUARD_RESOURCE_TYPE => run(Guard, request, context).boxed(),
+            _ => run(ScalingResource, request, context).boxed(),
         };
         let reason = match guarded(operation, stop_at).await {
             Ok(Ok(answer)) => return answer,
@@ -301,109 +295,43 @@ async fn guarded<T: Send + 'static>(
     }
 }
 
-/// The scaling resource's operation, in its own task.
-async fn run(
+/// The request's operation on its resource type, in its own task: the one place where a
+/// Create, an Update and a Delete are told apart.
+async fn run<R: CustomResource>(
+    resource: R,
     request: Request,
-    api: ScalingApi,
-    owner: Owner,
-    rollback: Rollback,
-) -> Result<Answer, String> {
-    scaling_run(request, api, owner, rollback)
-        .await
-        .map_err(|failure| failure.to_string())
-}
-
-/// The guard's operation, in its own task.
-/// `request_id` marks the restores it begins (see `guard::restore`).
-async fn guard_run(
-    request: Request,
-    api: ScalingApi,
-    stack_id: String,
-    request_id: String,
+    context: RequestContext,
 ) -> Result<Answer, String> {
     #[cfg(debug_assertions)]
     fault_injection::maybe_panic();
-    let guarded = match request {
-        Request::Create { properties } => guard::create(&properties),
-        Request::Update { properties, .. } => {
-            guard::update(&api, &properties, &stack_id, &request_id).await
-        }
-        Request::Delete {
-            physical_resource_id,
-            ..
-        } => guard::delete(&api, &physical_resource_id, &request_id)
-            .await
-            .map(|summary| guard::Guarded {
-                physical_resource_id,
-                summary,
-            }),
-    };
-    match guarded {
-        Ok(guarded) => Ok(Answer::success(
-            guarded.physical_resource_id,
-            Default::default(),
-            guarded.summary,
-        )),
-        Err(failure) => Err(failure.to_string()),
-    }
-}
-
-async fn scaling_run(
-    request: Request,
-    api: ScalingApi,
-    owner: Owner,
-    rollback: Rollback,
-) -> Result<Answer, Failure> {
-    #[cfg(debug_assertions)]
-    fault_injection::maybe_panic();
-    match request {
-        Request::Create { properties } => {
-            let props = parse(&properties)?;
-            let configured = scaling::create(&api, &props, &owner, &rollback).await?;
-            Ok(configured_answer(configured))
-        }
+    let done = match request {
+        Request::Create { properties } => resource.create(&context, properties).await,
         Request::Update {
             physical_resource_id,
             properties,
             old_properties,
         } => {
-            let props = parse(&properties)?;
-            let configured = scaling::update(
-                &api,
-                &physical_resource_id,
-                &props,
-                &old_properties,
-                &owner,
-                &rollback,
-            )
-            .await?;
-            Ok(configured_answer(configured))
+            resource
+                .update(&context, physical_resource_id, properties, old_properties)
+                .await
         }
         Request::Delete {
             physical_resource_id,
             properties,
         } => {
-            let summary = scaling::delete(&api, &physical_resource_id, &properties, &owner).await?;
-            Ok(Answer::success(
-                physical_resource_id,
-                Default::default(),
-                summary,
-            ))
+            resource
+                .delete(&context, physical_resource_id, properties)
+                .await
         }
+    };
+    match done {
+        Ok(done) => Ok(Answer::success(
+            done.physical_resource_id,
+            done.data,
+            done.summary,
+        )),
+        Err(failure) => Err(failure.to_string()),
     }
-}
-
-/// Create's and Update's SUCCESS answer: the target's id, its Data and a summary.
-fn configured_answer(configured: Configured) -> Answer {
-    Answer::success(
-        configured.physical_resource_id,
-        configured.data,
-        configured.summary,
-    )
-}
-
-fn parse(properties: &Value) -> Result<ScalingProperties, Failure> {
-    ScalingProperties::parse(properties).map_err(Failure::from)
 }
 
 /// The PhysicalResourceId of a FAILED answer. Update and Delete keep the id they were sent.
@@ -494,6 +422,54 @@ mod fault_injection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The resource type is chosen from the request, and each answers through its own
+    /// implementation; properties it refuses are refused before any AWS call (these clients
+    /// have no HTTP client to make one).
+    #[tokio::test]
+    async fn each_resource_type_answers_through_its_own_implementation() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let context = || RequestContext {
+            api: ScalingApi::new(
+                AwsClients::from_config(&config),
+                Steps::default(),
+                Instant::now() + Duration::from_secs(5),
+            ),
+            owner: Owner {
+                stack_id: "s".into(),
+                logical_resource_id: "Scaling".into(),
+            },
+            request_id: "r-1".into(),
+            rollback: Rollback::default(),
+        };
+        let create = |properties| Request::Create { properties };
+
+        let guard = json!({"EndpointName": "e", "EndpointConfigName": "c"});
+        let answer = run(Guard, create(guard), context()).await.unwrap();
+        assert_eq!(answer.physical_resource_id, "endpoint-guard/e");
+        assert_eq!(answer.status, Status::Success);
+        let reason = run(Guard, create(json!({"EndpointName": "e"})), context())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            reason,
+            "Invalid ResourceProperties: EndpointConfigName is required"
+        );
+        let scaling = json!({"EndpointName": "e", "ScheduledActions": [{
+            "ScheduledActionName": "night", "Schedule": "rate(1 day)", "MinCapacity": 0,
+            "Timezone": "Europe/Berln"}]});
+        let reason = run(ScalingResource, create(scaling), context())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            reason,
+            "Invalid ResourceProperties: ScheduledActions[0].Timezone must be an IANA time zone \
+             name such as Europe/Berlin or UTC, got \"Europe/Berln\""
+        );
+    }
 
     #[test]
     fn an_epoch_deadline_and_a_local_emulators_duration_both_read_as_time_left() {

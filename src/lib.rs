@@ -3,22 +3,35 @@
 //! target-tracking policies, a step-scaling policy that takes it from 0 to 1 instance (or copy),
 //! and the alarm that fires it.
 //!
-//! Layout: [`cfn`] speaks CloudFormation's protocol, [`properties`] reads the resource's
-//! properties, [`scaling`] decides what to do (its rules are pure plans in
-//! [`scaling::plan`]) and carries it out through the narrow seam to AWS in [`aws`],
-//! [`policy`] is a scaling policy as data, [`contract`] holds every name users see, and
-//! [`handler`] ties one invocation together under its deadline.
+//! Layout (every module but `logging` is the crate's own): `cfn` speaks
+//! CloudFormation's protocol, `properties` reads the resource's properties, `scaling` decides
+//! what to do (its rules are pure plans in `scaling::plan`) and carries it out through the
+//! narrow seam to AWS in `aws`, `policy_spec` is a scaling policy as data, `target` is what is
+//! scaled (each kind of target and its fixed settings), `contract` holds every name users see,
+//! `resource` is what a resource type does (implemented by `scaling` and `guard`), and
+//! `handler` ties one invocation together under its deadline. What the function's `main`, the
+//! tests and the examples use is re-exported below; nothing else is public, so the compiler
+//! reports whatever the crate itself no longer uses.
 
-pub mod aws;
-pub mod backoff;
-pub mod cfn;
-pub mod contract;
-pub mod guard;
-pub mod handler;
-pub mod http;
 pub mod logging;
-pub mod policy;
-pub mod properties;
-pub mod scaling;
 
-pub use handler::Handler;
+pub(crate) mod aws;
+pub(crate) mod backoff;
+pub(crate) mod cfn;
+pub(crate) mod contract;
+pub(crate) mod guard;
+pub(crate) mod handler;
+pub(crate) mod http;
+pub(crate) mod policy_spec;
+pub(crate) mod properties;
+pub(crate) mod resource;
+pub(crate) mod scaling;
+pub(crate) mod target;
+
+// The crate's API: what the function's `main`, the tests and the examples use.
+pub use aws::{AwsClients, retry_config};
+pub use cfn::delivery::Responder;
+pub use cfn::request::Unanswerable;
+pub use contract::{GUARD_RESOURCE_TYPE, RECORD_PATH_PREFIX};
+pub use handler::{Handler, InvocationError, InvocationResult};
+pub use http::Http;

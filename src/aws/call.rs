@@ -111,7 +111,7 @@ pub(super) async fn call<T, E, Fut>(
 ) -> Result<T, AwsError>
 where
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let _step = budget.steps.begin(format!("{operation} ({subject})"));
     let first_started = Instant::now();
@@ -140,7 +140,7 @@ where
                 );
                 return Ok(output);
             }
-            Ok(Err(error)) => AwsError::from_sdk(operation, &error),
+            Ok(Err(error)) => AwsError::from_sdk(operation, error),
             Err(_) => AwsError::no_answer(operation, ATTEMPT_TIMEOUT),
         };
         maybe_carried_out |= error.outcome_unknown;
@@ -168,7 +168,7 @@ where
             elapsed_ms,
             outcome = "error",
             error = %error,
-            detail = %error.detail,
+            detail = %error.detail(),
             will_retry = retry,
             retrying_ms = first_started.elapsed().as_millis() as u64,
             "AWS call"
@@ -190,7 +190,7 @@ pub(super) async fn delete<T, E, Fut>(
 ) -> Result<(), AwsError>
 where
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match call(budget, operation, subject, send).await {
         Ok(_) => Ok(()),

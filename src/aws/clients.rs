@@ -48,7 +48,7 @@ impl AwsClients {
     /// chain run. `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING`,
     /// `AWS_ENDPOINT_URL_CLOUDWATCH`, `AWS_ENDPOINT_URL_SAGEMAKER` and `AWS_ENDPOINT_URL_SSM` point
     /// the clients at an emulator, as in the SDKs.
-    pub async fn from_environment(http: &Http) -> Self {
+    pub(crate) async fn from_environment(http: &Http) -> Self {
         let variable = |name: &str| env::var(name).ok().filter(|v| !v.is_empty());
         let region = variable("AWS_REGION").or_else(|| variable("AWS_DEFAULT_REGION"));
         let credentials = variable("AWS_ACCESS_KEY_ID")

@@ -9,8 +9,11 @@
 use aws_sdk_applicationautoscaling::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::ConnectorError;
-use std::fmt;
+use std::error::Error;
 use std::time::Duration;
+
+/// An error of any kind, as a cause is kept.
+type Cause = Box<dyn Error + Send + Sync>;
 
 /// The longest service message a Reason quotes; the whole of it is in the log.
 const MESSAGE_LIMIT: usize = 200;
@@ -48,16 +51,23 @@ const TRANSIENT_CODES: [&str; 11] = [
     "RequestTimeoutException",
 ];
 
-/// An AWS call that failed for good.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An AWS call that failed for good. Its text is what a Reason shows; the SDK's error, when
+/// there is one, is its source.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{operation} failed: {code}{message}{retried}",
+    code = .code.as_ref().map(|code| format!("{code}: ")).unwrap_or_default(),
+    message = shorten(.message, MESSAGE_LIMIT),
+    retried = .retried.map(Retried::note).unwrap_or_default()
+)]
 pub struct AwsError {
     pub operation: &'static str,
     /// The service's error code, when the service answered with one.
     pub code: Option<String>,
     /// The service's message, or what went wrong in plain words.
     pub message: String,
-    /// Everything the SDK says about the error: for the log, never for a Reason.
-    pub detail: String,
+    /// The SDK's error (or the builder's), for the log, never for a Reason: see [`Self::detail`].
+    pub source: Option<Cause>,
     /// Worth trying again: throttling, trouble on the service's side, no or no usable answer.
     pub transient: bool,
     /// How long the call was retried before it gave up, when it was.
@@ -77,49 +87,34 @@ pub struct Retried {
     pub out_of_time: bool,
 }
 
-impl fmt::Display for AwsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed: ", self.operation)?;
-        if let Some(code) = &self.code {
-            write!(f, "{code}: ")?;
+impl Retried {
+    /// What a Reason adds after the error: how many attempts over how long.
+    fn note(self) -> String {
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        let seconds = self.over.as_secs_f64();
+        if self.out_of_time {
+            format!(
+                " (still failing after {} attempt{plural} over {seconds:.1} s, when the \
+                 operation's time was up)",
+                self.attempts
+            )
+        } else {
+            format!(" (after {} attempts over {seconds:.1} s)", self.attempts)
         }
-        f.write_str(&shorten(&self.message, MESSAGE_LIMIT))?;
-        if let Some(retried) = self.retried {
-            let plural = if retried.attempts == 1 { "" } else { "s" };
-            let seconds = retried.over.as_secs_f64();
-            if retried.out_of_time {
-                write!(
-                    f,
-                    " (still failing after {} attempt{plural} over {seconds:.1} s, when the \
-                     operation's time was up)",
-                    retried.attempts
-                )?;
-            } else {
-                write!(
-                    f,
-                    " (after {} attempts over {seconds:.1} s)",
-                    retried.attempts
-                )?;
-            }
-        }
-        Ok(())
     }
 }
 
-impl std::error::Error for AwsError {}
-
 impl AwsError {
-    pub(super) fn from_sdk<E>(operation: &'static str, error: &SdkError<E, HttpResponse>) -> Self
+    pub(super) fn from_sdk<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
+        E: ProvideErrorMetadata + Error + Send + Sync + 'static,
     {
-        let detail = DisplayErrorContext(error).to_string();
-        let status = match error {
+        let status = match &error {
             SdkError::ServiceError(context) => Some(context.raw().status().as_u16()),
             SdkError::ResponseError(context) => Some(context.raw().status().as_u16()),
             _ => None,
         };
-        let (code, message, transient) = match error {
+        let (code, message, transient) = match &error {
             SdkError::ServiceError(_) => match error.code() {
                 Some(code) => (
                     Some(code.to_owned()),
@@ -155,7 +150,7 @@ impl AwsError {
         };
         // A 4xx answer is a refusal, and a request that was never built was never sent;
         // anything else may have been carried out.
-        let outcome_unknown = match error {
+        let outcome_unknown = match &error {
             SdkError::ConstructionFailure(_) => false,
             _ => !status.is_some_and(|s| (400..500).contains(&s)),
         };
@@ -163,7 +158,7 @@ impl AwsError {
             operation,
             code,
             message,
-            detail,
+            source: Some(Box::new(error)),
             transient,
             retried: None,
             outcome_unknown,
@@ -177,9 +172,11 @@ impl AwsError {
     }
 
     /// A request the SDK refused to build (a required field missing): never sent.
-    pub(super) fn build(operation: &'static str, error: impl fmt::Display) -> Self {
+    pub(super) fn build(operation: &'static str, error: impl Into<Cause>) -> Self {
+        let error = error.into();
         let message = format!("could not build the request: {error}");
         AwsError {
+            source: Some(error),
             outcome_unknown: false,
             ..AwsError::without_answer(operation, message, false)
         }
@@ -189,11 +186,20 @@ impl AwsError {
         AwsError {
             operation,
             code: None,
-            detail: message.clone(),
             message,
+            source: None,
             transient,
             retried: None,
             outcome_unknown: true,
+        }
+    }
+
+    /// Everything the SDK says about the error, for the call's log line, never for a Reason:
+    /// its source with the whole chain of causes, or the message when there is none.
+    pub fn detail(&self) -> String {
+        match &self.source {
+            Some(cause) => DisplayErrorContext(&**cause).to_string(),
+            None => self.message.clone(),
         }
     }
 
@@ -225,7 +231,7 @@ fn is_transient_status(status: u16) -> bool {
 /// A transport failure in plain words: the innermost cause, which names the problem
 /// ("Connection refused (os error 111)") rather than the layers it passed through.
 fn connector_problem(error: &ConnectorError) -> String {
-    let mut cause: &dyn std::error::Error = error;
+    let mut cause: &dyn Error = error;
     while let Some(inner) = cause.source() {
         cause = inner;
     }
@@ -258,7 +264,7 @@ mod tests {
             operation: "PutMetricAlarm",
             code: code.map(str::to_owned),
             message: message.to_owned(),
-            detail: String::new(),
+            source: None,
             transient: false,
             retried: None,
             outcome_unknown: false,
@@ -315,7 +321,7 @@ mod tests {
             SdkError::service_error(E::generic(metadata), raw)
         };
         let unknown = |error: SdkError<E, HttpResponse>| {
-            AwsError::from_sdk("RegisterScalableTarget", &error).outcome_unknown
+            AwsError::from_sdk("RegisterScalableTarget", error).outcome_unknown
         };
         assert!(!unknown(answered(400, "ValidationException")));
         assert!(!unknown(answered(400, "ThrottlingException")));
@@ -327,6 +333,33 @@ mod tests {
             AwsError::no_answer("RegisterScalableTarget", Duration::from_secs(10)).outcome_unknown
         );
         assert!(!AwsError::build("RegisterScalableTarget", "missing").outcome_unknown);
+    }
+
+    #[test]
+    fn the_sdks_error_is_the_source_and_its_whole_account_the_logs_detail() {
+        use aws_sdk_applicationautoscaling::error::ErrorMetadata;
+        use aws_sdk_applicationautoscaling::operation::register_scalable_target::RegisterScalableTargetError as E;
+        use aws_smithy_types::body::SdkBody;
+        let refused = || -> SdkError<E, HttpResponse> {
+            let metadata = ErrorMetadata::builder()
+                .code("ValidationException")
+                .message("Bad value")
+                .build();
+            let raw = HttpResponse::new(400.try_into().unwrap(), SdkBody::empty());
+            SdkError::service_error(E::generic(metadata), raw)
+        };
+        let expected = DisplayErrorContext(refused()).to_string();
+        let error = AwsError::from_sdk("RegisterScalableTarget", refused());
+        assert_eq!(error.detail(), expected);
+        let source = error.source().expect("the SDK's error");
+        assert_eq!(source.to_string(), refused().to_string());
+        assert_eq!(
+            error.to_string(),
+            "RegisterScalableTarget failed: ValidationException: Bad value"
+        );
+        let no_answer = AwsError::no_answer("DescribeAlarms", Duration::from_secs(10));
+        assert!(no_answer.source().is_none());
+        assert_eq!(no_answer.detail(), "no answer within 10 s");
     }
 
     #[test]

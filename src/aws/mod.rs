@@ -8,18 +8,19 @@ mod call;
 mod clients;
 mod endpoint;
 mod error;
-mod policy;
+mod put_scaling_policy;
 mod records;
 
 pub use call::Steps;
 pub use clients::{AwsClients, retry_config};
 pub use endpoint::{Endpoint, EndpointConfig};
-pub use error::{AwsError, Retried};
+pub use error::AwsError;
 pub use records::StoredRecord;
 
-use crate::contract::{ScalableResource, Tags};
-use crate::policy::PolicySpec;
+use crate::contract::Tags;
+use crate::policy_spec::PolicySpec;
 use crate::properties::{ScheduledAction, SuspendedState as Suspended};
+use crate::target::ScalableResource;
 use aws_sdk_applicationautoscaling::primitives::DateTime;
 use aws_sdk_applicationautoscaling::types::{
     ScalableDimension, ScalableTargetAction, ServiceNamespace, SuspendedState,
@@ -308,7 +309,7 @@ impl ScalingApi {
         resource: &ScalableResource,
         spec: &PolicySpec,
     ) -> Result<String, AwsError> {
-        let configure = policy::configure(spec)?;
+        let configure = put_scaling_policy::configure(spec)?;
         let subject = format!("{} on {}", spec.name, resource.resource_id());
         let output = call::call(&self.budget(), "PutScalingPolicy", &subject, || {
             let request = self
@@ -352,7 +353,7 @@ impl ScalingApi {
             let policies = on_target.map(|p| ExistingPolicy {
                 name: p.policy_name().to_owned(),
                 arn: p.policy_arn().to_owned(),
-                spec: policy::spec_of(p),
+                spec: put_scaling_policy::spec_of(p),
             });
             Ok((policies.collect(), output.next_token().map(str::to_owned)))
         })

@@ -122,23 +122,12 @@ impl fmt::Display for Redacted<'_> {
 }
 
 /// Why the answer did not reach CloudFormation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the answer was not delivered after {attempts} attempt(s): {last_error}")]
 pub struct DeliveryFailed {
     pub attempts: u32,
     pub last_error: String,
 }
-
-impl fmt::Display for DeliveryFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the answer was not delivered after {} attempt(s): {}",
-            self.attempts, self.last_error
-        )
-    }
-}
-
-impl std::error::Error for DeliveryFailed {}
 
 /// Sends answers, on the function's shared HTTP client.
 #[derive(Clone, Debug)]
@@ -153,7 +142,7 @@ impl Responder {
 
     /// PUTs the body until a 2xx answer, with backoff, all before `deadline`, and answers how
     /// many attempts it took. Failed attempts are logged here; the outcome by the caller.
-    pub async fn deliver(
+    pub(crate) async fn deliver(
         &self,
         url: &ResponseUrl,
         body: Vec<u8>,

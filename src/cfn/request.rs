@@ -7,7 +7,6 @@
 use super::delivery::ResponseUrl;
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 use serde_json::Value;
-use std::fmt;
 
 /// What every answer echoes, and where it goes.
 #[derive(Clone, Debug)]
@@ -25,16 +24,9 @@ pub struct Envelope {
 
 /// An event that cannot be answered: not a CloudFormation request, or one whose ResponseURL
 /// this function refuses to contact. It becomes an invocation error.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct Unanswerable(pub String);
-
-impl fmt::Display for Unanswerable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unanswerable {}
 
 impl Envelope {
     pub fn read(event: &Value) -> Result<Self, Unanswerable> {

@@ -15,84 +15,92 @@ mod restore;
 mod take;
 
 use crate::aws::{AwsError, Endpoint, EndpointConfig, ScalingApi, StoredRecord};
-use crate::contract::RESTORING_TAG;
-use crate::contract::{GUARD_ID_PREFIX, VariantId};
+use crate::contract::{GUARD_ID_PREFIX, RESTORING_TAG};
 use crate::properties::{GuardProperties, InvalidProperties};
-use plan::{Holder, Registered, RestoreDecision, Trigger};
+use crate::resource::{CustomResource, Done, RequestContext};
+use crate::target::VariantId;
+use plan::{Registered, Registrant, RestoreDecision, Trigger};
 use record::Record;
 use serde_json::Value;
-use std::fmt;
+use std::collections::BTreeMap;
 use tracing::{info, warn};
 
 /// Why a guard operation failed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum GuardFailure {
-    Invalid(InvalidProperties),
-    Aws(AwsError),
+    #[error(transparent)]
+    Invalid(#[from] InvalidProperties),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     /// A variant in the update's way belongs to no scaling resource of this stack.
-    Refused(plan::Refusal),
+    #[error(transparent)]
+    Refused(#[from] plan::DeregistrationRefusal),
     /// An endpoint configuration the guard must read is not there.
+    #[error("The endpoint configuration {0} does not exist")]
     ConfigMissing(String),
     /// What a variant holds cannot be recorded whole, so it is not deregistered.
-    Unrecordable {
-        variant: VariantId,
-        why: String,
-    },
+    #[error(
+        "Nothing was deregistered: the auto scaling of {} cannot be recorded to be put \
+         back: {why}",
+        .variant.resource_id()
+    )]
+    Unrecordable { variant: VariantId, why: String },
     /// A step failed after some variants were deregistered (their records are stored).
+    #[error(
+        "{error}. Deregistered before that, and recorded to be restored by the \
+         rollback: {}",
+        .done.join(", ")
+    )]
     Partly {
         done: Vec<String>,
         error: Box<AwsError>,
     },
 }
 
-impl fmt::Display for GuardFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GuardFailure::Invalid(problems) => problems.fmt(f),
-            GuardFailure::Aws(error) => error.fmt(f),
-            GuardFailure::Refused(refusal) => refusal.fmt(f),
-            GuardFailure::ConfigMissing(name) => {
-                write!(f, "The endpoint configuration {name} does not exist")
-            }
-            GuardFailure::Unrecordable { variant, why } => write!(
-                f,
-                "Nothing was deregistered: the auto scaling of {} cannot be recorded to be put \
-                 back: {why}",
-                variant.resource_id()
-            ),
-            GuardFailure::Partly { done, error } => write!(
-                f,
-                "{error}. Deregistered before that, and recorded to be restored by the \
-                 rollback: {}",
-                done.join(", ")
-            ),
-        }
-    }
-}
+/// The guard (`Custom::AsyncEndpointScalingGuard`). `request_id` marks the restores its
+/// operations begin (see `restore`).
+pub struct Guard;
 
-impl From<AwsError> for GuardFailure {
-    fn from(error: AwsError) -> Self {
-        GuardFailure::Aws(error)
-    }
-}
+impl CustomResource for Guard {
+    type Failure = GuardFailure;
 
-impl From<InvalidProperties> for GuardFailure {
-    fn from(problems: InvalidProperties) -> Self {
-        GuardFailure::Invalid(problems)
+    async fn create(
+        &self,
+        _context: &RequestContext,
+        properties: Value,
+    ) -> Result<Done, GuardFailure> {
+        create(&properties)
     }
-}
 
-impl From<plan::Refusal> for GuardFailure {
-    fn from(refusal: plan::Refusal) -> Self {
-        GuardFailure::Refused(refusal)
+    async fn update(
+        &self,
+        context: &RequestContext,
+        _physical_resource_id: String,
+        properties: Value,
+        _old_properties: Value,
+    ) -> Result<Done, GuardFailure> {
+        let RequestContext {
+            api,
+            owner,
+            request_id,
+            ..
+        } = context;
+        update(api, &properties, &owner.stack_id, request_id).await
     }
-}
 
-/// A guard's answer: its id and what it did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Guarded {
-    pub physical_resource_id: String,
-    pub summary: String,
+    async fn delete(
+        &self,
+        context: &RequestContext,
+        physical_resource_id: String,
+        _properties: Value,
+    ) -> Result<Done, GuardFailure> {
+        let summary = delete(&context.api, &physical_resource_id, &context.request_id).await?;
+        Ok(Done {
+            physical_resource_id,
+            data: BTreeMap::new(),
+            summary,
+        })
+    }
 }
 
 fn physical_id(endpoint_name: &str) -> String {
@@ -101,10 +109,11 @@ fn physical_id(endpoint_name: &str) -> String {
 
 /// Create: the endpoint does not run yet, or runs what the stack is about to adopt; there is
 /// nothing to guard. Only the properties are checked.
-pub fn create(properties: &Value) -> Result<Guarded, GuardFailure> {
+fn create(properties: &Value) -> Result<Done, GuardFailure> {
     let props = GuardProperties::parse(properties)?;
-    Ok(Guarded {
+    Ok(Done {
         physical_resource_id: physical_id(&props.endpoint_name),
+        data: BTreeMap::new(),
         summary: format!(
             "Guarding the endpoint {}: its next update deregisters and records the variants \
              that SageMaker would refuse to change while registered",
@@ -118,12 +127,12 @@ pub fn create(properties: &Value) -> Result<Guarded, GuardFailure> {
 /// endpoint update changes in a way SageMaker refuses, and reads each into a record; every
 /// refusal comes before the first write. Then it settles the other records (a rollback
 /// restores here what its forward Update deregistered), stores the new ones, and deregisters.
-pub async fn update(
+async fn update(
     api: &ScalingApi,
     properties: &Value,
     stack_id: &str,
     restorer: &str,
-) -> Result<Guarded, GuardFailure> {
+) -> Result<Done, GuardFailure> {
     let props = GuardProperties::parse(properties)?;
     let physical_resource_id = physical_id(&props.endpoint_name);
     let records_path = record::endpoint_path(&props.endpoint_name);
@@ -205,8 +214,9 @@ pub async fn update(
         ),
         false => capitalize(&lines.join("; ")),
     };
-    Ok(Guarded {
+    Ok(Done {
         physical_resource_id,
+        data: BTreeMap::new(),
         summary,
     })
 }
@@ -247,8 +257,8 @@ async fn plan_takes(
             Some(tags) => tags.map_err(|e| e.to_string()),
             None => Err("it has no ARN".to_owned()),
         };
-        let holder = Holder::from_tags(tags.as_ref().map_err(Clone::clone), stack_id);
-        Ok(Some((a, holder, (target, tags.unwrap_or_default()))))
+        let registrant = Registrant::from_tags(tags.as_ref().map_err(Clone::clone), stack_id);
+        Ok(Some((a, registrant, (target, tags.unwrap_or_default()))))
     }))
     .await?;
     let allowed = plan::plan_deregistrations(registered.into_iter().flatten().collect())?;
@@ -295,14 +305,14 @@ fn stored_record(stored: &[StoredRecord], variant: &VariantId) -> Option<Record>
 /// Delete: the guard's last event settles the endpoint's records (a record of an endpoint
 /// that is gone is deleted). It deregisters nothing. A failed Create's id names no endpoint:
 /// its rollback Delete touches nothing.
-pub async fn delete(
+async fn delete(
     api: &ScalingApi,
     physical_resource_id: &str,
     restorer: &str,
 ) -> Result<String, GuardFailure> {
     let endpoint_name = physical_resource_id
         .strip_prefix(GUARD_ID_PREFIX)
-        .filter(|name| crate::contract::is_sagemaker_name(name));
+        .filter(|name| crate::target::is_sagemaker_name(name));
     let Some(endpoint_name) = endpoint_name else {
         return Ok(format!(
             "Nothing to delete: {physical_resource_id:?} is not a guard this function created"

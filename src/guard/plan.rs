@@ -3,9 +3,8 @@
 
 use super::record::Record;
 use crate::aws::{Endpoint, EndpointConfig};
-use crate::contract::{
-    FOLLOWS_ENDPOINT_CONFIG_TAG, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags, VariantId,
-};
+use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags};
+use crate::target::VariantId;
 use std::fmt;
 
 /// What the coming endpoint update does to a variant that SageMaker refuses to change while it
@@ -72,7 +71,7 @@ pub fn affected_variants(
 /// Whose a registered target is, from the guard's side: the guard may deregister only what a
 /// scaling resource of its own stack made and makes again, at its Update after the endpoint's.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Holder {
+pub enum Registrant {
     /// A scaling resource of this stack with `EndpointConfigName`.
     SameStack {
         logical_resource_id: String,
@@ -91,29 +90,29 @@ pub enum Holder {
     Unknown(String),
 }
 
-impl Holder {
-    pub fn from_tags(tags: Result<&Tags, String>, stack_id: &str) -> Holder {
+impl Registrant {
+    pub fn from_tags(tags: Result<&Tags, String>, stack_id: &str) -> Registrant {
         let tags = match tags {
             Ok(tags) => tags,
-            Err(why) => return Holder::Unknown(why),
+            Err(why) => return Registrant::Unknown(why),
         };
         let follows = tags
             .get(FOLLOWS_ENDPOINT_CONFIG_TAG)
             .is_some_and(|v| v == "true");
         match (tags.get(OWNER_STACK_TAG), tags.get(OWNER_RESOURCE_TAG)) {
             (Some(stack), Some(resource)) if stack == stack_id => match follows {
-                true => Holder::SameStack {
+                true => Registrant::SameStack {
                     logical_resource_id: resource.clone(),
                 },
-                false => Holder::SameStackNotFollowing {
+                false => Registrant::SameStackNotFollowing {
                     logical_resource_id: resource.clone(),
                 },
             },
-            (Some(stack), _) if stack != stack_id => Holder::OtherStack {
+            (Some(stack), _) if stack != stack_id => Registrant::OtherStack {
                 stack_id: stack.clone(),
             },
-            (None, None) => Holder::Untagged,
-            _ => Holder::HalfTagged,
+            (None, None) => Registrant::Untagged,
+            _ => Registrant::HalfTagged,
         }
     }
 }
@@ -122,59 +121,58 @@ impl Holder {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blocked {
     pub affected: Affected,
-    pub holder: Holder,
+    pub registrant: Registrant,
 }
 
 /// The guard refuses the endpoint update before any change: each variant that stands in its
 /// way, whose it is, and what the user can do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal(pub Vec<Blocked>);
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Refusing to deregister auto scaling that nothing in this stack registers again, \
+     so SageMaker would refuse the endpoint update: {}. Deregister it where it is \
+     managed (another stack, or `aws application-autoscaling \
+     deregister-scalable-target`), or keep the variant's instance type, then update \
+     again.",
+    blocked_by(.0)
+)]
+pub struct DeregistrationRefusal(pub Vec<Blocked>);
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let each: Vec<String> = self
-            .0
-            .iter()
-            .map(|b| {
-                let holder = match &b.holder {
-                    Holder::SameStack { .. } => "this stack".to_owned(),
-                    Holder::SameStackNotFollowing {
-                        logical_resource_id,
-                    } => format!(
-                        "this stack's {logical_resource_id}, whose target is not marked \
-                         follows-endpoint-config: that resource has no EndpointConfigName, or gets \
-                         it only in this update (give it `EndpointConfigName: !GetAtt \
-                         <endpoint config>.EndpointConfigName` in an update of its own first, so \
-                         that it registers the variant again after the endpoint update)"
-                    ),
-                    Holder::OtherStack { stack_id } => format!("the stack {stack_id}"),
-                    Holder::Untagged => {
-                        "no CloudFormation resource (it has no ownership tags)".to_owned()
-                    }
-                    Holder::Unknown(why) => format!("an owner that could not be read ({why})"),
-                    Holder::HalfTagged => {
-                        "no CloudFormation resource that can be named (its ownership tags are \
-                         incomplete)"
-                            .to_owned()
-                    }
-                };
-                format!(
-                    "{} ({}) is registered for auto scaling by {holder}",
-                    b.affected.variant.resource_id(),
-                    b.affected.change
-                )
-            })
-            .collect();
-        write!(
-            f,
-            "Refusing to deregister auto scaling that nothing in this stack registers again, \
-             so SageMaker would refuse the endpoint update: {}. Deregister it where it is \
-             managed (another stack, or `aws application-autoscaling \
-             deregister-scalable-target`), or keep the variant's instance type, then update \
-             again.",
-            each.join("; ")
-        )
-    }
+/// Each blocked variant, whose it is: `endpoint/e/variant/v (instance type a -> b) is
+/// registered for auto scaling by the stack s2`, joined by semicolons.
+fn blocked_by(blocked: &[Blocked]) -> String {
+    let each: Vec<String> = blocked
+        .iter()
+        .map(|b| {
+            let registrant = match &b.registrant {
+                Registrant::SameStack { .. } => "this stack".to_owned(),
+                Registrant::SameStackNotFollowing {
+                    logical_resource_id,
+                } => format!(
+                    "this stack's {logical_resource_id}, whose target is not marked \
+                     follows-endpoint-config: that resource has no EndpointConfigName, or gets \
+                     it only in this update (give it `EndpointConfigName: !GetAtt \
+                     <endpoint config>.EndpointConfigName` in an update of its own first, so \
+                     that it registers the variant again after the endpoint update)"
+                ),
+                Registrant::OtherStack { stack_id } => format!("the stack {stack_id}"),
+                Registrant::Untagged => {
+                    "no CloudFormation resource (it has no ownership tags)".to_owned()
+                }
+                Registrant::Unknown(why) => format!("an owner that could not be read ({why})"),
+                Registrant::HalfTagged => {
+                    "no CloudFormation resource that can be named (its ownership tags are \
+                     incomplete)"
+                        .to_owned()
+                }
+            };
+            format!(
+                "{} ({}) is registered for auto scaling by {registrant}",
+                b.affected.variant.resource_id(),
+                b.affected.change
+            )
+        })
+        .collect();
+    each.join("; ")
 }
 
 /// What the guard does about affected variants: the ones to record and deregister, or a
@@ -182,21 +180,24 @@ impl fmt::Display for Refusal {
 /// Each registered variant comes with what the caller read of it (`T`), which the plan hands
 /// back with the scaling resource that registers the variant again.
 pub fn plan_deregistrations<T>(
-    registered: Vec<(Affected, Holder, T)>,
-) -> Result<Vec<(Affected, String, T)>, Refusal> {
+    registered: Vec<(Affected, Registrant, T)>,
+) -> Result<Vec<(Affected, String, T)>, DeregistrationRefusal> {
     let mut allowed = Vec::new();
     let mut blocked = Vec::new();
-    for (affected, holder, read) in registered {
-        match holder {
-            Holder::SameStack {
+    for (affected, registrant, read) in registered {
+        match registrant {
+            Registrant::SameStack {
                 logical_resource_id,
             } => allowed.push((affected, logical_resource_id, read)),
-            holder => blocked.push(Blocked { affected, holder }),
+            registrant => blocked.push(Blocked {
+                affected,
+                registrant,
+            }),
         }
     }
     match blocked.is_empty() {
         true => Ok(allowed),
-        false => Err(Refusal(blocked)),
+        false => Err(DeregistrationRefusal(blocked)),
     }
 }
 
@@ -376,10 +377,10 @@ mod tests {
             }
             tags
         };
-        let ours = Holder::from_tags(Ok(&tags("s1", true)), "s1");
+        let ours = Registrant::from_tags(Ok(&tags("s1", true)), "s1");
         assert_eq!(
             ours,
-            Holder::SameStack {
+            Registrant::SameStack {
                 logical_resource_id: "Scaling".into()
             }
         );
@@ -396,21 +397,25 @@ mod tests {
             (affected("a"), ours, ()),
             (
                 affected("b"),
-                Holder::from_tags(Ok(&tags("s2", true)), "s1"),
+                Registrant::from_tags(Ok(&tags("s2", true)), "s1"),
                 (),
             ),
-            (affected("c"), Holder::from_tags(Ok(&Tags::new()), "s1"), ()),
+            (
+                affected("c"),
+                Registrant::from_tags(Ok(&Tags::new()), "s1"),
+                (),
+            ),
             (
                 affected("d"),
-                Holder::from_tags(Err("denied".into()), "s1"),
+                Registrant::from_tags(Err("denied".into()), "s1"),
                 (),
             ),
             (
                 affected("e"),
-                Holder::from_tags(Ok(&tags("s1", false)), "s1"),
+                Registrant::from_tags(Ok(&tags("s1", false)), "s1"),
                 (),
             ),
-            (affected("f"), Holder::from_tags(Ok(&half), "s1"), ()),
+            (affected("f"), Registrant::from_tags(Ok(&half), "s1"), ()),
         ])
         .unwrap_err();
         assert_eq!(refusal.0.len(), 5);

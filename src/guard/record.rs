@@ -3,9 +3,10 @@
 //! [`super::restore`].
 
 use crate::aws::TargetSettings;
-use crate::contract::{RECORD_PATH_PREFIX, Tags, VariantId};
-use crate::policy::PolicySpec;
+use crate::contract::{RECORD_PATH_PREFIX, Tags};
+use crate::policy_spec::PolicySpec;
 use crate::properties::ScheduledAction;
+use crate::target::VariantId;
 use serde::{Deserialize, Serialize};
 
 /// Parameter Store's value limit: 8192 characters, in the advanced tier (the standard tier holds
@@ -119,7 +120,7 @@ pub fn endpoint_path(endpoint_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{PolicyKind, Step, StepScaling};
+    use crate::policy_spec::{PolicyKind, Step, StepScaling};
     use crate::properties::SuspendedState;
 
     fn record() -> Record {

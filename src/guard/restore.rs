@@ -13,7 +13,8 @@
 
 use super::record::Record;
 use crate::aws::{AwsError, ScalingApi};
-use crate::contract::{RESTORING_TAG, ScalableResource};
+use crate::contract::RESTORING_TAG;
+use crate::target::ScalableResource;
 use std::collections::BTreeMap;
 use tracing::info;
 

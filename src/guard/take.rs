@@ -4,8 +4,9 @@ use super::GuardFailure;
 use super::plan::Affected;
 use super::record::{Record, RecordedAlarm, RecordedTarget};
 use crate::aws::{Endpoint, RegisteredTarget, ScalingApi};
-use crate::contract::{ScalableResource, Tags};
-use crate::policy::PolicyKind;
+use crate::contract::Tags;
+use crate::policy_spec::PolicyKind;
+use crate::target::ScalableResource;
 
 /// Reads the variant's target, policies, scheduled actions and the alarms that fire its step
 /// policies into a record, and encodes it. Anything that could not be put back as it was (a

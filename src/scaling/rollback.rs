@@ -31,7 +31,7 @@
 //! AWS keeps tells the two copies apart. docs/reference.md says so.
 
 use super::plan::{Created, Made};
-use crate::contract::ScalableResource;
+use crate::target::ScalableResource;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 #[derive(Clone, Debug, Default)]
@@ -114,7 +114,7 @@ impl Rollback {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::VariantId;
+    use crate::target::VariantId;
 
     fn variant() -> ScalableResource {
         ScalableResource::Variant(VariantId::new("esd", "prod"))

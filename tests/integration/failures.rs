@@ -6,7 +6,7 @@ use crate::support::{
     Emulator, Fixture, Stack, answer_path, assert_failed, assert_refused_before_any_call,
     assert_success, aws::Aws, aws::clients_for, in_seconds,
 };
-use sagemaker_async_autoscaling::handler::InvocationError;
+use sagemaker_async_autoscaling::InvocationError;
 use serde_json::{Value, json};
 use std::time::SystemTime;
 

@@ -159,7 +159,7 @@ struct Scaled {
 }
 
 fn scaled_in_round(name: &str, round: usize) -> Scaled {
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         Scaled {
             props: properties(name, "prod"),
             resource_id: format!("endpoint/{name}/variant/prod"),

@@ -18,7 +18,7 @@ use aws_sdk_cloudwatch::operation::{
     put_metric_alarm::PutMetricAlarmOutput,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use sagemaker_async_autoscaling::aws::{AwsClients, retry_config};
+use sagemaker_async_autoscaling::{AwsClients, retry_config};
 use serde_json::json;
 
 const TARGET_ARN: &str =

@@ -3,10 +3,10 @@
 //! what the previous properties put) minus what is desired.
 
 use super::ownership::{Claim, claim_alarm, claim_target};
-use super::{Desired, HeldPolicies, Observed, Owner, Refusal};
+use super::{Desired, HeldPolicies, Observed, Owner, WriteRefusal};
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
 use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, RESTORING_TAG, TAG_PREFIX, Tags};
-use crate::policy::PolicySpec;
+use crate::policy_spec::PolicySpec;
 use crate::properties::{MAX_POLICIES_PER_TARGET, ScheduledAction};
 
 /// Tags to set and tags to remove on an object that already exists (AWS takes tags with the
@@ -17,11 +17,14 @@ pub struct TagChanges {
     pub remove: Vec<String>,
 }
 
+#[cfg(test)]
 impl TagChanges {
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.remove.is_empty()
     }
+}
 
+impl TagChanges {
     /// What to tag and untag on an object this resource writes over: its ownership tags when
     /// `with_ownership` (it was untagged or adopted), the user's tags where they differ from
     /// what it carries (all of them when its tags are unknown), and the user's tags that the
@@ -121,6 +124,7 @@ pub enum PolicyWrite {
     Keep { spec: PolicySpec, arn: String },
 }
 
+#[cfg(test)]
 impl PolicyWrite {
     pub fn spec(&self) -> &PolicySpec {
         match self {
@@ -217,7 +221,7 @@ pub fn plan_configure(
     intent: Intent<'_>,
     owner: &Owner,
     observed: &Observed,
-) -> Result<ConfigurePlan, Refusal> {
+) -> Result<ConfigurePlan, WriteRefusal> {
     let resource = &desired.resource;
     let previous = intent.previous();
     let reconfigure = matches!(intent, Intent::Reconfigure { .. });
@@ -345,7 +349,7 @@ fn plan_policies(
     previous: Option<&Desired>,
     held: &HeldPolicies,
     claim: TargetClaim,
-) -> Result<PolicyPlan, Refusal> {
+) -> Result<PolicyPlan, WriteRefusal> {
     let shown: &[ExistingPolicy] = match held {
         HeldPolicies::Read(shown) => shown,
         HeldPolicies::NotRead | HeldPolicies::Unreadable(_) => &[],
@@ -420,7 +424,7 @@ fn plan_policies(
     if excess > remove.len() {
         // What may not be removed leaves no room: refused before any write, rather than
         // failing at a put with some of the policies changed.
-        return Err(Refusal::PolicyQuota {
+        return Err(WriteRefusal::PolicyQuota {
             resource_id: desired.resource.resource_id(),
             asked: desired.policies.len(),
             kept: some_names(&left),
@@ -454,7 +458,7 @@ mod tests {
     use super::*;
     use crate::aws::ExistingPolicy;
     use crate::contract::{BACKLOG_POLICY_NAME, CPU_POLICY_NAME, STEP_POLICY_NAME, Tags};
-    use crate::policy::PolicyKind;
+    use crate::policy_spec::PolicyKind;
     use crate::scaling::plan::fixtures::*;
     use crate::scaling::plan::*;
     use serde_json::json;
@@ -747,7 +751,7 @@ mod tests {
         // Held: the step policy (asked for too) and 7 that stay; 45 to add: 53.
         assert_eq!(
             configure(&wanted, &observed),
-            Err(Refusal::PolicyQuota {
+            Err(WriteRefusal::PolicyQuota {
                 resource_id: "endpoint/esd/variant/prod".into(),
                 asked: 46,
                 kept: "CPUUtil-ScalingPolicy, theirs-0, theirs-1, theirs-2, theirs-3 and 2 more"

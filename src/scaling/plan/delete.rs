@@ -3,7 +3,7 @@
 
 use super::ownership::FoundTarget;
 use super::{Observed, Ownership};
-use crate::contract::ScalableResource;
+use crate::target::ScalableResource;
 
 /// What a creating call's outcome says about the object it was to create.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,11 +4,12 @@
 
 use super::Owner;
 use crate::aws::{AlarmDefinition, TargetSettings};
-use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, Kind, ScalableResource, Tags};
-use crate::policy::{
+use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, Tags};
+use crate::policy_spec::{
     Metric, PolicyKind, PolicySpec, Step, StepScaling, TargetTracking, TrackedMetric,
 };
 use crate::properties::{ScalingProperties, ScheduledAction, Shorthand, TargetTrackingPolicies};
+use crate::target::{Kind, ScalableResource};
 
 /// Everything one variant's or inference component's auto scaling is to be.
 #[derive(Clone, Debug, PartialEq)]
@@ -200,9 +201,9 @@ fn alarm_definition(props: &ScalingProperties, owner: &Owner) -> AlarmDefinition
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::TargetTracking;
+    use crate::policy_spec::TargetTracking;
     use crate::scaling::plan::fixtures::*;
-    use crate::scaling::plan::*;
+    use crate::scaling::plan::ownership::describe_metric;
     use serde_json::json;
 
     fn tracking(spec: &PolicySpec) -> &TargetTracking {

@@ -14,10 +14,9 @@ pub use configure::{
     alarm_names_to_observe, plan_configure,
 };
 pub use delete::{Created, DeletePlan, Made, alarm_names_to_delete, plan_delete, plan_rollback};
-pub use desired::{Desired, DesiredAlarm};
+pub use desired::Desired;
 pub use ownership::{
-    FoundAlarm, FoundTarget, HeldPolicies, Holder, Observed, Owner, Ownership, Refusal,
-    describe_metric,
+    FoundAlarm, FoundTarget, HeldPolicies, Observed, Owner, Ownership, WriteRefusal,
 };
 
 /// What the tests of every plan build on: two owners, properties, and what AWS may hold.
@@ -25,8 +24,9 @@ pub use ownership::{
 pub(crate) mod fixtures {
     use super::*;
     use crate::aws::AlarmDefinition;
-    use crate::contract::{ScalableResource, Tags, VariantId};
+    use crate::contract::Tags;
     use crate::properties::ScalingProperties;
+    use crate::target::{ScalableResource, VariantId};
 
     pub const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/a/1";
     pub const ALARM: &str = "esd-prod-HasBacklogWithoutCapacity";
@@ -108,7 +108,10 @@ pub(crate) mod fixtures {
         }
     }
 
-    pub fn configure(desired: &Desired, observed: &Observed) -> Result<ConfigurePlan, Refusal> {
+    pub fn configure(
+        desired: &Desired,
+        observed: &Observed,
+    ) -> Result<ConfigurePlan, WriteRefusal> {
         plan_configure(desired, Intent::Configure, &owner(), observed)
     }
 
@@ -116,7 +119,7 @@ pub(crate) mod fixtures {
         desired: &Desired,
         previous: &Desired,
         observed: &Observed,
-    ) -> Result<ConfigurePlan, Refusal> {
+    ) -> Result<ConfigurePlan, WriteRefusal> {
         let intent = Intent::Reconfigure {
             previous: Some(previous),
         };

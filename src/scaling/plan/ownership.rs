@@ -5,9 +5,9 @@
 //! target (policies, scheduled actions) belong to whoever owns the target.
 
 use crate::aws::{AlarmDefinition, ExistingPolicy, TargetSettings};
-use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, ScalableResource, Tags};
+use crate::contract::{OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags};
 use crate::properties::MAX_POLICIES_PER_TARGET;
-use std::fmt;
+use crate::target::ScalableResource;
 
 /// The CloudFormation resource on whose behalf the function acts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,19 +151,38 @@ impl Observed {
 
 /// Why a request was refused before anything was changed: an object that exists and is not
 /// this resource's to write.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteRefusal {
     /// The scalable target is registered, and not by this resource.
-    Target { resource_id: String, holder: Holder },
+    #[error(
+        "{} Deregister it first, or set AdoptExisting to true to manage it from this \
+         stack.",
+        target_held(.resource_id, .holder)
+    )]
+    Target {
+        resource_id: String,
+        holder: ForeignHolder,
+    },
     /// An alarm exists under the name this resource puts, and is not this resource's.
+    #[error(
+        "{} Refusing to replace it: set AlarmName to another name, or set \
+         AdoptExisting to true to manage it from this stack.",
+        alarm_held(.name, .watches, .holder)
+    )]
     Alarm {
         name: String,
         /// Its metric, for the Reason.
         watches: String,
-        holder: Holder,
+        holder: ForeignHolder,
     },
     /// The target holds policies this resource may not remove, and with the ones asked for
     /// it would exceed Application Auto Scaling's quota of policies per target.
+    #[error(
+        "The scalable target of {resource_id} holds {kept_count} scaling policies that \
+         this resource did not put ({kept}); with the {asked} asked for, it would exceed \
+         Application Auto Scaling's quota of {MAX_POLICIES_PER_TARGET} per target. Remove \
+         some of them, or ask for fewer; nothing was changed."
+    )]
     PolicyQuota {
         resource_id: String,
         /// How many policies were asked for.
@@ -176,86 +195,50 @@ pub enum Refusal {
 
 /// Who holds an object that is not this resource's, as far as its tags tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Holder {
+pub enum ForeignHolder {
     Other(Owner),
     Untagged,
     /// Its tags could not be read; why.
     Unknown(String),
 }
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::Target {
-                resource_id,
-                holder,
-            } => {
-                match holder {
-                    Holder::Other(other) => write!(
-                        f,
-                        "A scalable target is already registered for {resource_id} and {} \
-                         manages it: refusing to take it over.",
-                        other.describe()
-                    )?,
-                    Holder::Untagged => write!(
-                        f,
-                        "A scalable target is already registered for {resource_id} and this \
-                         resource did not register it: refusing to take over a scaling setup \
-                         that something else manages."
-                    )?,
-                    Holder::Unknown(why) => write!(
-                        f,
-                        "A scalable target is already registered for {resource_id} and whose it \
-                         is is unknown, because its tags could not be read ({why}): refusing to \
-                         take it over."
-                    )?,
-                }
-                f.write_str(
-                    " Deregister it first, or set AdoptExisting to true to manage it from this \
-                     stack.",
-                )
-            }
-            Refusal::Alarm {
-                name,
-                watches,
-                holder,
-            } => {
-                match holder {
-                    Holder::Other(other) => write!(
-                        f,
-                        "An alarm named {name} already exists and {} manages it (it watches \
-                         {watches}).",
-                        other.describe()
-                    )?,
-                    Holder::Untagged => write!(
-                        f,
-                        "An alarm named {name} already exists and this resource did not create \
-                         it (it watches {watches})."
-                    )?,
-                    Holder::Unknown(why) => write!(
-                        f,
-                        "An alarm named {name} already exists (it watches {watches}) and whose \
-                         it is is unknown, because its tags could not be read ({why})."
-                    )?,
-                }
-                f.write_str(
-                    " Refusing to replace it: set AlarmName to another name, or set \
-                     AdoptExisting to true to manage it from this stack.",
-                )
-            }
-            Refusal::PolicyQuota {
-                resource_id,
-                asked,
-                kept,
-                kept_count,
-            } => write!(
-                f,
-                "The scalable target of {resource_id} holds {kept_count} scaling policies that \
-                 this resource did not put ({kept}); with the {asked} asked for, it would exceed \
-                 Application Auto Scaling's quota of {MAX_POLICIES_PER_TARGET} per target. Remove \
-                 some of them, or ask for fewer; nothing was changed."
-            ),
-        }
+/// Whose the registered target is, for a Reason.
+fn target_held(resource_id: &str, holder: &ForeignHolder) -> String {
+    match holder {
+        ForeignHolder::Other(other) => format!(
+            "A scalable target is already registered for {resource_id} and {} \
+             manages it: refusing to take it over.",
+            other.describe()
+        ),
+        ForeignHolder::Untagged => format!(
+            "A scalable target is already registered for {resource_id} and this \
+             resource did not register it: refusing to take over a scaling setup \
+             that something else manages."
+        ),
+        ForeignHolder::Unknown(why) => format!(
+            "A scalable target is already registered for {resource_id} and whose it \
+             is is unknown, because its tags could not be read ({why}): refusing to \
+             take it over."
+        ),
+    }
+}
+
+/// Whose the alarm is, and what it watches, for a Reason.
+fn alarm_held(name: &str, watches: &str, holder: &ForeignHolder) -> String {
+    match holder {
+        ForeignHolder::Other(other) => format!(
+            "An alarm named {name} already exists and {} manages it (it watches \
+             {watches}).",
+            other.describe()
+        ),
+        ForeignHolder::Untagged => format!(
+            "An alarm named {name} already exists and this resource did not create \
+             it (it watches {watches})."
+        ),
+        ForeignHolder::Unknown(why) => format!(
+            "An alarm named {name} already exists (it watches {watches}) and whose \
+             it is is unknown, because its tags could not be read ({why})."
+        ),
     }
 }
 
@@ -289,7 +272,7 @@ pub(super) fn claim_target(
     found: &FoundTarget,
     reconfigure: bool,
     adopt_existing: bool,
-) -> Result<Claim, Refusal> {
+) -> Result<Claim, WriteRefusal> {
     let resource_id = resource.resource_id();
     let holder = match &found.ownership {
         Ownership::Ours => return Ok(Claim::Tagged),
@@ -311,11 +294,11 @@ pub(super) fn claim_target(
                 "took over the scalable target of {resource_id} (AdoptExisting)"
             )));
         }
-        Ownership::Other(other) => Holder::Other(other.clone()),
-        Ownership::Untagged => Holder::Untagged,
-        Ownership::Unknown(why) => Holder::Unknown(why.clone()),
+        Ownership::Other(other) => ForeignHolder::Other(other.clone()),
+        Ownership::Untagged => ForeignHolder::Untagged,
+        Ownership::Unknown(why) => ForeignHolder::Unknown(why.clone()),
     };
-    Err(Refusal::Target {
+    Err(WriteRefusal::Target {
         resource_id,
         holder,
     })
@@ -325,7 +308,7 @@ pub(super) fn claim_alarm(
     resource: &ScalableResource,
     found: &FoundAlarm,
     adopt_existing: bool,
-) -> Result<Claim, Refusal> {
+) -> Result<Claim, WriteRefusal> {
     let name = &found.name;
     let fires_this_target = found.fires_step_policy_of(resource);
     let holder = match &found.ownership {
@@ -347,11 +330,11 @@ pub(super) fn claim_alarm(
                 "took over the alarm {name} (AdoptExisting)"
             )));
         }
-        Ownership::Other(other) => Holder::Other(other.clone()),
-        Ownership::Untagged => Holder::Untagged,
-        Ownership::Unknown(why) => Holder::Unknown(why.clone()),
+        Ownership::Other(other) => ForeignHolder::Other(other.clone()),
+        Ownership::Untagged => ForeignHolder::Untagged,
+        Ownership::Unknown(why) => ForeignHolder::Unknown(why.clone()),
     };
-    Err(Refusal::Alarm {
+    Err(WriteRefusal::Alarm {
         name: name.clone(),
         watches: found.watches(),
         holder,
@@ -377,15 +360,15 @@ mod tests {
     use crate::scaling::plan::{AlarmWrite, TargetWrite};
     use serde_json::json;
 
-    fn target_refusal(holder: Holder) -> Refusal {
-        Refusal::Target {
+    fn target_refusal(holder: ForeignHolder) -> WriteRefusal {
+        WriteRefusal::Target {
             resource_id: "endpoint/esd/variant/prod".into(),
             holder,
         }
     }
 
-    fn alarm_refusal(name: &str, holder: Holder) -> Refusal {
-        Refusal::Alarm {
+    fn alarm_refusal(name: &str, holder: ForeignHolder) -> WriteRefusal {
+        WriteRefusal::Alarm {
             name: name.into(),
             watches: "AWS/SageMaker Invocation5XXErrors (EndpointName=esd)".into(),
             holder,
@@ -397,35 +380,35 @@ mod tests {
     fn a_refusal_names_the_object_its_holder_and_what_to_do() {
         let reasons = [
             (
-                target_refusal(Holder::Untagged),
+                target_refusal(ForeignHolder::Untagged),
                 "A scalable target is already registered for endpoint/esd/variant/prod and this \
                  resource did not register it: refusing to take over a scaling setup that \
                  something else manages. Deregister it first, or set AdoptExisting to true to \
                  manage it from this stack.",
             ),
             (
-                target_refusal(Holder::Other(other_owner())),
+                target_refusal(ForeignHolder::Other(other_owner())),
                 "A scalable target is already registered for endpoint/esd/variant/prod and \
                  resource Scaling of stack arn:aws:cloudformation:us-east-1:123456789012:stack/b/2 \
                  manages it: refusing to take it over. Deregister it first, or set AdoptExisting \
                  to true to manage it from this stack.",
             ),
             (
-                target_refusal(Holder::Unknown("denied".into())),
+                target_refusal(ForeignHolder::Unknown("denied".into())),
                 "A scalable target is already registered for endpoint/esd/variant/prod and whose \
                  it is is unknown, because its tags could not be read (denied): refusing to take \
                  it over. Deregister it first, or set AdoptExisting to true to manage it from \
                  this stack.",
             ),
             (
-                alarm_refusal("pager", Holder::Untagged),
+                alarm_refusal("pager", ForeignHolder::Untagged),
                 "An alarm named pager already exists and this resource did not create it (it \
                  watches AWS/SageMaker Invocation5XXErrors (EndpointName=esd)). Refusing to \
                  replace it: set AlarmName to another name, or set AdoptExisting to true to \
                  manage it from this stack.",
             ),
             (
-                alarm_refusal("pager", Holder::Other(other_owner())),
+                alarm_refusal("pager", ForeignHolder::Other(other_owner())),
                 "An alarm named pager already exists and resource Scaling of stack \
                  arn:aws:cloudformation:us-east-1:123456789012:stack/b/2 manages it (it watches \
                  AWS/SageMaker Invocation5XXErrors (EndpointName=esd)). Refusing to replace it: \
@@ -433,14 +416,14 @@ mod tests {
                  this stack.",
             ),
             (
-                alarm_refusal("pager", Holder::Unknown("denied".into())),
+                alarm_refusal("pager", ForeignHolder::Unknown("denied".into())),
                 "An alarm named pager already exists (it watches AWS/SageMaker \
                  Invocation5XXErrors (EndpointName=esd)) and whose it is is unknown, because its \
                  tags could not be read (denied). Refusing to replace it: set AlarmName to \
                  another name, or set AdoptExisting to true to manage it from this stack.",
             ),
             (
-                Refusal::PolicyQuota {
+                WriteRefusal::PolicyQuota {
                     resource_id: "endpoint/esd/variant/prod".into(),
                     asked: 49,
                     kept: "a, b".into(),
@@ -485,7 +468,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(target_refusal(Holder::Untagged))
+            Err(target_refusal(ForeignHolder::Untagged))
         );
     }
 
@@ -497,7 +480,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(target_refusal(Holder::Other(other_owner())))
+            Err(target_refusal(ForeignHolder::Other(other_owner())))
         );
     }
 
@@ -510,7 +493,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(target_refusal(Holder::Unknown(why.into())))
+            Err(target_refusal(ForeignHolder::Unknown(why.into())))
         );
     }
 
@@ -574,7 +557,7 @@ mod tests {
         };
         assert_eq!(
             reconfigure(&previous, &previous, &observed),
-            Err(target_refusal(Holder::Other(other_owner())))
+            Err(target_refusal(ForeignHolder::Other(other_owner())))
         );
     }
 
@@ -591,7 +574,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired, &observed),
-            Err(alarm_refusal("pager", Holder::Untagged))
+            Err(alarm_refusal("pager", ForeignHolder::Untagged))
         );
     }
 
@@ -607,7 +590,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(alarm_refusal(ALARM, Holder::Other(other_owner())))
+            Err(alarm_refusal(ALARM, ForeignHolder::Other(other_owner())))
         );
     }
 
@@ -661,7 +644,7 @@ mod tests {
         };
         assert_eq!(
             configure(&desired(json!({})), &observed),
-            Err(alarm_refusal(ALARM, Holder::Untagged))
+            Err(alarm_refusal(ALARM, ForeignHolder::Untagged))
         );
     }
 

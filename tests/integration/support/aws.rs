@@ -10,8 +10,7 @@
 //!   throttling) and delays, and records calls.
 
 use super::http::{BoxReply, Reply, Request, Server};
-use sagemaker_async_autoscaling::aws::AwsClients;
-use sagemaker_async_autoscaling::http::Http;
+use sagemaker_async_autoscaling::{AwsClients, Http};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -9,8 +9,8 @@
 
 use super::aws::{clients_for, moto_url};
 use super::{Emulator, Stack};
-use sagemaker_async_autoscaling::aws::AwsClients;
-use sagemaker_async_autoscaling::contract::{GUARD_RESOURCE_TYPE, RECORD_PATH_PREFIX};
+use sagemaker_async_autoscaling::AwsClients;
+use sagemaker_async_autoscaling::{GUARD_RESOURCE_TYPE, RECORD_PATH_PREFIX};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt;

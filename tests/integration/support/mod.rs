@@ -17,10 +17,10 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use aws_sdk_cloudwatch::types::MetricAlarm;
 use http::Server;
+use sagemaker_async_autoscaling::AwsClients;
 use sagemaker_async_autoscaling::Handler;
-use sagemaker_async_autoscaling::aws::AwsClients;
-use sagemaker_async_autoscaling::cfn::delivery::Responder;
-use sagemaker_async_autoscaling::handler::InvocationResult;
+use sagemaker_async_autoscaling::InvocationResult;
+use sagemaker_async_autoscaling::Responder;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

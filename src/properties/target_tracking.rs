@@ -5,8 +5,9 @@
 //! CloudWatch's for metric math).
 
 use super::reader::{Reader, quote};
-use crate::contract::{KINDS, Kind, TargetMetric};
-use crate::policy::{Metric, MetricQuery, QuerySource, TargetTracking, TrackedMetric};
+use crate::policy_spec::{Metric, MetricQuery, QuerySource, TargetTracking, TrackedMetric};
+use crate::target::{KINDS, Kind, TargetMetric};
+use aws_sdk_applicationautoscaling::types::{MetricStatistic, MetricType};
 
 /// Application Auto Scaling's quota: scaling policies per scalable target, step and target
 /// tracking together; not adjustable.
@@ -24,43 +25,15 @@ const SHORTHAND: [&str; 5] = [
     "DisableScaleIn",
 ];
 
-/// `MetricStatistic` in the Application Auto Scaling API model.
-const STATISTICS: [&str; 5] = ["Average", "Minimum", "Maximum", "SampleCount", "Sum"];
-
-/// `MetricType` in the Application Auto Scaling API model: every predefined metric.
-const PREDEFINED_METRIC_TYPES: [&str; 31] = [
-    "DynamoDBReadCapacityUtilization",
-    "DynamoDBWriteCapacityUtilization",
-    "ALBRequestCountPerTarget",
-    "RDSReaderAverageCPUUtilization",
-    "RDSReaderAverageDatabaseConnections",
-    "EC2SpotFleetRequestAverageCPUUtilization",
-    "EC2SpotFleetRequestAverageNetworkIn",
-    "EC2SpotFleetRequestAverageNetworkOut",
-    "SageMakerVariantInvocationsPerInstance",
-    "ECSServiceAverageCPUUtilization",
-    "ECSServiceAverageMemoryUtilization",
-    "AppStreamAverageCapacityUtilization",
-    "ComprehendInferenceUtilization",
-    "LambdaProvisionedConcurrencyUtilization",
-    "CassandraReadCapacityUtilization",
-    "CassandraWriteCapacityUtilization",
-    "KafkaBrokerStorageUtilization",
-    "ElastiCacheEngineCPUUtilization",
-    "ElastiCacheDatabaseMemoryUsagePercentage",
-    "ElastiCachePrimaryEngineCPUUtilization",
-    "ElastiCacheReplicaEngineCPUUtilization",
-    "ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage",
-    "NeptuneReaderAverageCPUUtilization",
-    "SageMakerVariantProvisionedConcurrencyUtilization",
-    "ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage",
-    "SageMakerInferenceComponentInvocationsPerCopy",
-    "WorkSpacesAverageUserSessionsCapacityUtilization",
-    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
-    "SageMakerVariantConcurrentRequestsPerModelHighResolution",
-    "ECSServiceAverageCPUUtilizationHighResolution",
-    "ECSServiceAverageMemoryUtilizationHighResolution",
-];
+/// `MetricStatistic`'s values, as a Reason lists them: the SDK's, with the three that the API
+/// model and the native resource's documentation list first in their order (Average, Minimum,
+/// Maximum), the rest after them in the SDK's order.
+fn statistics() -> Vec<&'static str> {
+    const FIRST: [&str; 3] = ["Average", "Minimum", "Maximum"];
+    let mut statistics = MetricStatistic::values().to_vec();
+    statistics.sort_by_key(|s| FIRST.iter().position(|f| f == s).unwrap_or(FIRST.len()));
+    statistics
+}
 
 /// How the target-tracking policies were asked for.
 #[derive(Clone, Debug, PartialEq)]
@@ -282,14 +255,21 @@ fn read_predefined(r: &mut Reader<'_>, kind: &'static Kind) -> Option<TrackedMet
 /// deployed.
 fn check_predefined(metric_type: &str, kind: &Kind) -> Result<(), String> {
     let others = |prefix: &str| {
-        let own: Vec<&str> = PREDEFINED_METRIC_TYPES
-            .into_iter()
+        let mut own: Vec<&str> = MetricType::values()
+            .iter()
+            .copied()
             .filter(|t| t.starts_with(prefix) && check_predefined(t, kind).is_ok())
             .collect();
+        // The shorthand's metrics first, in `TargetMetric`'s order (the kind's default first),
+        // then the others in the SDK's order.
+        own.sort_by_key(|t| {
+            let shorthand = TargetMetric::ALL.iter().position(|m| m.metric_name() == *t);
+            shorthand.unwrap_or(usize::MAX)
+        });
         format!("for an {}: {}", kind.noun, own.join(", "))
     };
     let prefix = kind.predefined_metric_prefix;
-    if !PREDEFINED_METRIC_TYPES.contains(&metric_type) {
+    if !MetricType::values().contains(&metric_type) {
         return Err(format!(
             "is not a predefined metric type of Application Auto Scaling; {}",
             others(prefix)
@@ -346,11 +326,11 @@ fn read_customized(r: &mut Reader<'_>) -> Option<TrackedMetric> {
             }
         }
         let statistic = statistic?;
-        if !STATISTICS.contains(&statistic.as_str()) {
+        if !MetricStatistic::values().contains(&statistic.as_str()) {
             let message = format!(
                 "{} must be one of {}, got {}",
                 r.name("Statistic"),
-                STATISTICS.join(", "),
+                statistics().join(", "),
                 quote(&statistic)
             );
             r.problem(message);
@@ -399,16 +379,16 @@ fn read_math(r: &mut Reader<'_>, metrics: &serde_json::Value) -> Option<TrackedM
 
 fn read_query(r: &mut Reader<'_>) -> Option<MetricQuery> {
     let id = r.required_string("Id");
-    if let Some(id) = &id {
-        if !is_metric_math_id(id) {
-            let message = format!(
-                "{} must start with a lowercase letter and hold only letters, digits and \
+    if let Some(id) = &id
+        && !is_metric_math_id(id)
+    {
+        let message = format!(
+            "{} must start with a lowercase letter and hold only letters, digits and \
                  underscores, at most 255 (CloudWatch's rule for metric math Ids), got {}",
-                r.name("Id"),
-                quote(id)
-            );
-            r.problem(message);
-        }
+            r.name("Id"),
+            quote(id)
+        );
+        r.problem(message);
     }
     let expression = text(r, "Expression", Some(2048), Required::No);
     let metric_stat = r.get("MetricStat");
@@ -753,6 +733,30 @@ mod tests {
             problems(json!({"TargetTrackingPolicies": [{"PolicyName": "d", "TargetValue": 1,
                 "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}]}))
                 .contains("belongs to another service")
+        );
+    }
+
+    /// The values a Reason offers are the SDK's, in the order it has always listed them: the
+    /// shorthand's metrics first, and Minimum before Maximum.
+    #[test]
+    fn the_values_a_reason_offers_are_the_sdks_in_a_stable_order() {
+        let reason = ScalingProperties::parse(&json!({"InferenceComponentName": "ic",
+            "TargetTrackingPolicies": [{"PolicyName": "p", "TargetValue": 1,
+                "PredefinedMetricSpecification": {"PredefinedMetricType":
+                    "SageMakerVariantConcurrentRequestsPerModelHighResolution"}}]}))
+        .unwrap_err()
+        .to_string();
+        assert_reason(
+            &reason,
+            &[
+                "is for an endpoint variant, not an inference component; for an inference \
+               component: SageMakerInferenceComponentInvocationsPerCopy, \
+               SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+            ],
+        );
+        assert_eq!(
+            statistics(),
+            ["Average", "Minimum", "Maximum", "SampleCount", "Sum"]
         );
     }
 

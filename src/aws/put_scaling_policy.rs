@@ -2,8 +2,8 @@
 //! read back into one: one arm each way per kind of policy.
 
 use super::AwsError;
-use crate::policy::Step;
-use crate::policy::{
+use crate::policy_spec::Step;
+use crate::policy_spec::{
     Metric, MetricQuery, PolicyKind, PolicySpec, QuerySource, StepScaling, TargetTracking,
     TrackedMetric,
 };
