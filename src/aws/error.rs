@@ -203,24 +203,19 @@ impl AwsError {
         }
     }
 
-    /// The thing to delete is already gone. Real AWS says ObjectNotFoundException (Application
-    /// Auto Scaling), ResourceNotFound (CloudWatch) or ParameterNotFound (Parameter Store); moto
-    /// says ValidationException with a "No scalable target"/"No scaling policy" message, which
-    /// real AWS uses only for bad input.
+    /// The thing to delete is already gone: ObjectNotFoundException (Application Auto
+    /// Scaling), ResourceNotFound or ResourceNotFoundException (CloudWatch, tagging) or
+    /// ParameterNotFound (Parameter Store). A ValidationException is bad input, never this.
     pub fn is_not_found(&self) -> bool {
-        match self.code.as_deref() {
+        matches!(
+            self.code.as_deref(),
             Some(
                 "ObjectNotFoundException"
-                | "ResourceNotFound"
-                | "ResourceNotFoundException"
-                | "ParameterNotFound",
-            ) => true,
-            Some("ValidationException") => {
-                self.message.starts_with("No scalable target")
-                    || self.message.starts_with("No scaling policy")
-            }
-            _ => false,
-        }
+                    | "ResourceNotFound"
+                    | "ResourceNotFoundException"
+                    | "ParameterNotFound",
+            )
+        )
     }
 }
 
@@ -363,10 +358,10 @@ mod tests {
     }
 
     #[test]
-    fn moto_and_aws_both_say_already_gone() {
+    fn what_aws_says_of_a_missing_object_is_already_gone_and_bad_input_is_not() {
         assert!(error(Some("ObjectNotFoundException"), "x").is_not_found());
         assert!(error(Some("ResourceNotFound"), "x").is_not_found());
-        assert!(error(Some("ValidationException"), "No scalable target found").is_not_found());
+        assert!(!error(Some("ValidationException"), "No scalable target found").is_not_found());
         assert!(!error(Some("ValidationException"), "MinCapacity too high").is_not_found());
         assert!(!error(None, "HTTP 500").is_not_found());
     }
