@@ -4,6 +4,9 @@
 use super::error::AwsError;
 use super::{ScalingApi, call};
 use aws_sdk_sagemaker::primitives::DateTimeFormat;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
 
 /// An endpoint as DescribeEndpoint shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,23 +36,103 @@ impl Endpoint {
     }
 }
 
-/// An endpoint configuration's production variants: name and instance type (none for a
-/// serverless variant).
+/// An endpoint configuration's production variants: name and what each runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointConfig {
     pub name: String,
-    pub variants: Vec<(String, Option<String>)>,
+    pub variants: Vec<(String, Placement)>,
 }
 
 impl EndpointConfig {
-    /// The variant's instance type: `None` when the configuration has no such variant,
-    /// `Some(None)` for a variant without one.
-    pub fn instance_type(&self, variant: &str) -> Option<Option<&str>> {
+    /// What the variant runs on: `None` when the configuration has no such variant.
+    pub fn placement(&self, variant: &str) -> Option<&Placement> {
         self.variants
             .iter()
             .find(|(name, _)| name == variant)
-            .map(|(_, instance_type)| instance_type.as_deref())
+            .map(|(_, placement)| placement)
     }
+}
+
+/// What a production variant runs on: one instance type, instance pools (up to five types
+/// by priority, SageMaker's since 2026), or neither (a serverless variant).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    InstanceType(String),
+    InstancePools(Vec<InstancePool>),
+    Serverless,
+}
+
+/// One of a variant's instance pools, as its configuration gives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstancePool {
+    pub instance_type: String,
+    pub priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name_override: Option<String>,
+}
+
+impl Placement {
+    /// Whether a variant moving from `self` to `other` keeps its instances, as SageMaker's rule
+    /// for registered variants reads here: the same instance type, or pools of the same set of
+    /// types (priorities and ModelNameOverride may change). AWS documents the rule for the
+    /// instance type; that pools follow it by their set of types, and that a move between an
+    /// instance type and pools is a change, is this project's reading.
+    pub fn same_instances(&self, other: &Placement) -> bool {
+        match (self, other) {
+            (Placement::InstancePools(a), Placement::InstancePools(b)) => {
+                pool_types(a) == pool_types(b)
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
+fn pool_types(pools: &[InstancePool]) -> BTreeSet<&str> {
+    pools.iter().map(|p| p.instance_type.as_str()).collect()
+}
+
+/// The instance type, `pools a, b` (their types by priority) or `none`.
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Placement::InstanceType(instance_type) => f.write_str(instance_type),
+            Placement::InstancePools(pools) => {
+                let mut by_priority: Vec<&InstancePool> = pools.iter().collect();
+                by_priority.sort_by_key(|p| p.priority);
+                let types: Vec<&str> = by_priority
+                    .iter()
+                    .map(|p| p.instance_type.as_str())
+                    .collect();
+                write!(f, "pools {}", types.join(", "))
+            }
+            Placement::Serverless => f.write_str("none"),
+        }
+    }
+}
+
+/// What a ProductionVariant runs on.
+fn placement(variant: &aws_sdk_sagemaker::types::ProductionVariant) -> Placement {
+    if let Some(instance_type) = variant.instance_type() {
+        return Placement::InstanceType(instance_type.as_str().to_owned());
+    }
+    let pools = variant.instance_pools();
+    if pools.is_empty() {
+        return Placement::Serverless;
+    }
+    Placement::InstancePools(
+        pools
+            .iter()
+            .map(|p| InstancePool {
+                instance_type: p
+                    .instance_type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default(),
+                priority: p.priority(),
+                model_name_override: p.model_name_override().map(str::to_owned),
+            })
+            .collect(),
+    )
 }
 
 /// SageMaker answers a missing endpoint or configuration with a ValidationException "Could not
@@ -115,10 +198,9 @@ impl ScalingApi {
                 .production_variants()
                 .iter()
                 .map(|v| {
-                    let instance_type = v.instance_type().map(|t| t.as_str().to_owned());
                     (
                         v.variant_name().unwrap_or_default().to_owned(),
-                        instance_type,
+                        placement(v),
                     )
                 })
                 .collect(),

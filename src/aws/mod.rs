@@ -13,7 +13,7 @@ mod records;
 
 pub use call::Steps;
 pub use clients::{AwsClients, retry_config};
-pub use endpoint::{Endpoint, EndpointConfig};
+pub use endpoint::{Endpoint, EndpointConfig, InstancePool, Placement};
 pub use error::AwsError;
 pub use records::StoredRecord;
 

@@ -271,13 +271,13 @@ async fn plan_takes(
         };
         let (record, value) = match halfway {
             Some(earlier) => {
-                let record = Record {
-                    instance_type: affected.instance_type.clone(),
+                let mut record = Record {
                     endpoint_last_modified: endpoint.last_modified.clone(),
                     from_config: endpoint.config_name.clone(),
                     for_config: new_config.to_owned(),
                     ..earlier
                 };
+                record.set_placement(&affected.placement);
                 let value = record
                     .encode()
                     .expect("a stored record fits where it was stored");

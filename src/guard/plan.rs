@@ -2,7 +2,7 @@
 //! deregistered, whether the guard may do it, and whether a record may be restored now.
 
 use super::record::Record;
-use crate::aws::{Endpoint, EndpointConfig};
+use crate::aws::{Endpoint, EndpointConfig, Placement};
 use crate::contract::{FOLLOWS_ENDPOINT_CONFIG_TAG, OWNER_RESOURCE_TAG, OWNER_STACK_TAG, Tags};
 use crate::target::VariantId;
 use std::fmt;
@@ -11,19 +11,24 @@ use std::fmt;
 /// is registered for auto scaling.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
-    InstanceType {
-        from: Option<String>,
-        to: Option<String>,
+    /// Another instance type, pools of another set of types, or a move between the two.
+    Instances {
+        from: Placement,
+        to: Placement,
     },
     Removed,
 }
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |t: &Option<String>| t.clone().unwrap_or_else(|| "none".to_owned());
         match self {
-            Change::InstanceType { from, to } => {
-                write!(f, "instance type {} -> {}", show(from), show(to))
+            Change::Instances { from, to } => {
+                let pools = |p: &Placement| matches!(p, Placement::InstancePools(_));
+                let noun = match pools(from) || pools(to) {
+                    true => "instances",
+                    false => "instance type",
+                };
+                write!(f, "{noun} {from} -> {to}")
             }
             Change::Removed => f.write_str("removed from the new configuration"),
         }
@@ -31,17 +36,18 @@ impl fmt::Display for Change {
 }
 
 /// A variant of the endpoint's current configuration that the update changes in a way
-/// SageMaker refuses while it is registered: its instance type, or its removal.
+/// SageMaker refuses while it is registered: its instances, or its removal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Affected {
     pub variant: VariantId,
-    /// Its instance type now.
-    pub instance_type: Option<String>,
+    /// What it runs on now.
+    pub placement: Placement,
     pub change: Change,
 }
 
-/// The variants of `current` that moving to `new` affects. A change of model or weight only is
-/// not among them: SageMaker allows that while a variant is registered.
+/// The variants of `current` that moving to `new` affects. A change of model or weight only, or
+/// of the pools' priorities or ModelNameOverride only, is not among them: SageMaker allows that
+/// while a variant is registered (see [`Placement::same_instances`]).
 pub fn affected_variants(
     endpoint_name: &str,
     current: &EndpointConfig,
@@ -50,18 +56,18 @@ pub fn affected_variants(
     current
         .variants
         .iter()
-        .filter_map(|(name, instance_type)| {
-            let change = match new.instance_type(name) {
+        .filter_map(|(name, placement)| {
+            let change = match new.placement(name) {
                 None => Change::Removed,
-                Some(to) if to != instance_type.as_deref() => Change::InstanceType {
-                    from: instance_type.clone(),
-                    to: to.map(str::to_owned),
+                Some(to) if !placement.same_instances(to) => Change::Instances {
+                    from: placement.clone(),
+                    to: to.clone(),
                 },
                 Some(_) => return None,
             };
             Some(Affected {
                 variant: VariantId::new(endpoint_name, name),
-                instance_type: instance_type.clone(),
+                placement: placement.clone(),
                 change,
             })
         })
@@ -265,19 +271,22 @@ pub fn decide_restore(
             endpoint.config_name
         ));
     };
-    match config.instance_type(&record.variant_name) {
+    let recorded = record.placement();
+    // The variant's instances as a Reason names them.
+    let named = |placement: &Placement| match placement {
+        Placement::Serverless => "no instance type".to_owned(),
+        other => other.to_string(),
+    };
+    match config.placement(&record.variant_name) {
         None => Keep(format!(
             "the endpoint's configuration {} has no variant {}",
             config.name, record.variant_name
         )),
-        Some(now) if now != record.instance_type.as_deref() => Keep(format!(
+        Some(now) if !now.same_instances(&recorded) => Keep(format!(
             "the variant runs {} now, not the recorded {}; its scaling resource's Update \
              registers it again",
-            now.unwrap_or("no instance type"),
-            record
-                .instance_type
-                .as_deref()
-                .unwrap_or("no instance type")
+            named(now),
+            named(&recorded)
         )),
         Some(_) if config.name != record.from_config => Keep(format!(
             "the endpoint runs the configuration {}, not {} as when the record was taken",
@@ -296,7 +305,7 @@ pub fn decide_restore(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::TargetSettings;
+    use crate::aws::{InstancePool, TargetSettings};
     use crate::guard::record::RecordedTarget;
     use crate::properties::SuspendedState;
 
@@ -305,7 +314,7 @@ mod tests {
             name: name.into(),
             variants: variants
                 .iter()
-                .map(|(v, t)| (v.to_string(), Some(t.to_string())))
+                .map(|(v, t)| (v.to_string(), Placement::InstanceType(t.to_string())))
                 .collect(),
         }
     }
@@ -323,7 +332,7 @@ mod tests {
     fn record() -> Record {
         Record::new(
             &VariantId::new("e", "v"),
-            Some("ml.g5.xlarge".into()),
+            &Placement::InstanceType("ml.g5.xlarge".into()),
             "t1".into(),
             "old".into(),
             "new".into(),
@@ -365,6 +374,115 @@ mod tests {
         );
     }
 
+    fn pools(types: &[(&str, i32, Option<&str>)]) -> Placement {
+        Placement::InstancePools(
+            types
+                .iter()
+                .map(|(t, priority, model)| InstancePool {
+                    instance_type: t.to_string(),
+                    priority: Some(*priority),
+                    model_name_override: model.map(str::to_owned),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_change_of_a_variants_set_of_pool_types_affects_it_and_of_priorities_or_models_not() {
+        let g5_g6 = pools(&[("ml.g5.xlarge", 1, None), ("ml.g6.xlarge", 2, None)]);
+        let current = EndpointConfig {
+            name: "old".into(),
+            variants: vec![
+                ("added".into(), g5_g6.clone()),
+                ("reordered".into(), g5_g6.clone()),
+                ("to-type".into(), g5_g6.clone()),
+                (
+                    "to-pools".into(),
+                    Placement::InstanceType("ml.g5.xlarge".into()),
+                ),
+            ],
+        };
+        let new = EndpointConfig {
+            name: "new".into(),
+            variants: vec![
+                (
+                    "added".into(),
+                    pools(&[
+                        ("ml.g5.xlarge", 1, None),
+                        ("ml.g6.xlarge", 2, None),
+                        ("ml.g6e.xlarge", 3, None),
+                    ]),
+                ),
+                (
+                    "reordered".into(),
+                    pools(&[("ml.g6.xlarge", 1, Some("m2")), ("ml.g5.xlarge", 2, None)]),
+                ),
+                (
+                    "to-type".into(),
+                    Placement::InstanceType("ml.g5.xlarge".into()),
+                ),
+                ("to-pools".into(), pools(&[("ml.g5.xlarge", 1, None)])),
+            ],
+        };
+        let affected = affected_variants("e", &current, &new);
+        assert_eq!(
+            affected
+                .iter()
+                .map(|a| (a.variant.variant_name.as_str(), a.change.to_string()))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "added",
+                    "instances pools ml.g5.xlarge, ml.g6.xlarge -> pools ml.g5.xlarge, \
+                     ml.g6.xlarge, ml.g6e.xlarge"
+                        .to_owned()
+                ),
+                (
+                    "to-type",
+                    "instances pools ml.g5.xlarge, ml.g6.xlarge -> ml.g5.xlarge".to_owned()
+                ),
+                (
+                    "to-pools",
+                    "instances ml.g5.xlarge -> pools ml.g5.xlarge".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(affected[0].placement, g5_g6);
+    }
+
+    #[test]
+    fn a_record_of_pools_is_restored_on_pools_of_the_same_types_only() {
+        let g5_g6 = pools(&[("ml.g5.xlarge", 1, None), ("ml.g6.xlarge", 2, None)]);
+        let mut record = record();
+        record.set_placement(&g5_g6);
+        let with = |placement: Placement| EndpointConfig {
+            name: "old".into(),
+            variants: vec![("v".into(), placement)],
+        };
+        let rolled_back = endpoint("InService", "old", "t2");
+        let decide = |config: &EndpointConfig| {
+            decide_restore(
+                &record,
+                Some(&rolled_back),
+                Some(config),
+                Registered::No,
+                Trigger::GuardEvent,
+            )
+        };
+        let reordered = pools(&[("ml.g6.xlarge", 1, None), ("ml.g5.xlarge", 2, Some("m"))]);
+        assert_eq!(decide(&with(reordered)), RestoreDecision::Restore);
+        let RestoreDecision::Keep(why) = decide(&with(pools(&[("ml.g5.xlarge", 1, None)]))) else {
+            panic!("a variant on other pools is not restored");
+        };
+        assert_eq!(
+            why,
+            "the variant runs pools ml.g5.xlarge now, not the recorded pools ml.g5.xlarge, \
+             ml.g6.xlarge; its scaling resource's Update registers it again"
+        );
+        let single = Placement::InstanceType("ml.g5.xlarge".into());
+        assert!(matches!(decide(&with(single)), RestoreDecision::Keep(_)));
+    }
+
     #[test]
     fn the_guard_deregisters_only_what_its_own_stack_registers_again_and_names_every_other() {
         let tags = |stack: &str, follows: bool| {
@@ -386,7 +504,7 @@ mod tests {
         );
         let affected = |v: &str| Affected {
             variant: VariantId::new("e", v),
-            instance_type: Some("ml.g5.xlarge".into()),
+            placement: Placement::InstanceType("ml.g5.xlarge".into()),
             change: Change::Removed,
         };
         let planned = plan_deregistrations(vec![(affected("a"), ours.clone(), ())]).unwrap();

@@ -2,7 +2,7 @@
 //! it is restored. Pure data and its JSON form; the AWS side is in [`super::take`] and
 //! [`super::restore`].
 
-use crate::aws::TargetSettings;
+use crate::aws::{InstancePool, Placement, TargetSettings};
 use crate::contract::{RECORD_PATH_PREFIX, Tags};
 use crate::policy_spec::PolicySpec;
 use crate::properties::ScheduledAction;
@@ -22,9 +22,14 @@ pub struct Record {
     pub version: u32,
     pub endpoint_name: String,
     pub variant_name: String,
-    /// The variant's instance type when it was deregistered: a restore puts the scaling back
-    /// only on a variant that runs this type again.
+    /// The variant's instance type when it was deregistered, or none (pools, serverless): a
+    /// restore puts the scaling back only on a variant that runs on the same instances again.
     pub instance_type: Option<String>,
+    /// The variant's instance pools when it ran on pools. Left out when empty, so that a record
+    /// of a variant without pools is written as before, and a function older than pools reads
+    /// every record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_pools: Vec<InstancePool>,
     /// The endpoint's LastModifiedTime when it was deregistered: a state-change event restores
     /// only once the endpoint has changed since.
     pub endpoint_last_modified: String,
@@ -80,19 +85,38 @@ impl Record {
         (record.version == VERSION).then_some(record)
     }
 
+    /// What the variant ran on when it was deregistered.
+    pub fn placement(&self) -> Placement {
+        match (&self.instance_type, self.instance_pools.is_empty()) {
+            (Some(instance_type), _) => Placement::InstanceType(instance_type.clone()),
+            (None, false) => Placement::InstancePools(self.instance_pools.clone()),
+            (None, true) => Placement::Serverless,
+        }
+    }
+
+    /// Records what the variant runs on.
+    pub fn set_placement(&mut self, placement: &Placement) {
+        (self.instance_type, self.instance_pools) = match placement {
+            Placement::InstanceType(instance_type) => (Some(instance_type.clone()), Vec::new()),
+            Placement::InstancePools(pools) => (None, pools.clone()),
+            Placement::Serverless => (None, Vec::new()),
+        };
+    }
+
     pub fn new(
         variant: &VariantId,
-        instance_type: Option<String>,
+        placement: &Placement,
         endpoint_last_modified: String,
         from_config: String,
         for_config: String,
         target: RecordedTarget,
     ) -> Record {
-        Record {
+        let mut record = Record {
             version: VERSION,
             endpoint_name: variant.endpoint_name.clone(),
             variant_name: variant.variant_name.clone(),
-            instance_type,
+            instance_type: None,
+            instance_pools: Vec::new(),
             endpoint_last_modified,
             from_config,
             for_config,
@@ -100,7 +124,9 @@ impl Record {
             policies: Vec::new(),
             scheduled_actions: Vec::new(),
             alarms: Vec::new(),
-        }
+        };
+        record.set_placement(placement);
+        record
     }
 }
 
@@ -126,7 +152,7 @@ mod tests {
     fn record() -> Record {
         let mut record = Record::new(
             &VariantId::new("e", "v"),
-            Some("ml.g5.xlarge".into()),
+            &Placement::InstanceType("ml.g5.xlarge".into()),
             "2026-12-02T01:00:00Z".into(),
             "config-1".into(),
             "config-2".into(),
@@ -186,6 +212,37 @@ mod tests {
                 .push(record.scheduled_actions[0].clone());
         }
         assert_eq!(record.encode(), Err(size(&record)));
+    }
+
+    #[test]
+    fn a_record_keeps_a_variants_pools_and_one_without_pools_is_written_as_before() {
+        let pools = Placement::InstancePools(vec![
+            InstancePool {
+                instance_type: "ml.g6.xlarge".into(),
+                priority: Some(1),
+                model_name_override: None,
+            },
+            InstancePool {
+                instance_type: "ml.g5.xlarge".into(),
+                priority: Some(2),
+                model_name_override: Some("model-for-g5".into()),
+            },
+        ]);
+        let mut on_pools = record();
+        on_pools.set_placement(&pools);
+        let encoded = on_pools.encode().unwrap();
+        assert!(
+            encoded.contains(r#""instance_type":null,"instance_pools":[{"InstanceType":"ml.g6.xlarge","Priority":1},{"InstanceType":"ml.g5.xlarge","Priority":2,"ModelNameOverride":"model-for-g5"}]"#),
+            "{encoded}"
+        );
+        assert_eq!(Record::decode(&encoded).unwrap().placement(), pools);
+
+        let single = record().encode().unwrap();
+        assert!(!single.contains("instance_pools"), "{single}");
+        assert_eq!(
+            Record::decode(&single).unwrap().placement(),
+            Placement::InstanceType("ml.g5.xlarge".into())
+        );
     }
 
     #[test]

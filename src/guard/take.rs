@@ -36,7 +36,7 @@ pub(super) async fn take(
     };
     let mut record = Record::new(
         variant,
-        affected.instance_type.clone(),
+        &affected.placement,
         endpoint.last_modified.clone(),
         endpoint.config_name.clone(),
         for_config.to_owned(),

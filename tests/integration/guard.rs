@@ -470,6 +470,164 @@ async fn a_variant_someone_else_registered_stops_the_update_before_any_change() 
     assert_eq!(fixture.emulator.policy_names(&w).await.len(), 2);
 }
 
+impl World {
+    /// Three more configurations of variant `v` on instance pools: `p` (ml.g4dn.xlarge first,
+    /// then ml.g4dn.2xlarge), `p-swapped` (the same types, priorities swapped) and `q`
+    /// (ml.g4dn.xlarge and ml.m5.xlarge).
+    async fn on_pools(&self) {
+        let model = format!("{}-m1", self.endpoint);
+        for (suffix, pools) in [
+            ("p", [("ml.g4dn.xlarge", 1), ("ml.g4dn.2xlarge", 2)]),
+            ("p-swapped", [("ml.g4dn.2xlarge", 1), ("ml.g4dn.xlarge", 2)]),
+            ("q", [("ml.g4dn.xlarge", 1), ("ml.m5.xlarge", 2)]),
+        ] {
+            let name = self.config(suffix);
+            self.sagemaker
+                .config_on_pools(&name, "v", &model, &pools)
+                .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_change_of_a_variants_pool_types_goes_through_and_registers_the_new_settings() {
+    let fixture = Fixture::start("a_change_of_a_variants_pool_types_goes_through").await;
+    let world = World::new(&fixture, "pools-fwd").await;
+    world.on_pools().await;
+    let mut cfn = CfnStack::create(
+        &fixture.stack,
+        world.template("p", &["v"], false),
+        world.watched(&["v"]),
+    )
+    .await;
+    assert_configured(&cfn.last().variants[0], false, "after Create");
+    let from = cfn.steps.len();
+
+    // The endpoint is slow enough to read the guard's record while it updates.
+    world
+        .sagemaker
+        .next_update(&world.endpoint, 1.0, false, 0.0)
+        .await;
+    let update = cfn.update(world.template("q", &["v"], true));
+    let record = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        world.sagemaker.record(&world.endpoint, "v").await
+    };
+    let (updated, record) = tokio::join!(update, record);
+    assert!(updated, "{}", cfn.describe(from));
+    let steps = &cfn.steps[from..];
+    let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["Guard Update", "Endpoint Update", "ScalingV Update"]
+    );
+    let guard = &steps[0];
+    assert!(
+        !guard.variants[0].registered() && guard.variants[0].record,
+        "{guard}"
+    );
+    assert!(
+        guard.reason.contains(
+            "instances pools ml.g4dn.xlarge, ml.g4dn.2xlarge -> pools ml.g4dn.xlarge, \
+             ml.m5.xlarge"
+        ),
+        "{}",
+        guard.reason
+    );
+    let record = record.expect("the guard's record, read while the endpoint updated");
+    assert_eq!(record["instance_type"], Value::Null, "{record}");
+    assert_eq!(
+        record["instance_pools"],
+        json!([
+            {"InstanceType": "ml.g4dn.xlarge", "Priority": 1},
+            {"InstanceType": "ml.g4dn.2xlarge", "Priority": 2},
+        ]),
+        "{record}"
+    );
+    assert!(steps[1].endpoint.ends_with("-q"), "{}", steps[1]);
+    assert_configured(&steps[2].variants[0], true, &cfn.describe(from));
+    assert_never_lost(&cfn, from, &[0]);
+}
+
+#[tokio::test]
+async fn a_failed_update_of_a_variants_pool_types_puts_the_old_scaling_back_exactly() {
+    let fixture = Fixture::start("a_failed_update_of_a_variants_pool_types").await;
+    let world = World::new(&fixture, "pools-fail").await;
+    world.on_pools().await;
+    let mut cfn = CfnStack::create(
+        &fixture.stack,
+        world.template("p", &["v"], false),
+        world.watched(&["v"]),
+    )
+    .await;
+    let before = cfn.last().variants[0].clone();
+    let from = cfn.steps.len();
+    world
+        .sagemaker
+        .next_update(&world.endpoint, 0.2, true, 0.0)
+        .await;
+
+    assert!(!cfn.update(world.template("q", &["v"], true)).await);
+    let steps = &cfn.steps[from..];
+    let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "Guard Update",
+            "Endpoint Update",
+            "Guard Update (rollback)",
+            "Endpoint Update (rollback)"
+        ],
+        "{}",
+        cfn.describe(from)
+    );
+    assert!(steps[0].variants[0].record && !steps[0].variants[0].registered());
+    assert_eq!(steps[1].status, "UPDATE_FAILED", "{}", steps[1].reason);
+    assert!(steps[1].endpoint.ends_with("-p"), "{}", steps[1]);
+    assert_eq!(steps[2].variants[0], before, "{}", cfn.describe(from));
+    assert!(
+        steps[2].reason.starts_with("Restored the auto scaling"),
+        "{}",
+        steps[2].reason
+    );
+    assert_eq!(steps[3].variants[0], before, "{}", cfn.describe(from));
+    assert_never_lost(&cfn, from, &[0]);
+}
+
+#[tokio::test]
+async fn a_change_of_pool_priorities_only_deregisters_nothing() {
+    let fixture = Fixture::start("a_change_of_pool_priorities_only_deregisters_nothing").await;
+    let world = World::new(&fixture, "pools-prio").await;
+    world.on_pools().await;
+    let mut cfn = CfnStack::create(
+        &fixture.stack,
+        world.template("p", &["v"], false),
+        world.watched(&["v"]),
+    )
+    .await;
+    let before = cfn.last().variants[0].clone();
+    let from = cfn.steps.len();
+
+    assert!(
+        cfn.update(world.template("p-swapped", &["v"], false)).await,
+        "{}",
+        cfn.describe(from)
+    );
+    for step in &cfn.steps[from..] {
+        assert_eq!(step.variants[0], before, "{step}");
+    }
+    assert!(
+        cfn.steps[from].reason.starts_with("Nothing to deregister"),
+        "{}",
+        cfn.steps[from].reason
+    );
+    assert!(
+        cfn.last().endpoint.ends_with("-p-swapped"),
+        "{}",
+        cfn.last()
+    );
+}
+
 #[tokio::test]
 async fn a_change_of_model_only_deregisters_nothing() {
     let fixture = Fixture::start("a_change_of_model_only_deregisters_nothing").await;

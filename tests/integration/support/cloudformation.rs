@@ -697,6 +697,52 @@ impl SageMaker {
         request.send().await.expect("CreateEndpointConfig");
     }
 
+    /// An endpoint configuration of one variant on instance pools: (type, priority) each.
+    pub async fn config_on_pools(
+        &self,
+        name: &str,
+        variant: &str,
+        model: &str,
+        pools: &[(&str, i32)],
+    ) {
+        let pools = pools.iter().map(|(instance_type, priority)| {
+            aws_sdk_sagemaker::types::InstancePool::builder()
+                .instance_type(
+                    aws_sdk_sagemaker::types::ProductionVariantInstanceType::from(*instance_type),
+                )
+                .priority(*priority)
+                .build()
+        });
+        let variant = aws_sdk_sagemaker::types::ProductionVariant::builder()
+            .variant_name(variant)
+            .model_name(model)
+            .set_instance_pools(Some(pools.collect()))
+            .initial_instance_count(1)
+            .build();
+        self.clients
+            .sagemaker
+            .create_endpoint_config()
+            .endpoint_config_name(name)
+            .production_variants(variant)
+            .send()
+            .await
+            .expect("CreateEndpointConfig");
+    }
+
+    /// The guard's record of a variant, as stored.
+    pub async fn record(&self, endpoint: &str, variant: &str) -> Option<Value> {
+        let output = self
+            .clients
+            .ssm
+            .get_parameter()
+            .name(format!("{RECORD_PATH_PREFIX}{endpoint}/{variant}"))
+            .send()
+            .await
+            .ok()?;
+        let value = output.parameter()?.value()?;
+        Some(serde_json::from_str(value).expect("a record is JSON"))
+    }
+
     /// How the emulator carries out the endpoint's next UpdateEndpoint: how long it updates,
     /// and whether it fails and rolls back to the old configuration (RollingBack for
     /// `rollback_seconds`).
