@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FUNCTION := sagemaker-async-autoscaling
 ARM_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help setup build test lint demo deploy bench sam-build cdk-check clean
+.PHONY: help setup build check test lint demo deploy bench sam-build cdk-check clean
 # The SAM CLI pins its own versions of libraries the lint tools also use: a venv of its own.
 SAM_VENV := .venv-sam
 SAM_DONE := $(SAM_VENV)/.sam-done
@@ -30,9 +30,12 @@ build: setup
 	rustup target add $(ARM_TARGET)
 	cargo lambda build --release --arm64 --output-format zip
 
-## test: every test, against the emulator the tests start themselves; then the emulator's own tests
-test: setup
+## check: the inner loop for a change of the function: its unit and integration tests (the emulator's own: make test)
+check: setup
 	cargo test --tests
+
+## test: every test: make check, then the emulator's own tests
+test: check
 	$(VENV)/bin/python -m pytest -q tests/emulator
 
 ## lint: formatting, clippy, ruff (the Python), the templates, the workflows, and one version number

@@ -60,7 +60,7 @@ echo "Creating the endpoint esd-type-c356f91 in the emulator"
 python scripts/demo_endpoint.py "http://127.0.0.1:$MOTO_PORT" setup
 
 echo "Starting Lambda's Runtime API (cargo lambda watch) on 127.0.0.1:$INVOKE_PORT and the function"
-setsid cargo lambda watch --only-lambda-apis --invoke-port "$INVOKE_PORT" --timeout 120 \
+setsid cargo lambda watch --only-lambda-apis --invoke-port "$INVOKE_PORT" --timeout 60 \
   >"$work/watch.log" 2>&1 &
 pids+=("$!")
 wait_for_port "$INVOKE_PORT" "cargo lambda watch" "$work/watch.log"
@@ -75,12 +75,18 @@ AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$INVOKE_PORT/.rt/sagemaker-async-autosc
   AWS_ACCESS_KEY_ID=testing \
   AWS_SECRET_ACCESS_KEY=testing \
   setsid "$FUNCTION_BINARY" >"$work/function.log" 2>&1 &
-pids+=("$!")
+function_pid=$!
+pids+=("$function_pid")
 
 failed=()
 for step in create update guard-create guard-update endpoint-update update-instance-type delete \
     guard-delete component-create component-update component-delete; do
   echo
+  if ! kill -0 "$function_pid" 2>/dev/null; then
+    echo "== $step: the function has exited"
+    failed+=("$step")
+    break
+  fi
   if [ "$step" = endpoint-update ]; then
     echo "== the endpoint moves to ml.g4dn.2xlarge (UpdateEndpoint, as CloudFormation does it)"
     python scripts/demo_endpoint.py "http://127.0.0.1:$MOTO_PORT" update \

@@ -3,6 +3,7 @@
 //! invoke).
 
 use crate::support::aws::Aws;
+use crate::support::http::port_no_test_binds;
 use crate::support::runtime_api::{Function, Outcome, RuntimeApi, TempDir};
 use crate::support::{SIGNATURE, Stack, assert_failed, assert_success};
 use serde_json::{Value, json};
@@ -233,19 +234,14 @@ fn the_release_that_cargo_lambda_builds_unwinds_on_a_panic() {
 #[test]
 fn the_readme_demo_walks_a_variants_and_a_components_lifecycle_and_an_instance_type_change_with_cargo_lambda()
  {
-    let free_port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let scratch = TempDir::new();
+    let moto_port = port_no_test_binds(&[]);
+    let invoke_port = port_no_test_binds(&[moto_port]);
     let run = Command::new(root.join("scripts/demo.sh"))
         .env("FUNCTION_BINARY", FUNCTION)
-        .env("MOTO_PORT", free_port().to_string())
-        .env("INVOKE_PORT", free_port().to_string())
+        .env("MOTO_PORT", moto_port.to_string())
+        .env("INVOKE_PORT", invoke_port.to_string())
         .env("TMPDIR", &scratch.0)
         .output()
         .unwrap();

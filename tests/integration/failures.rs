@@ -442,10 +442,7 @@ async fn an_html_error_page_instead_of_aws_gives_a_short_reason() {
 
 #[tokio::test]
 async fn a_refused_connection_gives_a_short_reason() {
-    let closed_port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed_port = crate::support::http::port_no_test_binds(&[]);
     let clients = clients_for(&format!("http://127.0.0.1:{closed_port}")).await;
     let stack = Stack::new(clients, "refused").await;
     let event = stack.event("Create", None, json!({"EndpointName": "esd-refused"}), None);

@@ -225,3 +225,20 @@ fn reason(status: u16) -> &'static str {
         _ => "Status",
     }
 }
+
+/// A port that is free now and that no test binds while it runs: below the kernel's range of
+/// ephemeral ports, from which every server of the tests is given its own. For a server started
+/// outside the tests (the demo's), and for a port that must refuse connections (a port merely
+/// found free in that range could be handed to another test's server meanwhile).
+pub fn port_no_test_binds(taken: &[u16]) -> u16 {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range");
+    let first_ephemeral = range
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768u16);
+    let free = |port: u16| std::net::TcpListener::bind(("::", port)).is_ok();
+    std::iter::repeat_with(|| fastrand::u16(first_ephemeral / 2..first_ephemeral))
+        .take(1000)
+        .find(|port| !taken.contains(port) && free(*port))
+        .expect("a free port below the ephemeral range")
+}
