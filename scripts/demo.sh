@@ -42,7 +42,7 @@ wait_for_port() { # port, what, log
 
 if [ -z "$FUNCTION_BINARY" ]; then
   echo "Building the function (cargo test --no-run: the build the tests use)"
-  cargo test --tests --no-run --quiet
+  cargo test --tests --no-run
   FUNCTION_BINARY="${CARGO_TARGET_DIR:-target}/debug/sagemaker-async-autoscaling"
 fi
 

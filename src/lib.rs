@@ -13,6 +13,13 @@
 //! tests and the examples use is re-exported below; nothing else is public, so the compiler
 //! reports whatever the crate itself no longer uses.
 
+// The handler answers CloudFormation FAILED when the operation panics, which only an unwinding
+// panic allows: a build that aborts on panic (cargo-lambda's default for releases, unless
+// Cargo.toml's release profile says otherwise; or `-C panic=abort` in RUSTFLAGS) would leave a
+// stack waiting. Such a build does not compile.
+#[cfg(not(panic = "unwind"))]
+compile_error!("the handler answers a panic only if panics unwind: build with panic = \"unwind\"");
+
 pub mod logging;
 
 pub(crate) mod aws;

@@ -67,6 +67,7 @@ pub enum Placement {
 #[serde(rename_all = "PascalCase")]
 pub struct InstancePool {
     pub instance_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_name_override: Option<String>,
@@ -92,7 +93,7 @@ fn pool_types(pools: &[InstancePool]) -> BTreeSet<&str> {
     pools.iter().map(|p| p.instance_type.as_str()).collect()
 }
 
-/// The instance type, `pools a, b` (their types by priority) or `none`.
+/// The instance type, `pools a, b` (the pools' types by priority) or `none`.
 impl fmt::Display for Placement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -121,7 +121,8 @@ impl fmt::Display for Redacted<'_> {
     }
 }
 
-/// Why the answer did not reach CloudFormation.
+/// Why the answer did not reach CloudFormation. The last attempt's error is kept as text, never
+/// as the HTTP client's error: that one carries the ResponseURL, whose query is a credential.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the answer was not delivered after {attempts} attempt(s): {last_error}")]
 pub struct DeliveryFailed {

@@ -53,12 +53,13 @@ pub enum GuardFailure {
     )]
     Partly {
         done: Vec<String>,
+        #[source]
         error: Box<AwsError>,
     },
 }
 
-/// The guard (`Custom::AsyncEndpointScalingGuard`). `request_id` marks the restores its
-/// operations begin (see `restore`).
+/// The guard (`Custom::AsyncEndpointScalingGuard`). The request's id (in the
+/// `RequestContext`) marks the restores its operations begin (see `restore`).
 pub struct Guard;
 
 impl CustomResource for Guard {

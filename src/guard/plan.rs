@@ -19,16 +19,22 @@ pub enum Change {
     Removed,
 }
 
+/// `instance type a -> b` between two instance types (or none); else each side as what it is:
+/// `instance pools a, b -> instance type a`.
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pools = |p: &Placement| matches!(p, Placement::InstancePools(_));
         match self {
+            Change::Instances { from, to } if !pools(from) && !pools(to) => {
+                write!(f, "instance type {from} -> {to}")
+            }
             Change::Instances { from, to } => {
-                let pools = |p: &Placement| matches!(p, Placement::InstancePools(_));
-                let noun = match pools(from) || pools(to) {
-                    true => "instances",
-                    false => "instance type",
+                let side = |p: &Placement| match p {
+                    Placement::InstanceType(_) => format!("instance type {p}"),
+                    Placement::InstancePools(_) => format!("instance {p}"),
+                    Placement::Serverless => "no instance type".to_owned(),
                 };
-                write!(f, "{noun} {from} -> {to}")
+                write!(f, "{} -> {}", side(from), side(to))
             }
             Change::Removed => f.write_str("removed from the new configuration"),
         }
@@ -137,8 +143,8 @@ pub struct Blocked {
     "Refusing to deregister auto scaling that nothing in this stack registers again, \
      so SageMaker would refuse the endpoint update: {}. Deregister it where it is \
      managed (another stack, or `aws application-autoscaling \
-     deregister-scalable-target`), or keep the variant's instance type, then update \
-     again.",
+     deregister-scalable-target`), or keep the variant's instance type (or its pools' \
+     types), then update again.",
     blocked_by(.0)
 )]
 pub struct DeregistrationRefusal(pub Vec<Blocked>);
@@ -274,8 +280,9 @@ pub fn decide_restore(
     let recorded = record.placement();
     // The variant's instances as a Reason names them.
     let named = |placement: &Placement| match placement {
+        Placement::InstanceType(_) => placement.to_string(),
+        Placement::InstancePools(_) => format!("instance {placement}"),
         Placement::Serverless => "no instance type".to_owned(),
-        other => other.to_string(),
     };
     match config.placement(&record.variant_name) {
         None => Keep(format!(
@@ -433,17 +440,18 @@ mod tests {
             [
                 (
                     "added",
-                    "instances pools ml.g5.xlarge, ml.g6.xlarge -> pools ml.g5.xlarge, \
-                     ml.g6.xlarge, ml.g6e.xlarge"
+                    "instance pools ml.g5.xlarge, ml.g6.xlarge -> instance pools \
+                     ml.g5.xlarge, ml.g6.xlarge, ml.g6e.xlarge"
                         .to_owned()
                 ),
                 (
                     "to-type",
-                    "instances pools ml.g5.xlarge, ml.g6.xlarge -> ml.g5.xlarge".to_owned()
+                    "instance pools ml.g5.xlarge, ml.g6.xlarge -> instance type ml.g5.xlarge"
+                        .to_owned()
                 ),
                 (
                     "to-pools",
-                    "instances ml.g5.xlarge -> pools ml.g5.xlarge".to_owned()
+                    "instance type ml.g5.xlarge -> instance pools ml.g5.xlarge".to_owned()
                 ),
             ]
         );
@@ -476,8 +484,8 @@ mod tests {
         };
         assert_eq!(
             why,
-            "the variant runs pools ml.g5.xlarge now, not the recorded pools ml.g5.xlarge, \
-             ml.g6.xlarge; its scaling resource's Update registers it again"
+            "the variant runs instance pools ml.g5.xlarge now, not the recorded instance pools \
+             ml.g5.xlarge, ml.g6.xlarge; its scaling resource's Update registers it again"
         );
         let single = Placement::InstanceType("ml.g5.xlarge".into());
         assert!(matches!(decide(&with(single)), RestoreDecision::Keep(_)));

@@ -60,7 +60,7 @@ impl From<AwsError> for Interrupted {
 pub(super) enum Race {
     /// Registering a target that was not registered failed: perhaps it is now.
     #[error("registering the target: {0}")]
-    Target(AwsError),
+    Target(#[source] AwsError),
     /// An alarm appeared under the name that was free, before this request's put.
     #[error("the alarm {0} appeared before the put")]
     AlarmAppeared(String),

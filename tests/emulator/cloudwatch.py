@@ -9,7 +9,8 @@ every protocol CloudWatch speaks (Smithy RPC v2 CBOR, which the Rust SDK sends, 
   ResourceNotFoundException unless the alarm has tags, which after the rule above a new alarm
   of a deleted one's name never has).
 
-Each patched call is one step under the lock the Application Auto Scaling rules use.
+Each patched call is one step under the lock the Application Auto Scaling rules use; so are the
+alarm reads, whose answers are taken whole within it.
 """
 
 import inspect
@@ -50,3 +51,24 @@ def imitate_aws_alarm_tags():
     backend.put_metric_alarm = put_metric_alarm
     backend.delete_alarms = delete_alarms
     backend.untag_resource = untag_resource
+    # Reads too, as lists taken in one step: moto answers a live view of its alarms, which the
+    # response handler walks after the call, while a racing put or delete may change it.
+    for name in (
+        "describe_alarms",
+        "get_alarms_by_action_prefix",
+        "get_alarms_by_alarm_name_prefix",
+        "get_alarms_by_alarm_names",
+        "get_alarms_by_state_value",
+        "list_tags_for_resource",
+    ):
+        setattr(backend, name, _taken_at_once(getattr(backend, name)))
+
+
+def _taken_at_once(read):
+    @serialised
+    def call(self, *args, **kwargs):
+        answer = read(self, *args, **kwargs)
+        return answer if isinstance(answer, dict) else list(answer)
+
+    call.__name__, call.__doc__, call.__wrapped__ = read.__name__, read.__doc__, read
+    return call

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from moto.core.utils import utcnow
 
+from .scaling import one_step as scaling_one_step
 from .wsgi import ControlError
 
 DEFAULT_SECONDS = 0.2
@@ -304,7 +305,9 @@ def imitate_update_endpoint():
     backend = SageMakerModelBackend
 
     def update_endpoint(self, endpoint_name, endpoint_config_name):
-        with _lock:
+        # Scaling's lock too: whether a variant is registered is read and acted on in one step,
+        # as on AWS, while a RegisterScalableTarget races the update.
+        with scaling_one_step, _lock:
             _settle(self)
             endpoint = self.endpoints.get(endpoint_name)
             if endpoint is None:

@@ -49,7 +49,7 @@ TAGS_OF_AN_EXISTING_TARGET = (
 )
 _TOKEN_PREFIX = "emulator-policies-after:"
 
-_one_step = threading.RLock()
+one_step = threading.RLock()
 
 
 def serialised(method):
@@ -58,7 +58,7 @@ def serialised(method):
 
     @functools.wraps(method)
     def call(*args, **kwargs):
-        with _one_step:
+        with one_step:
             return method(*args, **kwargs)
 
     return call

@@ -165,13 +165,15 @@ async fn a_panic_is_answered_failed_and_the_function_keeps_serving() {
 }
 
 /// The test above catches a panic in the debug build; a release catches it too only if it
-/// unwinds. cargo-lambda builds releases with `panic = "abort"` unless Cargo.toml's release
-/// profile says otherwise. So this asks cargo-lambda for the release it would build (a stand-in
-/// for cargo records its command and builds nothing) and asks cargo for that build's plan (its
-/// unit graph): every crate must be compiled to unwind. No release is compiled, which would take
-/// minutes; what optimisation changes does not touch unwinding.
+/// unwinds, which src/lib.rs enforces: a build that aborts on panic does not compile. What
+/// would make the release abort is cargo-lambda, which builds releases with `panic = "abort"`
+/// unless Cargo.toml's release profile says otherwise. So this asks cargo-lambda for the
+/// release it would build (a stand-in for cargo records its command and builds nothing) and
+/// asks cargo for that build's plan (its unit graph): every crate must be planned to unwind, or
+/// the release `cargo lambda build` makes would fail to compile. Nothing is compiled, which
+/// would take minutes.
 #[test]
-fn the_release_that_cargo_lambda_builds_unwinds_on_a_panic() {
+fn the_release_cargo_lambda_builds_is_planned_to_unwind_on_a_panic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let scratch = TempDir::new();
     let plan = scratch.0.join("unit-graph.json");

@@ -503,15 +503,24 @@ async fn a_change_of_a_variants_pool_types_goes_through_and_registers_the_new_se
     assert_configured(&cfn.last().variants[0], false, "after Create");
     let from = cfn.steps.len();
 
-    // The endpoint is slow enough to read the guard's record while it updates.
+    // The endpoint updates for long enough to read the guard's record meanwhile: the first
+    // record to appear, looked for every 50 ms.
     world
         .sagemaker
         .next_update(&world.endpoint, 1.0, false, 0.0)
         .await;
     let update = cfn.update(world.template("q", &["v"], true));
     let record = async {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        world.sagemaker.record(&world.endpoint, "v").await
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(record) = world.sagemaker.record(&world.endpoint, "v").await {
+                return Some(record);
+            }
+            if tokio::time::Instant::now() > until {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     };
     let (updated, record) = tokio::join!(update, record);
     assert!(updated, "{}", cfn.describe(from));
@@ -528,8 +537,8 @@ async fn a_change_of_a_variants_pool_types_goes_through_and_registers_the_new_se
     );
     assert!(
         guard.reason.contains(
-            "instances pools ml.g4dn.xlarge, ml.g4dn.2xlarge -> pools ml.g4dn.xlarge, \
-             ml.m5.xlarge"
+            "instance pools ml.g4dn.xlarge, ml.g4dn.2xlarge -> instance pools \
+             ml.g4dn.xlarge, ml.m5.xlarge"
         ),
         "{}",
         guard.reason

@@ -690,3 +690,222 @@ async fn a_bad_update_of_the_policies_fails_and_leaves_them_as_they_were() {
         .collect();
     assert_eq!(after, before, "nothing changed");
 }
+
+/// The design's properties (the CPU shorthand) for the test's own endpoint.
+fn shorthand(endpoint: &str) -> Value {
+    json!({"EndpointName": endpoint, "VariantName": "prod", "MaxCapacity": 2})
+}
+
+#[tokio::test]
+async fn an_update_removes_a_policy_added_to_the_target_by_hand_and_puts_nothing_unchanged() {
+    let f = Fixture::start(
+        "an_update_removes_a_policy_added_to_the_target_by_hand_and_puts_nothing_unchanged",
+    )
+    .await;
+    let endpoint = f.endpoint("by-hand");
+    let props = shorthand(&endpoint);
+    let (id, created) = create(&f, props.clone()).await;
+    f.emulator.put_users_policy(&id, "by-hand").await;
+
+    f.aws.clear_calls();
+    let answer = f.stack.update(&id, props.clone(), props).await;
+    assert_success(&answer);
+    assert_eq!(
+        f.emulator.policy_names(&id).await,
+        [
+            "CPUUtil-ScalingPolicy",
+            "HasBacklogWithoutCapacity-ScalingPolicy"
+        ]
+    );
+    let operations = f.aws.operations();
+    assert!(
+        operations.contains(&"DeleteScalingPolicy".to_owned()),
+        "{operations:?}"
+    );
+    assert!(
+        !operations.contains(&"PutScalingPolicy".to_owned()),
+        "both policies were as asked already: {operations:?}"
+    );
+    for key in [
+        "TargetTrackingPolicyArn",
+        "StepScalingPolicyArn",
+        "AlarmArn",
+    ] {
+        assert_eq!(answer["Data"][key], created["Data"][key], "{key}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_put_on_update_leaves_the_policy_it_would_have_replaced() {
+    let f = Fixture::start("a_failed_put_on_update_leaves_the_policy_it_would_have_replaced").await;
+    let endpoint = f.endpoint("put-fails");
+    let old = with_policies(
+        &endpoint,
+        &[backlog_policy(&endpoint), gpu_policy(&endpoint)],
+    );
+    let mut renamed_gpu = gpu_policy(&endpoint);
+    renamed_gpu["PolicyName"] = "gpu-renamed".into();
+    let new = with_policies(&endpoint, &[backlog_policy(&endpoint), renamed_gpu]);
+    let (id, _) = create(&f, old.clone()).await;
+    let before = f.emulator.policy_names(&id).await;
+
+    f.aws
+        .fail("PutScalingPolicy", 1, "ValidationException", "Bad policy");
+    let answer = f.stack.update(&id, new, old).await;
+    assert_failed(
+        &answer,
+        &["PutScalingPolicy failed: ValidationException: Bad policy"],
+    );
+    assert_eq!(
+        f.emulator.policy_names(&id).await,
+        before,
+        "nothing removed"
+    );
+}
+
+#[tokio::test]
+async fn an_update_that_cannot_read_the_policies_removes_only_what_the_old_properties_had() {
+    let f = Fixture::start(
+        "an_update_that_cannot_read_the_policies_removes_only_what_the_old_properties_had",
+    )
+    .await;
+    let endpoint = f.endpoint("no-describe");
+    let old = shorthand(&endpoint);
+    let mut new = old.clone();
+    new["TargetMetric"] = "ApproximateBacklogSizePerInstance".into();
+    let (id, _) = create(&f, old.clone()).await;
+    f.emulator.put_users_policy(&id, "by-hand").await;
+
+    f.aws.fail(
+        "DescribeScalingPolicies",
+        1,
+        "AccessDeniedException",
+        "User is not authorized to perform: application-autoscaling:DescribeScalingPolicies",
+    );
+    let answer = f.stack.update(&id, new, old).await;
+    assert_success(&answer);
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("could not read the target's scaling policies"),
+        "{reason}"
+    );
+    assert_eq!(
+        f.emulator.policy_names(&id).await,
+        [
+            "ApproximateBacklogSizePerInstance-ScalingPolicy",
+            "HasBacklogWithoutCapacity-ScalingPolicy",
+            "by-hand"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_take_over_leaves_the_previous_owners_policies_until_the_next_update() {
+    let f = Fixture::start("a_take_over_leaves_the_previous_owners_policies_until_the_next_update")
+        .await;
+    let endpoint = f.endpoint("adopt-policies");
+    let id = resource_id(&endpoint);
+    f.emulator.register_target(&id, 1, 3).await;
+    f.emulator.put_users_policy(&id, "users-own").await;
+    let mut props = shorthand(&endpoint);
+    props["AdoptExisting"] = true.into();
+
+    let (_, answer) = create(&f, props.clone()).await;
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("left the policies users-own on the target taken over"),
+        "{reason}"
+    );
+    assert_eq!(
+        f.emulator.policy_names(&id).await,
+        [
+            "CPUUtil-ScalingPolicy",
+            "HasBacklogWithoutCapacity-ScalingPolicy",
+            "users-own"
+        ]
+    );
+
+    assert_success(&f.stack.update(&id, props.clone(), props).await);
+    assert_eq!(
+        f.emulator.policy_names(&id).await,
+        [
+            "CPUUtil-ScalingPolicy",
+            "HasBacklogWithoutCapacity-ScalingPolicy"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_update_that_fails_at_the_alarm_removes_nothing_it_no_longer_asks_for() {
+    let f =
+        Fixture::start("an_update_that_fails_at_the_alarm_removes_nothing_it_no_longer_asks_for")
+            .await;
+    let endpoint = f.endpoint("late-fail");
+    let mut old = with_policies(
+        &endpoint,
+        &[backlog_policy(&endpoint), gpu_policy(&endpoint)],
+    );
+    old["ScheduledActions"] = json!([{"ScheduledActionName": "night",
+        "Schedule": "cron(0 20 ? * MON-FRI *)", "MinCapacity": 0, "MaxCapacity": 0}]);
+    let mut new = with_policies(&endpoint, &[backlog_policy(&endpoint)]);
+    new["AlarmName"] = format!("{endpoint}-wake-up").into();
+    let (id, _) = create(&f, old.clone()).await;
+    let policies_before = f.emulator.policy_names(&id).await;
+
+    // The new alarm cannot be put: the dropped policy, the dropped schedule and the old
+    // alarm are all still there for CloudFormation's rollback.
+    f.aws
+        .fail("PutMetricAlarm", 1, "ValidationException", "Bad alarm");
+    let answer = f.stack.update(&id, new, old).await;
+    assert_failed(
+        &answer,
+        &["PutMetricAlarm failed: ValidationException: Bad alarm"],
+    );
+    assert_eq!(f.emulator.policy_names(&id).await, policies_before);
+    assert_eq!(f.emulator.scheduled_actions(&id).await.len(), 1);
+    assert!(f.emulator.alarm(&alarm_name(&endpoint)).await.is_some());
+}
+
+#[tokio::test]
+async fn a_take_over_of_a_target_too_full_to_add_its_policies_fails_before_any_write() {
+    let f = Fixture::start(
+        "a_take_over_of_a_target_too_full_to_add_its_policies_fails_before_any_write",
+    )
+    .await;
+    let endpoint = f.endpoint("too-full");
+    let id = resource_id(&endpoint);
+    f.emulator.register_target(&id, 1, 3).await;
+    for n in 0..49 {
+        f.emulator
+            .put_users_policy(&id, &format!("users-{n:02}"))
+            .await;
+    }
+    let mut props = shorthand(&endpoint);
+    props["AdoptExisting"] = true.into();
+
+    // 49 that stay, and the CPU and step policies to add: 51.
+    f.aws.clear_calls();
+    let answer = f.stack.create(props.clone()).await;
+    assert_failed(
+        &answer,
+        &[&format!(
+            "The scalable target of {id} holds 49 scaling policies that this resource did \
+             not put (users-00, users-01, users-02, users-03, users-04 and 44 more); with the \
+             2 asked for, it would exceed Application Auto Scaling's quota of 50 per target"
+        )],
+    );
+    let written: Vec<String> = f
+        .aws
+        .operations()
+        .into_iter()
+        .filter(|o| !o.starts_with("Describe") && !o.starts_with("List"))
+        .collect();
+    assert!(written.is_empty(), "wrote {written:?}");
+    assert_eq!(f.emulator.policy_names(&id).await.len(), 49);
+    let target = f.emulator.target(&id).await.unwrap();
+    assert_eq!(
+        (target.min_capacity(), target.max_capacity()),
+        (1, 3),
+        "left untouched"
+    );
+}

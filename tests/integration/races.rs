@@ -18,7 +18,7 @@ use std::time::Duration;
 const FUNCTION: &str = env!("CARGO_BIN_EXE_sagemaker-async-autoscaling");
 /// Every AWS call waits this long: far more than the two processes start apart, so that both
 /// requests' reads are answered before either's first write is carried out.
-const AWS_DELAY: Duration = Duration::from_millis(100);
+const AWS_DELAY: Duration = Duration::from_millis(200);
 /// A multiple of 4: each kind takes half the rounds, and each instance deletes each kind's
 /// setup in half of those.
 const ROUNDS: usize = 8;
